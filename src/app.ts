@@ -1,0 +1,70 @@
+import type { Logger } from 'pino';
+import type { BridgeConfig } from './config/load.js';
+import { AePolicy } from './dimse/ae-policy.js';
+import { DimseServer } from './dimse/scp.js';
+import { StudyIndex } from './index/study-index.js';
+import { DiskGuard } from './ingest/disk-guard.js';
+import { IngestService } from './ingest/ingest-service.js';
+import { createObjectStore } from './storage/create-store.js';
+import type { ObjectStore } from './storage/object-store.js';
+import { mkdir } from 'node:fs/promises';
+
+export interface RunningApp {
+  /** The DICOM port actually bound (differs from the configured one when that is 0). */
+  dicomPort: number;
+  index: StudyIndex;
+  store: ObjectStore;
+  /** Graceful stop; calling it again returns the same promise. */
+  stop(): Promise<void>;
+}
+
+type Release = () => Promise<void> | void;
+
+/**
+ * The composition root: builds storage, index, ingest and the DICOM SCP from the configuration
+ * and starts them. Each part registers how to release it; `stop` releases them in reverse order.
+ */
+export async function startApp(config: BridgeConfig, log: Logger): Promise<RunningApp> {
+  const releases: Release[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      while (releases.length > 0) {
+        const release = releases.pop()!;
+        try {
+          await release();
+        } catch (error) {
+          log.error({ err: error }, 'error while stopping');
+        }
+      }
+    })();
+    return stopping;
+  };
+  try {
+    await mkdir(config.dataDir, { recursive: true });
+    const store = await createObjectStore(config.storage, log.child({ component: 'storage' }));
+    releases.push(() => store.close());
+    const index = StudyIndex.open(config.index.path, log);
+    releases.push(() => index.close());
+    const disk = new DiskGuard(config.dataDir, config.ingest.minFreeDiskBytes);
+    const ingest = new IngestService(
+      { spoolDir: config.spoolDir, ...config.ingest },
+      store,
+      index,
+      disk,
+      log.child({ component: 'ingest' }),
+    );
+    await ingest.prepare();
+    const allowedPeers = config.dicom.allowedPeers.map((peer) => ({ aeTitle: peer.aeTitle, host: peer.host }));
+    const policy = await AePolicy.create(config.dicom.aeTitles, allowedPeers);
+    if (allowedPeers.length === 0) log.warn('no peers are allowed to send: set dicom.allowedPeers (BRIDGE_ALLOWED_PEERS)');
+    const scp = new DimseServer(config.dicom, policy, ingest, log.child({ component: 'dimse' }));
+    const dicomPort = await scp.listen();
+    releases.push(() => scp.close(config.shutdown.drainTimeoutMs));
+    log.info({ dicomPort, storage: store.description, index: config.index.path }, 'bridge started');
+    return { dicomPort, index, store, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, describeConfig, loadConfig, type BridgeConfig } from './config/load.js';
+import { openAssociation } from './dimse/client.js';
+import { formatStatus, Status } from './dimse/status.js';
+import { StudyIndex } from './index/study-index.js';
+import { rebuildIndex } from './ingest/rebuild.js';
+import { createLogger } from './logger.js';
+import { createObjectStore } from './storage/create-store.js';
+
+const USAGE = `Usage: bridge <command> [options]
+
+Commands:
+  list [--study UID] [--series UID]   what the index holds: studies, their series, instances
+  echo [--host H] [--port P] [--called-ae AE] [--ae-title AE]
+                                      C-ECHO to a DICOM node (default: this bridge,
+                                      calling as its own AE title)
+  rebuild-index                       rebuild the index from what storage holds
+  config                              print the effective configuration (secrets hidden)
+
+Options:
+  --config FILE                       configuration file (as for the daemon)
+`;
+
+function table(rows: Array<Record<string, unknown>>): string {
+  if (rows.length === 0) return '(none)';
+  const keys = Object.keys(rows[0]!);
+  const cells = rows.map((row) => keys.map((key) => (row[key] === undefined || row[key] === null ? '' : String(row[key]))));
+  const widths = keys.map((key, i) => Math.max(key.length, ...cells.map((row) => row[i]!.length)));
+  const line = (values: string[]): string => values.map((value, i) => value.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(keys), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+function list(config: BridgeConfig, study: string | undefined, series: string | undefined): void {
+  const index = StudyIndex.open(config.index.path);
+  try {
+    if (series) {
+      console.log(table(index.listInstances(series).map((i) => ({ sopInstanceUid: i.sopInstanceUid, number: i.instanceNumber, transferSyntax: i.transferSyntaxUid, bytes: i.sizeBytes, receivedAt: i.receivedAt, from: i.callingAe }))));
+    } else if (study) {
+      console.log(table(index.listSeries(study).map((s) => ({ seriesUid: s.seriesUid, modality: s.modality, number: s.seriesNumber, description: s.description, instances: s.instanceCount }))));
+    } else {
+      const studies = index.listStudies();
+      console.log(table(studies.map((s) => ({ studyUid: s.studyUid, patientId: s.patientId, accession: s.accessionNumber, date: s.studyDate, modalities: s.modalities.join(','), series: s.seriesCount, instances: s.instanceCount }))));
+      console.log(`\n${studies.length} studies, ${index.countInstances()} instances`);
+    }
+  } finally {
+    index.close();
+  }
+}
+
+async function echo(config: BridgeConfig, options: { host?: string; port?: string; calledAe?: string; aeTitle?: string }): Promise<number> {
+  const log = createLogger('warn');
+  const host = options.host ?? (config.dicom.host === '0.0.0.0' || config.dicom.host === '::' ? '127.0.0.1' : config.dicom.host);
+  const port = Number(options.port ?? config.dicom.port);
+  const calledAe = options.calledAe ?? config.dicom.aeTitles[0]!;
+  const callingAe = options.aeTitle ?? config.dicom.aeTitles[0]!;
+  const association = await openAssociation({ host, port, callingAe, calledAe, contexts: [{ abstractSyntax: '1.2.840.10008.1.1', transferSyntaxes: ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'] }], log });
+  const status = await association.echo();
+  await association.release();
+  console.log(`C-ECHO ${callingAe} -> ${calledAe}@${host}:${port}: status ${formatStatus(status)}`);
+  return status === Status.Success ? 0 : 1;
+}
+
+async function rebuild(config: BridgeConfig): Promise<number> {
+  const log = createLogger(config.log.level);
+  const store = await createObjectStore(config.storage, log);
+  const index = StudyIndex.open(config.index.path, log);
+  try {
+    const report = await rebuildIndex(store, index, log, 64 * 1024 * 1024);
+    console.log(`index rebuilt: ${report.indexed} instances indexed, ${report.skipped} objects skipped`);
+    return report.skipped === 0 ? 0 : 1;
+  } finally {
+    index.close();
+    await store.close();
+  }
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      study: { type: 'string' },
+      series: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'called-ae': { type: 'string' },
+      'ae-title': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0];
+  if (values.help || !command) {
+    console.log(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  if (command === 'config') {
+    console.log(describeConfig({ file: values.config }));
+    return 0;
+  }
+  const config = loadConfig({ file: values.config });
+  switch (command) {
+    case 'list':
+      list(config, values.study, values.series);
+      return 0;
+    case 'echo':
+      return echo(config, { host: values.host, port: values.port, calledAe: values['called-ae'], aeTitle: values['ae-title'] });
+    case 'rebuild-index':
+      return rebuild(config);
+    default:
+      console.error(`unknown command: ${command}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof ConfigError ? `invalid configuration: ${error.message}` : `error: ${(error as Error).message}`);
+    process.exit(error instanceof ConfigError ? 2 : 1);
+  },
+);

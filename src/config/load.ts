@@ -1,0 +1,112 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { PeerSetting } from './formats.js';
+import { createSchema } from './schema.js';
+
+/** The validated configuration, with derived paths resolved. */
+export interface BridgeConfig {
+  dataDir: string;
+  log: { level: string };
+  dicom: {
+    aeTitles: string[];
+    host: string;
+    port: number;
+    allowedPeers: PeerSetting[];
+    maxAssociations: number;
+    maxPduLength: number;
+    artimMs: number;
+    idleTimeoutMs: number;
+    acceptPrivateSopClasses: boolean;
+  };
+  ingest: {
+    duplicatePolicy: 'keep-first' | 'replace';
+    maxInstanceBytes: number;
+    minFreeDiskBytes: number;
+    maxHeaderBytes: number;
+  };
+  storage:
+    | { kind: 'fs'; rootDir: string }
+    | { kind: 's3'; endPoint: string; port: number; useSSL: boolean; accessKey: string; secretKey: string; bucket: string; region: string };
+  index: { path: string };
+  spoolDir: string;
+  shutdown: { drainTimeoutMs: number };
+}
+
+/** The configuration is invalid; the message names the key and the value. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export interface LoadOptions {
+  /** Extra configuration file (`--config FILE`), applied over config/default.json. */
+  file?: string;
+  /** Environment to read overrides from (defaults to process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** config/default.json is looked for here. */
+  baseDir?: string;
+}
+
+/**
+ * Load the configuration: schema defaults, then config/default.json, then the `--config` file,
+ * then environment variables. Unknown keys and invalid values are errors.
+ */
+export function loadConfig(options: LoadOptions = {}): BridgeConfig {
+  return derive(loadSchema(options));
+}
+
+function loadSchema(options: LoadOptions): ReturnType<typeof createSchema> {
+  const schema = createSchema();
+  try {
+    // convict reads process.env; a custom env is applied by loading its values explicitly.
+    const defaults = resolve(options.baseDir ?? process.cwd(), 'config', 'default.json');
+    const files = [defaults, ...(options.file ? [options.file] : [])].filter((file, i) => i > 0 || existsSync(file));
+    for (const file of files) {
+      if (!existsSync(file)) throw new ConfigError(`configuration file not found: ${file}`);
+      schema.loadFile(file);
+    }
+    if (options.env) applyEnv(schema, options.env);
+    schema.validate({ allowed: 'strict' });
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError((error as Error).message);
+  }
+  return schema;
+}
+
+function derive(schema: ReturnType<typeof createSchema>): BridgeConfig {
+  const raw = schema.getProperties();
+  const dataDir = resolve(raw.dataDir);
+  const storage: BridgeConfig['storage'] =
+    raw.storage.kind === 's3'
+      ? { kind: 's3', ...raw.storage.s3 }
+      : { kind: 'fs', rootDir: raw.storage.fs.root ? resolve(raw.storage.fs.root) : resolve(dataDir, 'objects') };
+  return {
+    dataDir,
+    log: raw.log,
+    dicom: raw.dicom,
+    ingest: raw.ingest as BridgeConfig['ingest'],
+    storage,
+    index: { path: raw.index.path ? resolve(raw.index.path) : resolve(dataDir, 'index.sqlite') },
+    // The spool sits inside the filesystem store so that making an instance durable is a rename.
+    spoolDir: storage.kind === 'fs' ? resolve(storage.rootDir, '.spool') : resolve(dataDir, 'spool'),
+    shutdown: raw.shutdown,
+  };
+}
+
+function applyEnv(schema: ReturnType<typeof createSchema>, env: NodeJS.ProcessEnv): void {
+  const overrides: Record<string, unknown> = {};
+  const walk = (node: Record<string, unknown>, path: string[]): void => {
+    for (const [key, value] of Object.entries(node)) {
+      const spec = value as { env?: string; _cvtProperties?: Record<string, unknown> };
+      if (spec._cvtProperties) walk(spec._cvtProperties, [...path, key]);
+      else if (spec.env && env[spec.env] !== undefined) overrides[[...path, key].join('.')] = env[spec.env];
+    }
+  };
+  walk((schema.getSchema() as { _cvtProperties: Record<string, unknown> })._cvtProperties, []);
+  for (const [key, value] of Object.entries(overrides)) schema.set(key as never, value as never);
+}
+
+/** The configuration as JSON with secrets hidden, for `bridge config`. */
+export function describeConfig(options: LoadOptions = {}): string {
+  return loadSchema(options).toString();
+}

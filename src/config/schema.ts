@@ -1,0 +1,162 @@
+import convict from 'convict';
+import { assertAeTitles, assertNonNegativeInt, assertPeers, assertPositiveInt, coercePeers, type PeerSetting } from './formats.js';
+
+const SECOND = 1000;
+const MIB = 1024 * 1024;
+
+let formatsAdded = false;
+/** Register the bridge's formats with convict (once; convict's registry is global). */
+function addFormats(): void {
+  if (formatsAdded) return;
+  convict.addFormat({ name: 'ae-titles', validate: assertAeTitles, coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v) });
+  convict.addFormat({ name: 'peers', validate: assertPeers, coerce: coercePeers });
+  convict.addFormat({ name: 'positive-int', validate: assertPositiveInt, coerce: (v: unknown) => (typeof v === 'string' ? Number(v) : v) });
+  convict.addFormat({ name: 'non-negative-int', validate: assertNonNegativeInt, coerce: (v: unknown) => (typeof v === 'string' ? Number(v) : v) });
+  formatsAdded = true;
+}
+
+/** The configuration schema: every key with its doc, format, default and environment variable. */
+export function createSchema() {
+  addFormats();
+  return convict({
+    dataDir: {
+      doc: 'Directory for the spool, filesystem storage and the SQLite index (relative to the working directory).',
+      format: String,
+      default: './data',
+      env: 'BRIDGE_DATA_DIR',
+    },
+    log: {
+      level: {
+        doc: 'Log level.',
+        format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+        default: 'info',
+        env: 'BRIDGE_LOG_LEVEL',
+      },
+    },
+    dicom: {
+      aeTitles: {
+        doc: 'AE titles the bridge answers to (called AE). The first is used when it calls others.',
+        format: 'ae-titles',
+        default: ['FSEBRIDGE'],
+        env: 'BRIDGE_AE_TITLES',
+      },
+      host: {
+        doc: 'Address the DICOM port binds to (0.0.0.0 for all IPv4 interfaces, 127.0.0.1 for local only).',
+        format: String,
+        default: '0.0.0.0',
+        env: 'BRIDGE_DICOM_HOST',
+      },
+      port: {
+        doc: 'DICOM port (0 picks a free port).',
+        format: 'port',
+        default: 11112,
+        env: 'BRIDGE_DICOM_PORT',
+      },
+      allowedPeers: {
+        doc: 'Peers allowed to associate: [{"aeTitle": "PACS", "host": "10.1.2.3"}]; host is optional. From the environment: "PACS@10.1.2.3,MODALITY".',
+        format: 'peers',
+        default: [] as PeerSetting[],
+        env: 'BRIDGE_ALLOWED_PEERS',
+      },
+      maxAssociations: {
+        doc: 'Associations served at once; more are rejected as transient (local limit exceeded).',
+        format: 'positive-int',
+        default: 16,
+        env: 'BRIDGE_MAX_ASSOCIATIONS',
+      },
+      maxPduLength: {
+        doc: 'Largest P-DATA-TF PDU the bridge accepts (advertised to peers), in bytes.',
+        format: 'positive-int',
+        default: 256 * 1024,
+        env: 'BRIDGE_MAX_PDU_LENGTH',
+      },
+      artimMs: {
+        doc: 'Time a peer has to complete association set-up or release (ARTIM), in milliseconds.',
+        format: 'positive-int',
+        default: 30 * SECOND,
+        env: 'BRIDGE_ARTIM_MS',
+      },
+      idleTimeoutMs: {
+        doc: 'An association silent for this long is aborted, in milliseconds.',
+        format: 'positive-int',
+        default: 300 * SECOND,
+        env: 'BRIDGE_IDLE_TIMEOUT_MS',
+      },
+      acceptPrivateSopClasses: {
+        doc: 'Store instances of SOP classes outside the DICOM standard (vendors\' private storage classes).',
+        format: Boolean,
+        default: true,
+        env: 'BRIDGE_ACCEPT_PRIVATE_SOP_CLASSES',
+      },
+    },
+    ingest: {
+      duplicatePolicy: {
+        doc: 'An instance whose SOP Instance UID is stored already with other content: keep-first (answer warning 0xB000) or replace.',
+        format: ['keep-first', 'replace'],
+        default: 'keep-first',
+        env: 'BRIDGE_DUPLICATE_POLICY',
+      },
+      maxInstanceBytes: {
+        doc: 'Largest instance accepted, in bytes; larger ones are refused with 0xA700.',
+        format: 'positive-int',
+        default: 4096 * MIB,
+        env: 'BRIDGE_MAX_INSTANCE_BYTES',
+      },
+      minFreeDiskBytes: {
+        doc: 'Refuse instances (0xA700) when free space on the data directory falls below this many bytes; 0 disables the check.',
+        format: 'non-negative-int',
+        default: 512 * MIB,
+        env: 'BRIDGE_MIN_FREE_DISK_BYTES',
+      },
+      maxHeaderBytes: {
+        doc: 'Bytes of an instance header (elements before the pixel data) kept to read its metadata.',
+        format: 'positive-int',
+        default: 64 * MIB,
+        env: 'BRIDGE_MAX_HEADER_BYTES',
+      },
+    },
+    storage: {
+      kind: {
+        doc: 'Object storage: fs (files under dataDir/objects or storage.fs.root) or s3.',
+        format: ['fs', 's3'],
+        default: 'fs',
+        env: 'BRIDGE_STORAGE',
+      },
+      fs: {
+        root: {
+          doc: 'Root directory of filesystem storage; empty means <dataDir>/objects.',
+          format: String,
+          default: '',
+          env: 'BRIDGE_STORAGE_FS_ROOT',
+        },
+      },
+      s3: {
+        endPoint: { doc: 'S3 server host name.', format: String, default: '127.0.0.1', env: 'BRIDGE_S3_ENDPOINT' },
+        port: { doc: 'S3 server port.', format: 'port', default: 9000, env: 'BRIDGE_S3_PORT' },
+        useSSL: { doc: 'Use HTTPS to reach the S3 server.', format: Boolean, default: false, env: 'BRIDGE_S3_USE_SSL' },
+        accessKey: { doc: 'S3 access key.', format: String, default: '', env: 'BRIDGE_S3_ACCESS_KEY', sensitive: true },
+        secretKey: { doc: 'S3 secret key.', format: String, default: '', env: 'BRIDGE_S3_SECRET_KEY', sensitive: true },
+        bucket: { doc: 'S3 bucket (created when missing).', format: String, default: 'fse-bridge', env: 'BRIDGE_S3_BUCKET' },
+        region: { doc: 'S3 region.', format: String, default: 'us-east-1', env: 'BRIDGE_S3_REGION' },
+      },
+    },
+    index: {
+      path: {
+        doc: 'SQLite index file; empty means <dataDir>/index.sqlite.',
+        format: String,
+        default: '',
+        env: 'BRIDGE_INDEX_PATH',
+      },
+    },
+    shutdown: {
+      drainTimeoutMs: {
+        doc: 'On SIGTERM/SIGINT, time open associations get to finish before they are aborted, in milliseconds.',
+        format: 'positive-int',
+        default: 10 * SECOND,
+        env: 'BRIDGE_SHUTDOWN_DRAIN_MS',
+      },
+    },
+  });
+}
+
+export type ConfigSchema = ReturnType<typeof createSchema>;

@@ -1,0 +1,256 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { VERIFICATION_SOP_CLASS, isStorageSopClass } from '../dicom/sop-class.js';
+import { Association, type CloseReason, type DatasetSink, type IncomingCommand } from './association.js';
+import { CommandField, type Command } from './command.js';
+import type { AePolicy } from './ae-policy.js';
+import { negotiateContexts, type NegotiationResult } from './negotiation.js';
+import {
+  APPLICATION_CONTEXT,
+  AbortReason,
+  AbortSource,
+  PduError,
+  PduType,
+  RejectProviderReason,
+  RejectResult,
+  RejectSource,
+  RejectUserReason,
+  decodeAssociateRq,
+  encodeAssociateAc,
+  encodeAssociateRj,
+} from './pdu.js';
+import { Status, formatStatus } from './status.js';
+import type { StoreService } from './store-service.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.js';
+
+export interface ScpOptions {
+  /** Address to bind; `0.0.0.0` or `::` for all interfaces. */
+  host: string;
+  port: number;
+  maxAssociations: number;
+  maxPduLength: number;
+  artimMs: number;
+  idleTimeoutMs: number;
+  acceptPrivateSopClasses: boolean;
+}
+
+interface ActiveAssociation {
+  association: Association;
+  /** Operations answered in order; settles when the last one is answered. */
+  queue: Promise<void>;
+  busy: number;
+}
+
+/**
+ * The DICOM SCP: accepts associations from allowed peers, answers C-ECHO, and hands C-STORE
+ * datasets to the store service, answering only with the outcome it reports.
+ */
+export class DimseServer {
+  #options: ScpOptions;
+  #log: Logger;
+  #policy: AePolicy;
+  #store: StoreService;
+  #server: Server;
+  #sockets = new Set<Socket>();
+  #active = new Set<ActiveAssociation>();
+  #closing: Promise<void> | undefined;
+  #nextId = 1;
+
+  constructor(options: ScpOptions, policy: AePolicy, store: StoreService, log: Logger) {
+    this.#options = options;
+    this.#policy = policy;
+    this.#store = store;
+    this.#log = log;
+    this.#server = createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
+  }
+
+  /** Start listening; resolves with the bound port (useful with port 0). */
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#options.port, this.#options.host, () => {
+        this.#server.off('error', reject);
+        const address = this.#server.address();
+        const port = typeof address === 'object' && address ? address.port : this.#options.port;
+        this.#log.info({ host: this.#options.host, port, aeTitles: this.#policy.ownAeTitles }, 'DICOM SCP listening');
+        resolve(port);
+      });
+    });
+  }
+
+  get activeAssociations(): number {
+    return this.#active.size;
+  }
+
+  /**
+   * Stop accepting associations, let the open ones finish for up to `drainMs`, then abort what
+   * is left. Calling it twice returns the same promise.
+   */
+  close(drainMs: number): Promise<void> {
+    this.#closing ??= this.#close(drainMs);
+    return this.#closing;
+  }
+
+  async #close(drainMs: number): Promise<void> {
+    const stopped = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const deadline = Date.now() + drainMs;
+    while (this.#active.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (this.#active.size > 0) {
+      this.#log.warn({ associations: this.#active.size }, 'shutdown timeout: aborting open associations');
+      for (const active of this.#active) {
+        active.association.abort({ source: AbortSource.ServiceProvider, reason: AbortReason.NotSpecified }, 'shutdown');
+      }
+    }
+    for (const socket of this.#sockets) if (!socket.destroyed) setTimeout(() => socket.destroy(), 500).unref();
+    await Promise.all([...this.#active].map((active) => active.queue));
+    await stopped;
+  }
+
+  #onConnection(socket: Socket): void {
+    const id = this.#nextId++;
+    const log = this.#log.child({ association: id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    let negotiated: NegotiationResult | undefined;
+    let callingAe = '';
+    let calledAe = '';
+    const active: ActiveAssociation = { association: undefined as unknown as Association, queue: Promise.resolve(), busy: 0 };
+    const association = new Association(
+      socket,
+      log,
+      {
+        onAssociatePdu: (type, body) => {
+          if (type !== PduType.AssociateRq) throw new PduError('expected A-ASSOCIATE-RQ', AbortReason.UnexpectedPdu);
+          const rq = decodeAssociateRq(body);
+          callingAe = rq.callingAe;
+          calledAe = rq.calledAe;
+          const who = { callingAe, calledAe, address: socket.remoteAddress };
+          if (rq.applicationContext !== APPLICATION_CONTEXT) {
+            log.warn({ ...who, applicationContext: rq.applicationContext }, 'association rejected: unknown application context');
+            association.sendAndClose(encodeAssociateRj({ result: RejectResult.Permanent, source: RejectSource.ServiceUser, reason: RejectUserReason.ApplicationContextNotSupported }), 'aborted-by-us');
+            return;
+          }
+          const decision = this.#policy.check(calledAe, callingAe, socket.remoteAddress ?? '');
+          if (!decision.allowed) {
+            log.warn({ ...who, reason: decision.why }, 'association rejected');
+            association.sendAndClose(encodeAssociateRj(decision.rejection), 'aborted-by-us');
+            return;
+          }
+          if (this.#closing || this.#active.size >= this.#options.maxAssociations) {
+            log.warn({ ...who, open: this.#active.size, max: this.#options.maxAssociations }, 'association rejected: too many open associations');
+            association.sendAndClose(encodeAssociateRj({ result: RejectResult.Transient, source: RejectSource.ServiceProviderPresentation, reason: RejectProviderReason.LocalLimitExceeded }), 'aborted-by-us');
+            return;
+          }
+          negotiated = negotiateContexts(rq.contexts, (uid) => this.#isSupported(uid), rq.user.roles);
+          association.sendPdu(
+            encodeAssociateAc({
+              calledAe: rq.calledAe,
+              callingAe: rq.callingAe,
+              applicationContext: APPLICATION_CONTEXT,
+              contexts: negotiated.contexts,
+              user: {
+                maxPduLength: this.#options.maxPduLength,
+                implementationClassUid: IMPLEMENTATION_CLASS_UID,
+                implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+                roles: negotiated.roles,
+                asyncOps: undefined,
+              },
+            }),
+          );
+          association.established(rq.user.maxPduLength);
+          this.#active.add(active);
+          log.info({ ...who, accepted: negotiated.accepted.size, proposed: rq.contexts.length }, 'association accepted');
+        },
+        onCommand: (message) => this.#onCommand(active, message, negotiated!, callingAe, calledAe),
+        onReleaseRq: () => {
+          active.queue = active.queue.then(() => association.confirmRelease());
+        },
+        onReleaseRp: () => undefined,
+        onClose: (reason: CloseReason, detail) => {
+          const wasActive = this.#active.delete(active);
+          if (wasActive || reason !== 'disconnected') {
+            const level = reason === 'released' ? 'info' : 'warn';
+            log[level]({ reason, detail }, 'association closed');
+          }
+        },
+      },
+      { maxPduLength: this.#options.maxPduLength, artimMs: this.#options.artimMs, idleTimeoutMs: this.#options.idleTimeoutMs },
+    );
+    active.association = association;
+  }
+
+  #isSupported(uid: string): boolean {
+    return uid === VERIFICATION_SOP_CLASS || isStorageSopClass(uid, this.#options.acceptPrivateSopClasses);
+  }
+
+  #onCommand(
+    active: ActiveAssociation,
+    message: IncomingCommand,
+    negotiated: NegotiationResult,
+    callingAe: string,
+    calledAe: string,
+  ): DatasetSink | undefined {
+    const { association } = active;
+    const context = negotiated.accepted.get(message.contextId);
+    if (!context) {
+      throw new PduError(`command on presentation context ${message.contextId}, which was not accepted`, AbortReason.UnexpectedPduParameter);
+    }
+    const { command } = message;
+    switch (command.commandField) {
+      case CommandField.CEchoRq:
+        this.#answer(active, message.contextId, Promise.resolve({ status: Status.Success }), command, CommandField.CEchoRsp);
+        return undefined;
+      case CommandField.CStoreRq: {
+        const receiver = this.#store.begin({
+          callingAe,
+          calledAe,
+          sopClassUid: command.affectedSopClassUid ?? '',
+          sopInstanceUid: command.affectedSopInstanceUid ?? '',
+          transferSyntaxUid: context.transferSyntax,
+          contextSopClassUid: context.abstractSyntax,
+        });
+        this.#answer(active, message.contextId, receiver.outcome, command, CommandField.CStoreRsp);
+        return receiver;
+      }
+      default: {
+        association.log.warn({ commandField: command.commandField }, 'unsupported DIMSE command');
+        this.#answer(active, message.contextId, Promise.resolve({ status: Status.UnrecognizedOperation }), command, command.commandField | 0x8000);
+        return command.hasDataset ? discardingSink() : undefined;
+      }
+    }
+  }
+
+  /** Queue the response so answers leave in the order the requests came. */
+  #answer(
+    active: ActiveAssociation,
+    contextId: number,
+    outcome: Promise<{ status: number; errorComment?: string }>,
+    request: Command,
+    responseField: number,
+  ): void {
+    active.busy++;
+    active.queue = active.queue.then(async () => {
+      const { status, errorComment } = await outcome;
+      active.busy--;
+      if (active.association.phase === 'closed') return;
+      const response: Command = {
+        commandField: responseField,
+        messageIdBeingRespondedTo: request.messageId ?? 0,
+        affectedSopClassUid: request.affectedSopClassUid,
+        affectedSopInstanceUid: request.affectedSopInstanceUid,
+        hasDataset: false,
+        status,
+        errorComment: errorComment?.slice(0, 64),
+      };
+      if (status !== Status.Success) active.association.log.debug({ status: formatStatus(status), errorComment }, 'answering with non-success status');
+      await active.association.sendMessage(contextId, response).catch(() => undefined);
+    });
+  }
+}
+
+/** A sink that throws the dataset away (for requests answered with a failure). */
+export function discardingSink(): DatasetSink {
+  return { write: () => true, onDrain: () => undefined, end: () => undefined, fail: () => undefined };
+}

@@ -1,0 +1,34 @@
+/** DIMSE status codes used by the bridge (PS3.7 Annex C, PS3.4). */
+export const Status = {
+  Success: 0x0000,
+  Pending: 0xff00,
+  PendingWarning: 0xff01,
+  Cancel: 0xfe00,
+  /** C-STORE warning: here, an instance with this SOP Instance UID but other content is kept. */
+  CoercionOfDataElements: 0xb000,
+  /** Refused: out of resources (storage, index, disk space floor, busy). */
+  OutOfResources: 0xa700,
+  /** Error: the dataset does not match the SOP class. */
+  DatasetDoesNotMatchSopClass: 0xa900,
+  /** Error: cannot understand (malformed, truncated, invalid UIDs). */
+  CannotUnderstand: 0xc000,
+  /** Refused: SOP class not supported. */
+  SopClassNotSupported: 0x0122,
+  /** Failure: unrecognized operation. */
+  UnrecognizedOperation: 0x0211,
+  /** Failure: processing failure. */
+  ProcessingFailure: 0x0110,
+} as const;
+
+export function isPending(status: number): boolean {
+  return status === Status.Pending || status === Status.PendingWarning;
+}
+
+export function isWarning(status: number): boolean {
+  return status === 0x0001 || (status & 0xf000) === 0xb000;
+}
+
+/** Hex form used in logs and errors, e.g. `0xA700`. */
+export function formatStatus(status: number): string {
+  return `0x${status.toString(16).toUpperCase().padStart(4, '0')}`;
+}

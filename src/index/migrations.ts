@@ -1,0 +1,160 @@
+import type { Database } from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { IndexError } from './errors.js';
+
+/** One schema change: applied once, in its own transaction, recorded in `schema_migrations`. */
+export interface Migration {
+  /** Position in the sequence: 1, 2, 3, … never reused, never reordered. */
+  readonly id: number;
+  /** Short label stored with the id, for people reading `schema_migrations`. */
+  readonly name: string;
+  /** Plain SQL (no SQLite-only syntax beyond `INTEGER PRIMARY KEY`), so it ports to PostgreSQL. */
+  readonly sql: string;
+}
+
+/**
+ * The schema, in order. Append new migrations; never edit one that has shipped, because
+ * databases that already applied it will not run it again.
+ *
+ * Column naming: `id` is each table's surrogate key and `*_fk` the references to it, so they
+ * cannot be mistaken for the DICOM attributes `patient_id` (PatientID) and `study_id` (StudyID).
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    name: 'study index: patients, studies, series, instances',
+    sql: `
+      CREATE TABLE patients (
+        id          INTEGER PRIMARY KEY,
+        -- NULL when the instances carry no PatientID: such patients are never merged, one
+        -- row per study, because merging anonymous patients would show one name for all.
+        patient_id  TEXT,
+        -- '' when absent (exposed as undefined), so that the unique index below dedups
+        -- patients without an issuer: NULLs would all count as distinct.
+        issuer      TEXT NOT NULL DEFAULT '',
+        name        TEXT,
+        birth_date  TEXT,
+        sex         TEXT
+      );
+      -- Also serves lookups by patient_id (leftmost column).
+      CREATE UNIQUE INDEX patients_patient_id_issuer ON patients (patient_id, issuer);
+
+      CREATE TABLE studies (
+        id                  INTEGER PRIMARY KEY,
+        study_uid           TEXT NOT NULL UNIQUE,
+        patient_fk          INTEGER NOT NULL REFERENCES patients (id),
+        accession_number    TEXT,
+        accession_issuer    TEXT,
+        study_date          TEXT,
+        study_time          TEXT,
+        description         TEXT,
+        referring_physician TEXT,
+        study_id            TEXT,
+        -- Distinct modalities of the study's series, sorted, comma-separated.
+        modalities          TEXT NOT NULL DEFAULT '',
+        -- From the PACS (C-FIND NumberOfStudyRelatedInstances); NULL until asked.
+        expected_instances  INTEGER,
+        received_instances  INTEGER NOT NULL DEFAULT 0,
+        status              TEXT NOT NULL DEFAULT 'receiving',
+        created_at          TEXT NOT NULL,
+        updated_at          TEXT NOT NULL
+      );
+      CREATE INDEX studies_accession ON studies (accession_number, accession_issuer);
+      CREATE INDEX studies_patient_fk ON studies (patient_fk);
+
+      CREATE TABLE series (
+        id             INTEGER PRIMARY KEY,
+        series_uid     TEXT NOT NULL UNIQUE,
+        study_fk       INTEGER NOT NULL REFERENCES studies (id),
+        modality       TEXT,
+        series_number  INTEGER,
+        description    TEXT,
+        body_part      TEXT,
+        instance_count INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX series_study_fk ON series (study_fk);
+
+      CREATE TABLE instances (
+        id                  INTEGER PRIMARY KEY,
+        sop_instance_uid    TEXT NOT NULL UNIQUE,
+        series_fk           INTEGER NOT NULL REFERENCES series (id),
+        sop_class_uid       TEXT NOT NULL,
+        instance_number     INTEGER,
+        frames              INTEGER,
+        transfer_syntax_uid TEXT NOT NULL,
+        size_bytes          INTEGER NOT NULL CHECK (size_bytes >= 0),
+        dataset_sha256      TEXT NOT NULL CHECK (length(dataset_sha256) = 64),
+        storage_key         TEXT NOT NULL,
+        received_at         TEXT NOT NULL,
+        calling_ae          TEXT NOT NULL
+      );
+      CREATE INDEX instances_series_fk ON instances (series_fk);
+    `,
+  },
+];
+
+/**
+ * Brings `db` up to the latest schema: applies each migration not yet recorded, each in its
+ * own transaction together with its `schema_migrations` row, so a crash leaves the schema at
+ * a migration boundary. Safe to call on every start and from several processes at once
+ * (`BEGIN IMMEDIATE` takes the write lock before re-checking what is applied).
+ *
+ * @returns the ids applied by this call (empty when the schema was already current).
+ * @throws IndexError when the database was migrated by a newer version of the bridge.
+ */
+export function applyMigrations(
+  db: Database,
+  logger?: Logger,
+  migrations: readonly Migration[] = MIGRATIONS,
+): number[] {
+  assertOrdered(migrations);
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS schema_migrations (
+      id         INTEGER PRIMARY KEY,
+      name       TEXT NOT NULL,
+      applied_at TEXT NOT NULL
+    )
+  `);
+  const isApplied = db.prepare<[number], { id: number }>(
+    'SELECT id FROM schema_migrations WHERE id = ?',
+  );
+  const record = db.prepare<[number, string, string]>(
+    'INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)',
+  );
+
+  const latestKnown = migrations.at(-1)?.id ?? 0;
+  const latestApplied =
+    db.prepare<[], { id: number | null }>('SELECT MAX(id) AS id FROM schema_migrations').get()
+      ?.id ?? 0;
+  if (latestApplied > latestKnown) {
+    // Running old code on a newer schema could silently write rows the new code misreads.
+    throw new IndexError(
+      `index schema is at migration ${latestApplied}, newer than this version knows (${latestKnown})`,
+    );
+  }
+
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    const applyOne = db.transaction(() => {
+      if (isApplied.get(migration.id)) return false;
+      db.exec(migration.sql);
+      record.run(migration.id, migration.name, new Date().toISOString());
+      return true;
+    });
+    if (applyOne.immediate()) {
+      applied.push(migration.id);
+      logger?.info({ migration: migration.id, name: migration.name }, 'index migration applied');
+    }
+  }
+  return applied;
+}
+
+function assertOrdered(migrations: readonly Migration[]): void {
+  migrations.forEach((migration, i) => {
+    if (migration.id !== i + 1) {
+      throw new IndexError(
+        `migration ids must be 1, 2, 3, … in order: position ${i + 1} has id ${migration.id}`,
+      );
+    }
+  });
+}

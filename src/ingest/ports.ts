@@ -1,0 +1,11 @@
+import type { StoredInstance } from '../dicom/instance-metadata.js';
+
+/** What ingest needs from the index. */
+export interface IngestIndex {
+  findInstance(sopInstanceUid: string): { datasetSha256: string; storageKey: string } | undefined;
+  /** One transaction for the whole batch; throws when it cannot commit. */
+  commitInstances(items: readonly StoredInstance[]): unknown;
+}
+
+/** What to do with an instance whose SOP Instance UID is stored already with other content. */
+export type DuplicatePolicy = 'keep-first' | 'replace';

@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { analyseDataset } from '../dicom/analyse.js';
+import type { StoredInstance } from '../dicom/instance-metadata.js';
+import { parseFileMeta } from '../dicom/file-meta.js';
+import { INSTANCES_PREFIX, instanceKey } from '../storage/keys.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { IngestIndex } from './ports.js';
+
+export interface RebuildReport {
+  indexed: number;
+  /** Objects that could not be read as instances (named in the log). */
+  skipped: number;
+}
+
+const BATCH = 200;
+
+/**
+ * Rebuild the index from what storage holds: every instance object is read, checked and
+ * indexed again. Storage alone is the truth; this is disaster recovery and its proof.
+ */
+export async function rebuildIndex(
+  store: ObjectStore,
+  index: IngestIndex & { clear(): void },
+  log: Logger,
+  maxHeaderBytes: number,
+): Promise<RebuildReport> {
+  index.clear();
+  let batch: StoredInstance[] = [];
+  const report: RebuildReport = { indexed: 0, skipped: 0 };
+  for await (const object of store.list(INSTANCES_PREFIX)) {
+    try {
+      const file = await store.readBuffer(object.key);
+      const meta = parseFileMeta(file);
+      const dataset = file.subarray(meta.datasetOffset);
+      const { uids, metadata, warnings } = analyseDataset(dataset, meta.transferSyntaxUid, maxHeaderBytes);
+      const expectedKey = instanceKey(uids.studyUid, uids.seriesUid, uids.sopInstanceUid);
+      if (expectedKey !== object.key) throw new Error(`object key does not match its UIDs (expected ${expectedKey})`);
+      if (warnings.length > 0) log.warn({ key: object.key, warnings }, 'instance has invalid values; indexed as stored');
+      batch.push({
+        metadata,
+        transferSyntaxUid: meta.transferSyntaxUid,
+        sizeBytes: file.length,
+        datasetSha256: createHash('sha256').update(dataset).digest('hex'),
+        storageKey: object.key,
+        receivedAt: new Date().toISOString(),
+        callingAe: meta.sourceAeTitle ?? '',
+      });
+    } catch (error) {
+      report.skipped++;
+      log.error({ key: object.key, err: (error as Error).message }, 'object skipped: not a readable instance');
+      continue;
+    }
+    if (batch.length >= BATCH) {
+      index.commitInstances(batch);
+      report.indexed += batch.length;
+      batch = [];
+    }
+  }
+  index.commitInstances(batch);
+  report.indexed += batch.length;
+  return report;
+}

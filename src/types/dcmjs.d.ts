@@ -1,0 +1,29 @@
+// dcmjs ships no type declarations; this declares the small part the bridge uses.
+declare module 'dcmjs' {
+  interface ReadOptions {
+    ignoreErrors: boolean;
+    untilTag: string | null;
+    includeUntilTagValue: boolean;
+    noCopy: boolean;
+    forceStoreRaw: boolean;
+  }
+  interface DicomDict {
+    meta: Record<string, unknown>;
+    dict: Record<string, unknown>;
+  }
+  const dcmjs: {
+    data: {
+      DicomMessage: {
+        readFile(buffer: ArrayBuffer, options: ReadOptions): DicomDict;
+      };
+      DicomMetaDictionary: {
+        naturalizeDataset(dict: Record<string, unknown>): Record<string, unknown>;
+      };
+    };
+    log: {
+      setLevel(level: string): void;
+      getLogger(name: string): { setLevel(level: string): void };
+    };
+  };
+  export default dcmjs;
+}
