@@ -23,7 +23,8 @@ case "${1:-}" in
   stop) MODE=stop; shift ;;
 esac
 
-STATE_DIR=${1:-/tmp/ceph-s3}
+# Absolute, because the start sequence cd's into it and the stop code runs from there too.
+STATE_DIR=$(realpath -m "${1:-/tmp/ceph-s3}")
 PORT=${2:-7480}
 MON_PORT=${3:-6789}
 
@@ -34,7 +35,7 @@ log() { echo "ceph-s3: $*" >&2; }
 # still finds daemons whose pid files were lost when a previous state dir was wiped.
 daemon_pids() {
   local name=$1 dir pid cwd
-  dir=$(cd "$STATE_DIR" 2>/dev/null && pwd -P) || dir=$STATE_DIR
+  dir=$(realpath -e "$STATE_DIR" 2>/dev/null) || dir=$STATE_DIR
   {
     [ -f "$STATE_DIR/run/$name.pid" ] && cat "$STATE_DIR/run/$name.pid"
     local exe
@@ -128,6 +129,19 @@ for p in "$PORT" "$MON_PORT"; do
   fi
 done
 
+# Whatever fails from here on, leave no daemon behind.
+trap 'status=$?; [ "$status" = 0 ] || { log "start failed; stopping what was started"; stop_all; }' EXIT
+
+mon_command() {
+  local i
+  for ((i = 1; i <= 50; i++)); do
+    if "$@" >>log/mon-commands.out 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  log "'$*' kept failing; see $C/log/mon-commands.out"
+  return 1
+}
+
 rm -rf "$STATE_DIR"
 mkdir -p "$STATE_DIR"/{mon,osd0,run,log,rgw}
 cd "$STATE_DIR"
@@ -179,9 +193,11 @@ monmaptool --create --add a "v1:127.0.0.1:$MON_PORT" --fsid "$FSID" monmap >/dev
 ceph-authtool --create-keyring mon.keyring --gen-key -n mon. --cap mon 'allow *' >/dev/null
 ceph-mon -c ceph.conf --mkfs -i a --monmap monmap --keyring mon.keyring
 ceph-mon -c ceph.conf -i a
-ceph -c ceph.conf osd new "$OSDUUID" >/dev/null
+# A command sent in the first moments of the monitor can fail with "EPERM: problem getting
+# command descriptions" (the client still sees a zero fsid); both commands are idempotent.
+mon_command ceph -c ceph.conf --connect-timeout 10 osd new "$OSDUUID"
 ceph-osd -c ceph.conf -i 0 --mkfs --osd-uuid "$OSDUUID" >log/osd-mkfs.out 2>&1
-ceph -c ceph.conf osd crush add osd.0 1.0 host=localhost root=default >/dev/null 2>&1
+mon_command ceph -c ceph.conf --connect-timeout 10 osd crush add osd.0 1.0 host=localhost root=default
 ceph-osd -c ceph.conf -i 0 2>/dev/null
 radosgw -c ceph.conf -n client.rgw.a
 for ((i = 0; i < 240; i++)); do
