@@ -30,5 +30,5 @@ export function analyseDataset(dataset: Buffer, transferSyntaxUid: string, maxHe
   walker.push(encodingOf(transferSyntaxUid).deflated ? inflateRawSync(dataset) : dataset);
   const walked = walker.finish();
   const uids = keyUids(walked.values);
-  return { uids, ...extractMetadata(walked.header, walkedSyntax(transferSyntaxUid), uids) };
+  return { uids, ...extractMetadata(walked.header, walkedSyntax(transferSyntaxUid), uids, walked.values) };
 }

@@ -10,9 +10,15 @@ export const Tag = {
   SopInstanceUid: 0x00080018,
   StudyInstanceUid: 0x0020000d,
   SeriesInstanceUid: 0x0020000e,
+  SeriesNumber: 0x00200011,
+  InstanceNumber: 0x00200013,
+  NumberOfFrames: 0x00280008,
 } as const;
 
-/** The top-level values the walker captures: the UIDs that become keys. */
+/**
+ * The top-level values the walker captures raw: the UIDs that become keys, and the integer
+ * strings (IS) that dcmjs would "repair" silently (it strips the letters of "1A").
+ */
 export const KEY_TAGS: ReadonlySet<number> = new Set(Object.values(Tag));
 
 export interface KeyUids {
@@ -61,15 +67,15 @@ function text(value: unknown): string | undefined {
   return result === '' ? undefined : result;
 }
 
-function integer(value: unknown, field: string, warnings: string[]): number | undefined {
-  const raw = text(value);
-  if (raw === undefined) return undefined;
-  const parsed = Number(raw);
-  if (!Number.isInteger(parsed)) {
-    warnings.push(`${field} has an invalid value ${JSON.stringify(raw)}`);
+/** An IS value read from its raw bytes; invalid values are reported, not guessed. */
+function integer(values: Map<number, Buffer>, tag: number, field: string, warnings: string[]): number | undefined {
+  const raw = values.get(tag)?.toString('latin1').replace(/\0/g, '').trim();
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[+-]?\d+$/.test(raw)) {
+    warnings.push(`${field} has an invalid value ${JSON.stringify(raw.slice(0, 16))}`);
     return undefined;
   }
-  return parsed;
+  return Number(raw);
 }
 
 export interface MetadataResult {
@@ -83,7 +89,12 @@ export interface MetadataResult {
  * in `encodingSyntaxUid`), with dcmjs. Key UIDs come from the walker's captured values, already
  * validated; a header dcmjs cannot parse still yields them, with a warning.
  */
-export function extractMetadata(header: Buffer, encodingSyntaxUid: string, uids: KeyUids): MetadataResult {
+export function extractMetadata(
+  header: Buffer,
+  encodingSyntaxUid: string,
+  uids: KeyUids,
+  values: Map<number, Buffer>,
+): MetadataResult {
   silenceDcmjs();
   const warnings: string[] = [];
   let data: Record<string, unknown> = {};
@@ -125,15 +136,15 @@ export function extractMetadata(header: Buffer, encodingSyntaxUid: string, uids:
     series: {
       uid: uids.seriesUid,
       modality: text(data.Modality),
-      number: integer(data.SeriesNumber, 'SeriesNumber', warnings),
+      number: integer(values, Tag.SeriesNumber, 'SeriesNumber', warnings),
       description: text(data.SeriesDescription),
       bodyPart: text(data.BodyPartExamined),
     },
     instance: {
       uid: uids.sopInstanceUid,
       sopClassUid: uids.sopClassUid,
-      number: integer(data.InstanceNumber, 'InstanceNumber', warnings),
-      frames: integer(data.NumberOfFrames, 'NumberOfFrames', warnings),
+      number: integer(values, Tag.InstanceNumber, 'InstanceNumber', warnings),
+      frames: integer(values, Tag.NumberOfFrames, 'NumberOfFrames', warnings),
     },
   };
   return { metadata, warnings };

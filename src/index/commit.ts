@@ -74,6 +74,8 @@ export class BatchWriter {
   readonly #upsertSeries: Statement<SeriesParams, { id: number; study_fk: number }>;
   readonly #insertInstance: Statement<InstanceParams>;
   readonly #addToSeries: Statement<[number, number]>;
+  readonly #deleteInstance: Statement<[string], { series_fk: number }>;
+  readonly #removeFromCounts: Statement<[number]>;
   readonly #studyModalities: Statement<[number], { modality: string }>;
   readonly #updateStudy: Statement<{
     pk: number;
@@ -142,6 +144,12 @@ export class BatchWriter {
     this.#addToSeries = db.prepare(
       'UPDATE series SET instance_count = instance_count + ? WHERE id = ?',
     );
+    this.#deleteInstance = db.prepare(
+      'DELETE FROM instances WHERE sop_instance_uid = ? RETURNING series_fk',
+    );
+    this.#removeFromCounts = db.prepare(`
+      UPDATE studies SET received_instances = received_instances - 1
+      WHERE id = (SELECT study_fk FROM series WHERE id = ?)`);
     this.#studyModalities = db.prepare(`
       SELECT DISTINCT modality FROM series WHERE study_fk = ? AND modality IS NOT NULL`);
     this.#updateStudy = db.prepare(`
@@ -156,8 +164,17 @@ export class BatchWriter {
    * Indexes `items`. Must run inside a transaction (the caller's), since it leaves counts
    * inconsistent between its statements. Instances already indexed are left as they are.
    */
-  write(items: readonly StoredInstance[]): CommitResult {
+  write(items: readonly StoredInstance[], replace: ReadonlySet<string> = new Set()): CommitResult {
     const now = new Date().toISOString();
+    // Replaced instances leave their old row (and its counts) first, in the same transaction.
+    for (const item of items) {
+      if (!replace.has(item.metadata.instance.uid)) continue;
+      const removed = this.#deleteInstance.get(item.metadata.instance.uid);
+      if (removed) {
+        this.#addToSeries.run(-1, removed.series_fk);
+        this.#removeFromCounts.run(removed.series_fk);
+      }
+    }
     // Counts and modalities are applied once per series/study at the end rather than per
     // instance: a batch usually holds many instances of few series.
     const seriesDeltas = new Map<number, number>();

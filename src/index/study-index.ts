@@ -56,7 +56,7 @@ interface LocationRow {
 export class StudyIndex {
   readonly #db: Database;
   readonly #logger: Logger;
-  readonly #commit: (items: readonly StoredInstance[]) => CommitResult;
+  readonly #commit: (items: readonly StoredInstance[], replace: ReadonlySet<string>) => CommitResult;
   readonly #clear: () => void;
   readonly #findInstance: Statement<[string], LocationRow>;
   readonly #getStudy: Statement<[string], StudyRow>;
@@ -70,10 +70,12 @@ export class StudyIndex {
     this.#logger = logger;
     const writer = new BatchWriter(db, logger);
     // Transaction wrappers made once, like the statements: this path runs per batch.
-    const commitTx = db.transaction((items: readonly StoredInstance[]) => writer.write(items));
+    const commitTx = db.transaction((items: readonly StoredInstance[], replace: ReadonlySet<string>) =>
+      writer.write(items, replace),
+    );
     // IMMEDIATE takes the write lock up front, so a concurrent writer makes us wait
     // (busy_timeout) instead of failing mid-transaction when upgrading a read lock.
-    this.#commit = (items) => commitTx.immediate(items);
+    this.#commit = (items, replace) => commitTx.immediate(items, replace);
     const deletes = ['instances', 'series', 'studies', 'patients'].map((table) =>
       // Children first: the foreign keys forbid orphans.
       db.prepare(`DELETE FROM ${table}`),
@@ -154,14 +156,20 @@ export class StudyIndex {
    * SOP Instance UID is already indexed is left as it is and not counted again: deciding
    * about duplicates is the caller's job, before storing.
    *
+   * Instances whose SOP Instance UID is in `replace` take the place of the row indexed for
+   * that UID (the duplicate policy "replace"), in the same transaction.
+   *
    * All or nothing: when it throws, none of the batch is indexed.
    *
    * @throws IndexError on any database failure (map it to DIMSE status 0xA700).
    */
-  commitInstances(items: readonly StoredInstance[]): CommitResult {
+  commitInstances(
+    items: readonly StoredInstance[],
+    replace: ReadonlySet<string> = new Set(),
+  ): CommitResult {
     if (items.length === 0) return { inserted: 0, alreadyIndexed: 0 };
     const started = performance.now();
-    const result = this.#run('commitInstances', () => this.#commit(items));
+    const result = this.#run('commitInstances', () => this.#commit(items, replace));
     this.#logger.debug(
       { instances: items.length, ...result, durationMs: Math.round(performance.now() - started) },
       'instances indexed',

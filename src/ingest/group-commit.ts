@@ -3,6 +3,7 @@ import type { IngestIndex } from './ports.js';
 
 interface Waiter {
   item: StoredInstance;
+  replace: boolean;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -20,10 +21,13 @@ export class GroupCommitter {
     this.#index = index;
   }
 
-  /** Resolves once the row is committed; rejects with the index error otherwise. */
-  commit(item: StoredInstance): Promise<void> {
+  /**
+   * Resolves once the row is committed; rejects with the index error otherwise. With `replace`
+   * the row takes the place of the one indexed for the same SOP Instance UID.
+   */
+  commit(item: StoredInstance, replace = false): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#pending.push({ item, resolve, reject });
+      this.#pending.push({ item, replace, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => this.#flush());
@@ -36,7 +40,11 @@ export class GroupCommitter {
     const batch = this.#pending;
     this.#pending = [];
     try {
-      this.#index.commitInstances(batch.map((waiter) => waiter.item));
+      const replace = new Set(batch.filter((w) => w.replace).map((w) => w.item.metadata.instance.uid));
+      this.#index.commitInstances(
+        batch.map((waiter) => waiter.item),
+        replace,
+      );
     } catch (error) {
       for (const waiter of batch) waiter.reject(error);
       return;

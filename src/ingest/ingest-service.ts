@@ -96,7 +96,7 @@ export class IngestService implements StoreService {
     }
     const key = instanceKey(metadata.study.uid, metadata.series.uid, metadata.instance.uid);
     try {
-      await this.#store.putFile(key, received.spoolPath);
+      await this.#store.putFile(key, received.spoolPath, { synced: true });
     } catch (error) {
       await rm(received.spoolPath, { force: true });
       log.error({ err: error, key }, 'storage failed; instance refused');
@@ -112,7 +112,7 @@ export class IngestService implements StoreService {
       callingAe: received.callingAe,
     };
     try {
-      await this.#committer.commit(stored);
+      await this.#committer.commit(stored, existing !== undefined);
     } catch (error) {
       // Keep nothing half-written: an object without its index row is removed again,
       // unless it replaced one that the index still points to.
@@ -120,7 +120,13 @@ export class IngestService implements StoreService {
       log.error({ err: error }, 'index commit failed; instance refused');
       return { status: Status.OutOfResources, errorComment: 'index failure' };
     }
-    if (existing) log.warn({ previousSha256: existing.datasetSha256 }, 'SOP Instance UID stored again with other content; replaced');
+    if (existing) {
+      log.warn({ previousSha256: existing.datasetSha256 }, 'SOP Instance UID stored again with other content; replaced');
+      // The replaced object lives under another key when the study or series UID changed.
+      if (existing.storageKey !== key) {
+        await this.#store.delete(existing.storageKey).catch((error: unknown) => log.error({ err: error, key: existing.storageKey }, 'replaced object could not be removed'));
+      }
+    }
     log.debug({ key, bytes: received.sizeBytes }, 'instance stored');
     return { status: Status.Success };
   }

@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, fdatasync, openSync, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { rm } from 'node:fs/promises';
 import { createInflateRaw, type InflateRaw } from 'node:zlib';
 import type { Logger } from 'pino';
@@ -24,6 +25,8 @@ export interface ReceiverDeps {
 }
 
 /** Why an instance is refused; the dataset is still read to its end so the association survives. */
+const fdatasyncAsync = promisify(fdatasync);
+
 class Refusal {
   constructor(
     readonly status: number,
@@ -42,8 +45,8 @@ export class InstanceReceiver implements StoreReceiver {
   #deps: ReceiverDeps;
   #settle!: (outcome: StoreOutcome) => void;
   #refusal: Refusal | undefined;
-  #file: WriteStream | undefined;
-  #fileError: Error | undefined;
+  /** Spool file descriptor; -1 once closed or when nothing is written. */
+  #fd = -1;
   #hash: Hash = createHash('sha256');
   #walker: DatasetWalker;
   #inflater: InflateRaw | undefined;
@@ -66,10 +69,6 @@ export class InstanceReceiver implements StoreReceiver {
       return;
     }
     if (encoding.deflated) this.#startInflater();
-    this.#file = createWriteStream(deps.spoolPath, { flags: 'wx', highWaterMark: 1024 * 1024 });
-    this.#file.on('error', (error) => {
-      this.#fileError ??= error;
-    });
     const meta = encodeFileMeta({
       sopClassUid: request.sopClassUid,
       sopInstanceUid: request.sopInstanceUid,
@@ -77,7 +76,23 @@ export class InstanceReceiver implements StoreReceiver {
       sourceAeTitle: request.callingAe,
     });
     this.#metaBytes = meta.length;
-    this.#file.write(meta);
+    try {
+      this.#fd = openSync(deps.spoolPath, 'wx');
+      this.#writeSpool(meta);
+    } catch (error) {
+      this.#refuse(Status.OutOfResources, `spool write failed: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * Spool writes are synchronous: they land in the page cache without waiting on the disk, and
+   * a thread-pool round trip per fragment would cost more than the copy. Blocking here is also
+   * the back-pressure: the socket is not read while a write is in progress. Durability comes
+   * from one fdatasync at the end.
+   */
+  #writeSpool(chunk: Buffer): void {
+    let offset = 0;
+    while (offset < chunk.length) offset += writeSync(this.#fd, chunk, offset, chunk.length - offset);
   }
 
   #startInflater(): void {
@@ -112,12 +127,16 @@ export class InstanceReceiver implements StoreReceiver {
     this.#hash.update(chunk);
     if (this.#inflater) this.#inflater.write(chunk);
     else this.#walk(chunk);
-    return this.#file?.write(chunk) ?? true;
+    try {
+      this.#writeSpool(chunk);
+    } catch (error) {
+      this.#refuse(Status.OutOfResources, `spool write failed: ${(error as Error).message}`);
+    }
+    return true;
   }
 
   onDrain(listener: () => void): void {
-    if (this.#file && !this.#refusal) this.#file.once('drain', listener);
-    else queueMicrotask(listener);
+    queueMicrotask(listener);
   }
 
   end(): void {
@@ -140,8 +159,8 @@ export class InstanceReceiver implements StoreReceiver {
       await this.#inflated;
     }
     const received = this.#refusal ? undefined : this.#validate();
-    await this.#closeFile();
-    if (this.#fileError && !this.#refusal) this.#refuse(Status.OutOfResources, `spool write failed: ${this.#fileError.message}`);
+    if (received) await this.#syncSpool();
+    this.#closeFile();
     const shortage = await this.#deps.diskShortage.catch((error: Error) => `free space unknown: ${error.message}`);
     if (shortage && !this.#refusal) this.#refuse(Status.OutOfResources, shortage);
     if (this.#refusal || !received) {
@@ -156,6 +175,14 @@ export class InstanceReceiver implements StoreReceiver {
     return this.#deps.commit(received);
   }
 
+  async #syncSpool(): Promise<void> {
+    try {
+      await fdatasyncAsync(this.#fd);
+    } catch (error) {
+      this.#refuse(Status.OutOfResources, `spool sync failed: ${(error as Error).message}`);
+    }
+  }
+
   #validate(): ReceivedInstance | undefined {
     try {
       const walked = this.#walker.finish();
@@ -168,7 +195,12 @@ export class InstanceReceiver implements StoreReceiver {
         this.#refuse(Status.DatasetDoesNotMatchSopClass, 'SOP Class UID of the dataset differs from the command');
         return undefined;
       }
-      const { metadata, warnings } = extractMetadata(walked.header, walkedSyntax(this.#request.transferSyntaxUid), uids);
+      const { metadata, warnings } = extractMetadata(
+        walked.header,
+        walkedSyntax(this.#request.transferSyntaxUid),
+        uids,
+        walked.values,
+      );
       if (warnings.length > 0) {
         this.#deps.log.warn({ sopInstanceUid: uids.sopInstanceUid, warnings }, 'instance has invalid values; stored as received');
       }
@@ -198,18 +230,14 @@ export class InstanceReceiver implements StoreReceiver {
     this.#refusal ??= new Refusal(status, comment);
   }
 
-  #closeFile(): Promise<void> {
-    const file = this.#file;
-    if (!file || file.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      file.once('close', () => resolve());
-      if (this.#refusal) file.destroy();
-      else file.end();
-    });
+  #closeFile(): void {
+    if (this.#fd === -1) return;
+    closeSync(this.#fd);
+    this.#fd = -1;
   }
 
   async #discardSpool(): Promise<void> {
-    await this.#closeFile();
-    if (this.#file) await rm(this.#deps.spoolPath, { force: true });
+    this.#closeFile();
+    await rm(this.#deps.spoolPath, { force: true });
   }
 }

@@ -3,8 +3,11 @@ import type { StoredInstance } from '../dicom/instance-metadata.js';
 /** What ingest needs from the index. */
 export interface IngestIndex {
   findInstance(sopInstanceUid: string): { datasetSha256: string; storageKey: string } | undefined;
-  /** One transaction for the whole batch; throws when it cannot commit. */
-  commitInstances(items: readonly StoredInstance[]): unknown;
+  /**
+   * One transaction for the whole batch; throws when it cannot commit. Instances whose UID is
+   * in `replace` take the place of the row already indexed for it.
+   */
+  commitInstances(items: readonly StoredInstance[], replace?: ReadonlySet<string>): unknown;
 }
 
 /** What to do with an instance whose SOP Instance UID is stored already with other content. */

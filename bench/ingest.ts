@@ -1,0 +1,195 @@
+/**
+ * Ingest benchmark: the same synthetic instances sent with DCMTK storescu to (a) the bridge,
+ * with durable acknowledgement and indexing, and (b) DCMTK storescp writing to disk, in the
+ * same run. Prints instances/s, MB/s, the ratio bridge/storescp and the bridge's peak RSS.
+ *
+ *   npm run bench:ingest -- [--count 2000] [--streams 1,4] [--sizes small,ct] [--repeat 3]
+ *
+ * Each configuration runs `repeat` times, alternating which side goes first, and the median
+ * is reported: disk latency on shared machines varies from run to run. The fsync latency of
+ * the data directory's disk is printed too, because it, not CPU, bounds durable ingest.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { closeSync, fdatasyncSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { DCMTK_ENV, exited, freePort, runTool, waitFor } from '../test/helpers/tools.js';
+import { writeSyntheticInstances } from '../test/helpers/synthetic.js';
+
+const SIZES = { small: { rows: 64, columns: 64 }, ct: { rows: 512, columns: 512 } } as const;
+
+interface Target {
+  name: string;
+  port: number;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /VmHWM:\s+(\d+) kB/.exec(status);
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+async function startBridge(root: string): Promise<Target> {
+  if (!existsSync('dist/src/main.js')) {
+    const build = await runTool('npm', ['run', 'build']);
+    if (build.code !== 0) throw new Error(`build failed: ${build.stderr}`);
+  }
+  const dataDir = mkdtempSync(join(root, 'bridge-'));
+  const port = await freePort();
+  const config = join(dataDir, 'bench.json');
+  writeFileSync(config, JSON.stringify({
+    dataDir,
+    log: { level: 'warn' },
+    dicom: { aeTitles: ['FSEBRIDGE'], host: '127.0.0.1', port, allowedPeers: [{ aeTitle: 'STORESCU' }], maxAssociations: 32 },
+    ingest: { minFreeDiskBytes: 0 },
+  }));
+  const child = spawn(process.execPath, ['dist/src/main.js', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exit = exited(child);
+  await waitFor(async () => (await runTool('echoscu', ['-aet', 'FSEBRIDGE', '-aec', 'FSEBRIDGE', '127.0.0.1', String(port)])).code === 0, 30_000, 'the bridge');
+  return {
+    name: 'bridge',
+    port,
+    pid: child.pid!,
+    async stop() {
+      child.kill('SIGTERM');
+      await exit;
+      if (out.includes('"level":"error"')) console.log(out);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startStorescp(root: string): Promise<Target> {
+  const dir = mkdtempSync(join(root, 'storescp-'));
+  const port = await freePort();
+  const child = spawn('storescp', ['+B', '-aet', 'FSEBRIDGE', '-od', dir, String(port)], { env: DCMTK_ENV, stdio: 'ignore' });
+  const exit = exited(child);
+  await waitFor(async () => (await runTool('echoscu', ['-aec', 'FSEBRIDGE', '127.0.0.1', String(port)])).code === 0, 10_000, 'storescp');
+  return {
+    name: 'storescp',
+    port,
+    pid: child.pid!,
+    async stop() {
+      child.kill('SIGTERM');
+      await exit;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Send the files in `dirs` (one storescu process per directory, all at once); seconds taken. */
+async function send(target: Target, dirs: string[]): Promise<number> {
+  const started = performance.now();
+  const results = await Promise.all(
+    dirs.map((dir) => runTool('storescu', ['-aet', 'STORESCU', '-aec', 'FSEBRIDGE', '+sd', '127.0.0.1', String(target.port), dir], { timeoutMs: 3_600_000 })),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  for (const result of results) {
+    if (result.code !== 0 || /E: /.test(result.stderr)) throw new Error(`storescu failed against ${target.name}: ${result.stderr.slice(0, 2000)}`);
+  }
+  return seconds;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Median time of one durable small write as the bridge does it: write, fdatasync, rename, directory fsync. */
+function fsyncLatencyMs(root: string): number {
+  const times: number[] = [];
+  const data = Buffer.alloc(8192, 1);
+  for (let i = 0; i < 50; i++) {
+    const started = performance.now();
+    const fd = openSync(join(root, `probe-${i}.tmp`), 'w');
+    writeSync(fd, data);
+    fdatasyncSync(fd);
+    closeSync(fd);
+    renameSync(join(root, `probe-${i}.tmp`), join(root, `probe-${i}`));
+    const dir = openSync(root, 'r');
+    fsyncSync(dir);
+    closeSync(dir);
+    times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
+function totalBytes(dirs: string[]): number {
+  return dirs.flatMap((dir) => readdirSync(dir).map((name) => statSync(join(dir, name)).size)).reduce((a, b) => a + b, 0);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      count: { type: 'string', default: '2000' },
+      streams: { type: 'string', default: '1,4' },
+      sizes: { type: 'string', default: 'small,ct' },
+      repeat: { type: 'string', default: '3' },
+    },
+  });
+  const repeat = Number(values.repeat);
+  const count = Number(values.count);
+  const streamsList = values.streams.split(',').map(Number);
+  const sizes = values.sizes.split(',') as Array<keyof typeof SIZES>;
+  const root = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'bench-ingest-'));
+  const rows: string[] = [];
+  const latency = fsyncLatencyMs(root);
+  console.log(`disk: median durable small write (write + fdatasync + rename + dir fsync) ${latency.toFixed(2)} ms`);
+  try {
+    for (const size of sizes) {
+      for (const streams of streamsList) {
+        const perStream = Math.ceil(count / streams);
+        const dirs = Array.from({ length: streams }, (_, i) => {
+          const dir = join(root, `${size}-${streams}-${i}`);
+          writeSyntheticInstances(dir, Math.min(perStream, count - i * perStream), SIZES[size], 10 + i);
+          return dir;
+        });
+        const megabytes = totalBytes(dirs) / 1e6;
+        const seconds: Record<string, number[]> = { bridge: [], storescp: [] };
+        let rss = 0;
+        for (let run = 0; run < repeat; run++) {
+          // Alternate the order so neither side always gets the warmer page cache.
+          const order = run % 2 === 0 ? [startStorescp, startBridge] : [startBridge, startStorescp];
+          for (const start of order) {
+            const target = await start(root);
+            try {
+              seconds[target.name]!.push(await send(target, dirs));
+              if (target.name === 'bridge') rss = Math.max(rss, peakRssMb(target.pid));
+            } finally {
+              await target.stop();
+            }
+          }
+        }
+        const bridge = { seconds: median(seconds.bridge!), rss };
+        const reference = { seconds: median(seconds.storescp!) };
+        const line = [
+          `${size} ${SIZES[size].rows}x${SIZES[size].columns}`,
+          `${count} inst`,
+          `${streams} stream(s)`,
+          `bridge ${(count / bridge.seconds).toFixed(0)} inst/s ${(megabytes / bridge.seconds).toFixed(1)} MB/s`,
+          `storescp ${(count / reference.seconds).toFixed(0)} inst/s ${(megabytes / reference.seconds).toFixed(1)} MB/s`,
+          `ratio ${(reference.seconds / bridge.seconds).toFixed(2)}x`,
+          `bridge peak RSS ${bridge.rss.toFixed(0)} MB`,
+          `median of ${repeat}`,
+        ].join(' | ');
+        console.log(line);
+        rows.push(line);
+        for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  console.log('\nSummary\n' + rows.join('\n'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
