@@ -10,7 +10,15 @@
  * the data directory's disk is printed too, because it, not CPU, bounds durable ingest.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,17 +49,42 @@ async function startBridge(root: string): Promise<Target> {
   const dataDir = mkdtempSync(join(root, 'bridge-'));
   const port = await freePort();
   const config = join(dataDir, 'bench.json');
-  writeFileSync(config, JSON.stringify({
-    dataDir,
-    log: { level: 'warn' },
-    dicom: { aeTitles: ['FSEBRIDGE'], host: '127.0.0.1', port, allowedPeers: [{ aeTitle: 'STORESCU' }], maxAssociations: 32 },
-    ingest: { minFreeDiskBytes: 0 },
-  }));
-  const child = spawn(process.execPath, ['dist/src/main.js', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
+  writeFileSync(
+    config,
+    JSON.stringify({
+      dataDir,
+      log: { level: 'warn' },
+      dicom: {
+        aeTitles: ['FSEBRIDGE'],
+        host: '127.0.0.1',
+        port,
+        allowedPeers: [{ aeTitle: 'STORESCU' }],
+        maxAssociations: 32,
+      },
+      ingest: { minFreeDiskBytes: 0 },
+    }),
+  );
+  const child = spawn(process.execPath, ['dist/src/main.js', '--config', config], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const exit = exited(child);
-  await waitFor(async () => (await runTool('echoscu', ['-aet', 'FSEBRIDGE', '-aec', 'FSEBRIDGE', '127.0.0.1', String(port)])).code === 0, 30_000, 'the bridge');
+  await waitFor(
+    async () =>
+      (
+        await runTool('echoscu', [
+          '-aet',
+          'FSEBRIDGE',
+          '-aec',
+          'FSEBRIDGE',
+          '127.0.0.1',
+          String(port),
+        ])
+      ).code === 0,
+    30_000,
+    'the bridge',
+  );
   return {
     name: 'bridge',
     port,
@@ -68,9 +101,17 @@ async function startBridge(root: string): Promise<Target> {
 async function startStorescp(root: string): Promise<Target> {
   const dir = mkdtempSync(join(root, 'storescp-'));
   const port = await freePort();
-  const child = spawn('storescp', ['+B', '-aet', 'FSEBRIDGE', '-od', dir, String(port)], { env: DCMTK_ENV, stdio: 'ignore' });
+  const child = spawn('storescp', ['+B', '-aet', 'FSEBRIDGE', '-od', dir, String(port)], {
+    env: DCMTK_ENV,
+    stdio: 'ignore',
+  });
   const exit = exited(child);
-  await waitFor(async () => (await runTool('echoscu', ['-aec', 'FSEBRIDGE', '127.0.0.1', String(port)])).code === 0, 10_000, 'storescp');
+  await waitFor(
+    async () =>
+      (await runTool('echoscu', ['-aec', 'FSEBRIDGE', '127.0.0.1', String(port)])).code === 0,
+    10_000,
+    'storescp',
+  );
   return {
     name: 'storescp',
     port,
@@ -87,11 +128,18 @@ async function startStorescp(root: string): Promise<Target> {
 async function send(target: Target, dirs: string[]): Promise<number> {
   const started = performance.now();
   const results = await Promise.all(
-    dirs.map((dir) => runTool('storescu', ['-aet', 'STORESCU', '-aec', 'FSEBRIDGE', '+sd', '127.0.0.1', String(target.port), dir], { timeoutMs: 3_600_000 })),
+    dirs.map((dir) =>
+      runTool(
+        'storescu',
+        ['-aet', 'STORESCU', '-aec', 'FSEBRIDGE', '+sd', '127.0.0.1', String(target.port), dir],
+        { timeoutMs: 3_600_000 },
+      ),
+    ),
   );
   const seconds = (performance.now() - started) / 1000;
   for (const result of results) {
-    if (result.code !== 0 || /E: /.test(result.stderr)) throw new Error(`storescu failed against ${target.name}: ${result.stderr.slice(0, 2000)}`);
+    if (result.code !== 0 || /E: /.test(result.stderr))
+      throw new Error(`storescu failed against ${target.name}: ${result.stderr.slice(0, 2000)}`);
   }
   return seconds;
 }
@@ -121,7 +169,9 @@ function fsyncLatencyMs(root: string): number {
 }
 
 function totalBytes(dirs: string[]): number {
-  return dirs.flatMap((dir) => readdirSync(dir).map((name) => statSync(join(dir, name)).size)).reduce((a, b) => a + b, 0);
+  return dirs
+    .flatMap((dir) => readdirSync(dir).map((name) => statSync(join(dir, name)).size))
+    .reduce((a, b) => a + b, 0);
 }
 
 async function main(): Promise<void> {
@@ -140,14 +190,21 @@ async function main(): Promise<void> {
   const root = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'bench-ingest-'));
   const rows: string[] = [];
   const latency = fsyncLatencyMs(root);
-  console.log(`disk: median durable small write (write + fdatasync + rename + dir fsync) ${latency.toFixed(2)} ms`);
+  console.log(
+    `disk: median durable small write (write + fdatasync + rename + dir fsync) ${latency.toFixed(2)} ms`,
+  );
   try {
     for (const size of sizes) {
       for (const streams of streamsList) {
         const perStream = Math.ceil(count / streams);
         const dirs = Array.from({ length: streams }, (_, i) => {
           const dir = join(root, `${size}-${streams}-${i}`);
-          writeSyntheticInstances(dir, Math.min(perStream, count - i * perStream), SIZES[size], 10 + i);
+          writeSyntheticInstances(
+            dir,
+            Math.min(perStream, count - i * perStream),
+            SIZES[size],
+            10 + i,
+          );
           return dir;
         });
         const megabytes = totalBytes(dirs) / 1e6;

@@ -55,9 +55,13 @@ export async function startApp(config: BridgeConfig, log: Logger): Promise<Runni
       log.child({ component: 'ingest' }),
     );
     await ingest.prepare();
-    const allowedPeers = config.dicom.allowedPeers.map((peer) => ({ aeTitle: peer.aeTitle, host: peer.host }));
+    const allowedPeers = config.dicom.allowedPeers.map((peer) => ({
+      aeTitle: peer.aeTitle,
+      host: peer.host,
+    }));
     const policy = await AePolicy.create(config.dicom.aeTitles, allowedPeers);
-    if (allowedPeers.length === 0) log.warn('no peers are allowed to send: set dicom.allowedPeers (BRIDGE_ALLOWED_PEERS)');
+    if (allowedPeers.length === 0)
+      log.warn('no peers are allowed to send: set dicom.allowedPeers (BRIDGE_ALLOWED_PEERS)');
     const scp = new DimseServer(config.dicom, policy, ingest, log.child({ component: 'dimse' }));
     const dicomPort = await scp.listen();
     releases.push(() => scp.close(config.shutdown.drainTimeoutMs));

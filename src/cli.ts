@@ -25,9 +25,15 @@ Options:
 function table(rows: Array<Record<string, unknown>>): string {
   if (rows.length === 0) return '(none)';
   const keys = Object.keys(rows[0]!);
-  const cells = rows.map((row) => keys.map((key) => (row[key] === undefined || row[key] === null ? '' : String(row[key]))));
+  const cells = rows.map((row) =>
+    keys.map((key) => (row[key] === undefined || row[key] === null ? '' : String(row[key]))),
+  );
   const widths = keys.map((key, i) => Math.max(key.length, ...cells.map((row) => row[i]!.length)));
-  const line = (values: string[]): string => values.map((value, i) => value.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (values: string[]): string =>
+    values
+      .map((value, i) => value.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(keys), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
@@ -35,12 +41,45 @@ function list(config: BridgeConfig, study: string | undefined, series: string | 
   const index = StudyIndex.open(config.index.path);
   try {
     if (series) {
-      console.log(table(index.listInstances(series).map((i) => ({ sopInstanceUid: i.sopInstanceUid, number: i.instanceNumber, transferSyntax: i.transferSyntaxUid, bytes: i.sizeBytes, receivedAt: i.receivedAt, from: i.callingAe }))));
+      console.log(
+        table(
+          index.listInstances(series).map((i) => ({
+            sopInstanceUid: i.sopInstanceUid,
+            number: i.instanceNumber,
+            transferSyntax: i.transferSyntaxUid,
+            bytes: i.sizeBytes,
+            receivedAt: i.receivedAt,
+            from: i.callingAe,
+          })),
+        ),
+      );
     } else if (study) {
-      console.log(table(index.listSeries(study).map((s) => ({ seriesUid: s.seriesUid, modality: s.modality, number: s.seriesNumber, description: s.description, instances: s.instanceCount }))));
+      console.log(
+        table(
+          index.listSeries(study).map((s) => ({
+            seriesUid: s.seriesUid,
+            modality: s.modality,
+            number: s.seriesNumber,
+            description: s.description,
+            instances: s.instanceCount,
+          })),
+        ),
+      );
     } else {
       const studies = index.listStudies();
-      console.log(table(studies.map((s) => ({ studyUid: s.studyUid, patientId: s.patientId, accession: s.accessionNumber, date: s.studyDate, modalities: s.modalities.join(','), series: s.seriesCount, instances: s.instanceCount }))));
+      console.log(
+        table(
+          studies.map((s) => ({
+            studyUid: s.studyUid,
+            patientId: s.patientId,
+            accession: s.accessionNumber,
+            date: s.studyDate,
+            modalities: s.modalities.join(','),
+            series: s.seriesCount,
+            instances: s.instanceCount,
+          })),
+        ),
+      );
       console.log(`\n${studies.length} studies, ${index.countInstances()} instances`);
     }
   } finally {
@@ -48,13 +87,32 @@ function list(config: BridgeConfig, study: string | undefined, series: string | 
   }
 }
 
-async function echo(config: BridgeConfig, options: { host?: string; port?: string; calledAe?: string; aeTitle?: string }): Promise<number> {
+async function echo(
+  config: BridgeConfig,
+  options: { host?: string; port?: string; calledAe?: string; aeTitle?: string },
+): Promise<number> {
   const log = createLogger('warn');
-  const host = options.host ?? (config.dicom.host === '0.0.0.0' || config.dicom.host === '::' ? '127.0.0.1' : config.dicom.host);
+  const host =
+    options.host ??
+    (config.dicom.host === '0.0.0.0' || config.dicom.host === '::'
+      ? '127.0.0.1'
+      : config.dicom.host);
   const port = Number(options.port ?? config.dicom.port);
   const calledAe = options.calledAe ?? config.dicom.aeTitles[0]!;
   const callingAe = options.aeTitle ?? config.dicom.aeTitles[0]!;
-  const association = await openAssociation({ host, port, callingAe, calledAe, contexts: [{ abstractSyntax: '1.2.840.10008.1.1', transferSyntaxes: ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'] }], log });
+  const association = await openAssociation({
+    host,
+    port,
+    callingAe,
+    calledAe,
+    contexts: [
+      {
+        abstractSyntax: '1.2.840.10008.1.1',
+        transferSyntaxes: ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'],
+      },
+    ],
+    log,
+  });
   const status = await association.echo();
   await association.release();
   console.log(`C-ECHO ${callingAe} -> ${calledAe}@${host}:${port}: status ${formatStatus(status)}`);
@@ -67,7 +125,9 @@ async function rebuild(config: BridgeConfig): Promise<number> {
   const index = StudyIndex.open(config.index.path, log);
   try {
     const report = await rebuildIndex(store, index, log, 64 * 1024 * 1024);
-    console.log(`index rebuilt: ${report.indexed} instances indexed, ${report.skipped} objects skipped`);
+    console.log(
+      `index rebuilt: ${report.indexed} instances indexed, ${report.skipped} objects skipped`,
+    );
     return report.skipped === 0 ? 0 : 1;
   } finally {
     index.close();
@@ -105,7 +165,12 @@ async function run(argv: string[]): Promise<number> {
       list(config, values.study, values.series);
       return 0;
     case 'echo':
-      return echo(config, { host: values.host, port: values.port, calledAe: values['called-ae'], aeTitle: values['ae-title'] });
+      return echo(config, {
+        host: values.host,
+        port: values.port,
+        calledAe: values['called-ae'],
+        aeTitle: values['ae-title'],
+      });
     case 'rebuild-index':
       return rebuild(config);
     default:
@@ -117,7 +182,11 @@ async function run(argv: string[]): Promise<number> {
 run(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error instanceof ConfigError ? `invalid configuration: ${error.message}` : `error: ${(error as Error).message}`);
+    console.error(
+      error instanceof ConfigError
+        ? `invalid configuration: ${error.message}`
+        : `error: ${(error as Error).message}`,
+    );
     process.exit(error instanceof ConfigError ? 2 : 1);
   },
 );

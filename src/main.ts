@@ -12,7 +12,11 @@ export const ExitCode = {
 } as const;
 
 function configFromArgs(argv: string[]): BridgeConfig {
-  const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { config: { type: 'string', short: 'c' } },
+    strict: true,
+  });
   return loadConfig({ file: values.config });
 }
 
@@ -21,7 +25,10 @@ async function main(): Promise<void> {
   try {
     config = configFromArgs(process.argv.slice(2));
   } catch (error) {
-    const message = error instanceof ConfigError ? `invalid configuration: ${error.message}` : (error as Error).message;
+    const message =
+      error instanceof ConfigError
+        ? `invalid configuration: ${error.message}`
+        : (error as Error).message;
     process.stderr.write(`${message}\n`);
     process.exit(ExitCode.InvalidConfig);
   }

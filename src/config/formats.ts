@@ -2,8 +2,15 @@ import { isIP } from 'node:net';
 
 /** An AE title: 1–16 characters of the default repertoire, no backslash, not only spaces. */
 export function assertAeTitle(value: unknown): void {
-  if (typeof value !== 'string' || !/^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(value) || value.trim() === '' || value !== value.trim()) {
-    throw new Error(`must be an AE title (1-16 printable characters, no backslash, no leading/trailing spaces): value was ${JSON.stringify(value)}`);
+  if (
+    typeof value !== 'string' ||
+    !/^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(value) ||
+    value.trim() === '' ||
+    value !== value.trim()
+  ) {
+    throw new Error(
+      `must be an AE title (1-16 printable characters, no backslash, no leading/trailing spaces): value was ${JSON.stringify(value)}`,
+    );
   }
 }
 
@@ -28,32 +35,45 @@ export function coercePeers(value: unknown): unknown {
 }
 
 export function assertPeers(value: unknown): void {
-  if (!Array.isArray(value)) throw new Error(`must be a list of peers: value was ${JSON.stringify(value)}`);
+  if (!Array.isArray(value))
+    throw new Error(`must be a list of peers: value was ${JSON.stringify(value)}`);
   value.forEach((peer: unknown, i) => {
-    if (typeof peer !== 'object' || peer === null) throw new Error(`entry ${i} must be an object with aeTitle and optional host: value was ${JSON.stringify(peer)}`);
+    if (typeof peer !== 'object' || peer === null)
+      throw new Error(
+        `entry ${i} must be an object with aeTitle and optional host: value was ${JSON.stringify(peer)}`,
+      );
     const { aeTitle, host, ...rest } = peer as Record<string, unknown>;
     const unknownKeys = Object.keys(rest);
-    if (unknownKeys.length > 0) throw new Error(`entry ${i} has unknown key(s) ${unknownKeys.join(', ')}`);
+    if (unknownKeys.length > 0)
+      throw new Error(`entry ${i} has unknown key(s) ${unknownKeys.join(', ')}`);
     try {
       assertAeTitle(aeTitle);
     } catch (error) {
-      throw new Error(`entry ${i} aeTitle ${(error as Error).message}`);
+      throw new Error(`entry ${i} aeTitle ${(error as Error).message}`, { cause: error });
     }
-    if (host !== undefined && (typeof host !== 'string' || !(isIP(host) || /^[A-Za-z0-9.-]{1,253}$/.test(host)))) {
-      throw new Error(`entry ${i} host must be an IP address or host name: value was ${JSON.stringify(host)}`);
+    if (
+      host !== undefined &&
+      (typeof host !== 'string' || !(isIP(host) || /^[A-Za-z0-9.-]{1,253}$/.test(host)))
+    ) {
+      throw new Error(
+        `entry ${i} host must be an IP address or host name: value was ${JSON.stringify(host)}`,
+      );
     }
   });
 }
 
 export function assertAeTitles(value: unknown): void {
-  if (!Array.isArray(value) || value.length === 0) throw new Error(`must be a non-empty list of AE titles: value was ${JSON.stringify(value)}`);
+  if (!Array.isArray(value) || value.length === 0)
+    throw new Error(`must be a non-empty list of AE titles: value was ${JSON.stringify(value)}`);
   for (const title of value) assertAeTitle(title);
 }
 
 export function assertPositiveInt(value: unknown): void {
-  if (!Number.isInteger(value) || (value as number) < 1) throw new Error(`must be a positive integer: value was ${JSON.stringify(value)}`);
+  if (!Number.isInteger(value) || (value as number) < 1)
+    throw new Error(`must be a positive integer: value was ${JSON.stringify(value)}`);
 }
 
 export function assertNonNegativeInt(value: unknown): void {
-  if (!Number.isInteger(value) || (value as number) < 0) throw new Error(`must be an integer >= 0: value was ${JSON.stringify(value)}`);
+  if (!Number.isInteger(value) || (value as number) < 0)
+    throw new Error(`must be an integer >= 0: value was ${JSON.stringify(value)}`);
 }

@@ -26,7 +26,16 @@ export interface BridgeConfig {
   };
   storage:
     | { kind: 'fs'; rootDir: string }
-    | { kind: 's3'; endPoint: string; port: number; useSSL: boolean; accessKey: string; secretKey: string; bucket: string; region: string };
+    | {
+        kind: 's3';
+        endPoint: string;
+        port: number;
+        useSSL: boolean;
+        accessKey: string;
+        secretKey: string;
+        bucket: string;
+        region: string;
+      };
   index: { path: string };
   spoolDir: string;
   shutdown: { drainTimeoutMs: number };
@@ -59,7 +68,9 @@ function loadSchema(options: LoadOptions): ReturnType<typeof createSchema> {
   try {
     // convict reads process.env; a custom env is applied by loading its values explicitly.
     const defaults = resolve(options.baseDir ?? process.cwd(), 'config', 'default.json');
-    const files = [defaults, ...(options.file ? [options.file] : [])].filter((file, i) => i > 0 || existsSync(file));
+    const files = [defaults, ...(options.file ? [options.file] : [])].filter(
+      (file, i) => i > 0 || existsSync(file),
+    );
     for (const file of files) {
       if (!existsSync(file)) throw new ConfigError(`configuration file not found: ${file}`);
       schema.loadFile(file);
@@ -79,7 +90,10 @@ function derive(schema: ReturnType<typeof createSchema>): BridgeConfig {
   const storage: BridgeConfig['storage'] =
     raw.storage.kind === 's3'
       ? { kind: 's3', ...raw.storage.s3 }
-      : { kind: 'fs', rootDir: raw.storage.fs.root ? resolve(raw.storage.fs.root) : resolve(dataDir, 'objects') };
+      : {
+          kind: 'fs',
+          rootDir: raw.storage.fs.root ? resolve(raw.storage.fs.root) : resolve(dataDir, 'objects'),
+        };
   return {
     dataDir,
     log: raw.log,
@@ -88,7 +102,8 @@ function derive(schema: ReturnType<typeof createSchema>): BridgeConfig {
     storage,
     index: { path: raw.index.path ? resolve(raw.index.path) : resolve(dataDir, 'index.sqlite') },
     // The spool sits inside the filesystem store so that making an instance durable is a rename.
-    spoolDir: storage.kind === 'fs' ? resolve(storage.rootDir, '.spool') : resolve(dataDir, 'spool'),
+    spoolDir:
+      storage.kind === 'fs' ? resolve(storage.rootDir, '.spool') : resolve(dataDir, 'spool'),
     shutdown: raw.shutdown,
   };
 }
@@ -99,7 +114,8 @@ function applyEnv(schema: ReturnType<typeof createSchema>, env: NodeJS.ProcessEn
     for (const [key, value] of Object.entries(node)) {
       const spec = value as { env?: string; _cvtProperties?: Record<string, unknown> };
       if (spec._cvtProperties) walk(spec._cvtProperties, [...path, key]);
-      else if (spec.env && env[spec.env] !== undefined) overrides[[...path, key].join('.')] = env[spec.env];
+      else if (spec.env && env[spec.env] !== undefined)
+        overrides[[...path, key].join('.')] = env[spec.env];
     }
   };
   walk((schema.getSchema() as { _cvtProperties: Record<string, unknown> })._cvtProperties, []);

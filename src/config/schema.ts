@@ -1,5 +1,12 @@
 import convict from 'convict';
-import { assertAeTitles, assertNonNegativeInt, assertPeers, assertPositiveInt, coercePeers, type PeerSetting } from './formats.js';
+import {
+  assertAeTitles,
+  assertNonNegativeInt,
+  assertPeers,
+  assertPositiveInt,
+  coercePeers,
+  type PeerSetting,
+} from './formats.js';
 
 const SECOND = 1000;
 const MIB = 1024 * 1024;
@@ -8,10 +15,22 @@ let formatsAdded = false;
 /** Register the bridge's formats with convict (once; convict's registry is global). */
 function addFormats(): void {
   if (formatsAdded) return;
-  convict.addFormat({ name: 'ae-titles', validate: assertAeTitles, coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v) });
+  convict.addFormat({
+    name: 'ae-titles',
+    validate: assertAeTitles,
+    coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v),
+  });
   convict.addFormat({ name: 'peers', validate: assertPeers, coerce: coercePeers });
-  convict.addFormat({ name: 'positive-int', validate: assertPositiveInt, coerce: (v: unknown) => (typeof v === 'string' ? Number(v) : v) });
-  convict.addFormat({ name: 'non-negative-int', validate: assertNonNegativeInt, coerce: (v: unknown) => (typeof v === 'string' ? Number(v) : v) });
+  convict.addFormat({
+    name: 'positive-int',
+    validate: assertPositiveInt,
+    coerce: (v: unknown) => (typeof v === 'string' ? Number(v) : v),
+  });
+  convict.addFormat({
+    name: 'non-negative-int',
+    validate: assertNonNegativeInt,
+    coerce: (v: unknown) => (typeof v === 'string' ? Number(v) : v),
+  });
   formatsAdded = true;
 }
 
@@ -83,7 +102,7 @@ export function createSchema() {
         env: 'BRIDGE_IDLE_TIMEOUT_MS',
       },
       acceptPrivateSopClasses: {
-        doc: 'Store instances of SOP classes outside the DICOM standard (vendors\' private storage classes).',
+        doc: "Store instances of SOP classes outside the DICOM standard (vendors' private storage classes).",
         format: Boolean,
         default: true,
         env: 'BRIDGE_ACCEPT_PRIVATE_SOP_CLASSES',
@@ -131,13 +150,45 @@ export function createSchema() {
         },
       },
       s3: {
-        endPoint: { doc: 'S3 server host name.', format: String, default: '127.0.0.1', env: 'BRIDGE_S3_ENDPOINT' },
+        endPoint: {
+          doc: 'S3 server host name.',
+          format: String,
+          default: '127.0.0.1',
+          env: 'BRIDGE_S3_ENDPOINT',
+        },
         port: { doc: 'S3 server port.', format: 'port', default: 9000, env: 'BRIDGE_S3_PORT' },
-        useSSL: { doc: 'Use HTTPS to reach the S3 server.', format: Boolean, default: false, env: 'BRIDGE_S3_USE_SSL' },
-        accessKey: { doc: 'S3 access key.', format: String, default: '', env: 'BRIDGE_S3_ACCESS_KEY', sensitive: true },
-        secretKey: { doc: 'S3 secret key.', format: String, default: '', env: 'BRIDGE_S3_SECRET_KEY', sensitive: true },
-        bucket: { doc: 'S3 bucket (created when missing).', format: String, default: 'fse-bridge', env: 'BRIDGE_S3_BUCKET' },
-        region: { doc: 'S3 region.', format: String, default: 'us-east-1', env: 'BRIDGE_S3_REGION' },
+        useSSL: {
+          doc: 'Use HTTPS to reach the S3 server.',
+          format: Boolean,
+          default: false,
+          env: 'BRIDGE_S3_USE_SSL',
+        },
+        accessKey: {
+          doc: 'S3 access key.',
+          format: String,
+          default: '',
+          env: 'BRIDGE_S3_ACCESS_KEY',
+          sensitive: true,
+        },
+        secretKey: {
+          doc: 'S3 secret key.',
+          format: String,
+          default: '',
+          env: 'BRIDGE_S3_SECRET_KEY',
+          sensitive: true,
+        },
+        bucket: {
+          doc: 'S3 bucket (created when missing).',
+          format: String,
+          default: 'fse-bridge',
+          env: 'BRIDGE_S3_BUCKET',
+        },
+        region: {
+          doc: 'S3 region.',
+          format: String,
+          default: 'us-east-1',
+          env: 'BRIDGE_S3_REGION',
+        },
       },
     },
     index: {

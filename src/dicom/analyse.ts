@@ -1,6 +1,13 @@
 import { inflateRawSync } from 'node:zlib';
 import { DatasetWalker } from './dataset-walker.js';
-import { KEY_TAGS, extractMetadata, keyUids, walkedSyntax, type KeyUids, type MetadataResult } from './metadata.js';
+import {
+  KEY_TAGS,
+  extractMetadata,
+  keyUids,
+  walkedSyntax,
+  type KeyUids,
+  type MetadataResult,
+} from './metadata.js';
 import { encodingOf } from './transfer-syntax.js';
 
 export interface Analysis extends MetadataResult {
@@ -25,10 +32,17 @@ export function createWalker(transferSyntaxUid: string, maxHeaderBytes: number):
  * Check and read a whole dataset held in memory (index rebuild, tests): throws `DatasetError`
  * when malformed or truncated, `InvalidUidError` when a key UID is invalid.
  */
-export function analyseDataset(dataset: Buffer, transferSyntaxUid: string, maxHeaderBytes: number): Analysis {
+export function analyseDataset(
+  dataset: Buffer,
+  transferSyntaxUid: string,
+  maxHeaderBytes: number,
+): Analysis {
   const walker = createWalker(transferSyntaxUid, maxHeaderBytes);
   walker.push(encodingOf(transferSyntaxUid).deflated ? inflateRawSync(dataset) : dataset);
   const walked = walker.finish();
   const uids = keyUids(walked.values);
-  return { uids, ...extractMetadata(walked.header, walkedSyntax(transferSyntaxUid), uids, walked.values) };
+  return {
+    uids,
+    ...extractMetadata(walked.header, walkedSyntax(transferSyntaxUid), uids, walked.values),
+  };
 }

@@ -39,7 +39,21 @@ const UNDEFINED = 0xffffffff;
 const MAX_CAPTURE = 1024;
 
 /** VRs with a 2-byte reserved field and a 4-byte length in explicit VR encodings. */
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+const LONG_VRS = new Set([
+  'OB',
+  'OD',
+  'OF',
+  'OL',
+  'OV',
+  'OW',
+  'SQ',
+  'SV',
+  'UC',
+  'UN',
+  'UR',
+  'UT',
+  'UV',
+]);
 
 interface Frame {
   /** 'sequence' expects items; 'item' expects elements. */
@@ -84,13 +98,19 @@ export class DatasetWalker {
   finish(): WalkResult {
     this.#popFinishedFrames();
     if (this.#skip > 0) {
-      throw new DatasetError(`dataset is truncated: ${this.#skip} bytes of a declared value are missing at offset ${this.#pos}`);
+      throw new DatasetError(
+        `dataset is truncated: ${this.#skip} bytes of a declared value are missing at offset ${this.#pos}`,
+      );
     }
     if (this.#available > 0) {
-      throw new DatasetError(`dataset is truncated: ${this.#available} bytes of an incomplete element header at offset ${this.#pos}`);
+      throw new DatasetError(
+        `dataset is truncated: ${this.#available} bytes of an incomplete element header at offset ${this.#pos}`,
+      );
     }
     if (this.#stack.length > 0) {
-      throw new DatasetError(`dataset is truncated: ${this.#stack.length} sequence(s) or item(s) not closed`);
+      throw new DatasetError(
+        `dataset is truncated: ${this.#stack.length} sequence(s) or item(s) not closed`,
+      );
     }
     if (this.#pos === 0) throw new DatasetError('dataset is empty');
     return { header: Buffer.concat(this.#header), values: this.#values, length: this.#pos };
@@ -111,7 +131,10 @@ export class DatasetWalker {
   #popFinishedFrames(): void {
     let top = this.#stack.at(-1);
     while (top && top.end !== -1 && this.#pos >= top.end) {
-      if (this.#pos > top.end) throw new DatasetError(`element overruns its enclosing item or sequence at offset ${this.#pos}`);
+      if (this.#pos > top.end)
+        throw new DatasetError(
+          `element overruns its enclosing item or sequence at offset ${this.#pos}`,
+        );
       this.#stack.pop();
       top = this.#stack.at(-1);
     }
@@ -139,33 +162,45 @@ export class DatasetWalker {
       if (tag === ITEM) {
         this.#consume(8, false);
         if (length === UNDEFINED) {
-          if (frame.fragments) throw new DatasetError('encapsulated fragment with undefined length');
+          if (frame.fragments)
+            throw new DatasetError('encapsulated fragment with undefined length');
           this.#stack.push({ kind: 'item', end: -1, fragments: false, implicit: frame.implicit });
         } else if (frame.fragments) {
           this.#skip = length;
         } else {
-          this.#stack.push({ kind: 'item', end: this.#pos + length, fragments: false, implicit: frame.implicit });
+          this.#stack.push({
+            kind: 'item',
+            end: this.#pos + length,
+            fragments: false,
+            implicit: frame.implicit,
+          });
         }
         return true;
       }
       if (tag === SEQUENCE_DELIMITER) {
-        if (frame.end !== -1) throw new DatasetError('sequence delimiter in a sequence of defined length');
+        if (frame.end !== -1)
+          throw new DatasetError('sequence delimiter in a sequence of defined length');
         this.#consume(8, false);
         this.#stack.pop();
         if (this.#stack.length === 0) this.#keeping = false;
         return true;
       }
-      throw new DatasetError(`expected an item in a sequence, found (${hex(tag >>> 16)},${hex(tag & 0xffff)}) at offset ${this.#pos}`);
+      throw new DatasetError(
+        `expected an item in a sequence, found (${hex(tag >>> 16)},${hex(tag & 0xffff)}) at offset ${this.#pos}`,
+      );
     }
 
     if (tag === ITEM_DELIMITER) {
-      if (!frame || frame.end !== -1) throw new DatasetError(`unexpected item delimiter at offset ${this.#pos}`);
+      if (!frame || frame.end !== -1)
+        throw new DatasetError(`unexpected item delimiter at offset ${this.#pos}`);
       this.#consume(8, false);
       this.#stack.pop();
       return true;
     }
     if (tag === ITEM || tag === SEQUENCE_DELIMITER) {
-      throw new DatasetError(`unexpected delimiter (${hex(tag >>> 16)},${hex(tag & 0xffff)}) at offset ${this.#pos}`);
+      throw new DatasetError(
+        `unexpected delimiter (${hex(tag >>> 16)},${hex(tag & 0xffff)}) at offset ${this.#pos}`,
+      );
     }
 
     const explicit = this.#options.explicitVr && !(frame?.implicit ?? false);
@@ -175,7 +210,9 @@ export class DatasetWalker {
     if (explicit) {
       vr = head.toString('latin1', 4, 6);
       if (!/^[A-Z]{2}$/.test(vr)) {
-        throw new DatasetError(`invalid VR ${JSON.stringify(vr)} for (${hex(tag >>> 16)},${hex(tag & 0xffff)}) at offset ${this.#pos}`);
+        throw new DatasetError(
+          `invalid VR ${JSON.stringify(vr)} for (${hex(tag >>> 16)},${hex(tag & 0xffff)}) at offset ${this.#pos}`,
+        );
       }
       if (LONG_VRS.has(vr)) {
         if (head.length < 12) return false;
@@ -190,19 +227,29 @@ export class DatasetWalker {
 
     const atRoot = frame === undefined;
     if (atRoot) {
-      if (tag >>> 16 === 0x0002) throw new DatasetError('the dataset holds file meta information elements (group 0002)');
+      if (tag >>> 16 === 0x0002)
+        throw new DatasetError('the dataset holds file meta information elements (group 0002)');
       if (tag >= PIXEL_DATA) this.#pastPixelData = true;
       this.#markChunks = this.#header.length;
       this.#markBytes = this.#headerBytes;
       this.#keeping =
-        !this.#pastPixelData && !this.#headerFull && (length === UNDEFINED || length <= this.#options.maxKeptElementBytes);
-      if (this.#keeping && length !== UNDEFINED && this.#headerBytes + headerLength + length > this.#options.maxHeaderBytes) {
+        !this.#pastPixelData &&
+        !this.#headerFull &&
+        (length === UNDEFINED || length <= this.#options.maxKeptElementBytes);
+      if (
+        this.#keeping &&
+        length !== UNDEFINED &&
+        this.#headerBytes + headerLength + length > this.#options.maxHeaderBytes
+      ) {
         this.#keeping = false;
         this.#headerFull = true;
       }
       if (length !== UNDEFINED && this.#options.captureTags.has(tag) && length <= MAX_CAPTURE) {
         if (this.#available < headerLength + length) return false;
-        this.#values.set(tag, Buffer.from(this.#peek(headerLength + length).subarray(headerLength)));
+        this.#values.set(
+          tag,
+          Buffer.from(this.#peek(headerLength + length).subarray(headerLength)),
+        );
       }
     }
     this.#consume(headerLength, false);
@@ -210,7 +257,12 @@ export class DatasetWalker {
     if (length === UNDEFINED) {
       const isPixelData = tag === PIXEL_DATA || vr === 'OB' || vr === 'OW';
       if (vr === 'SQ' || vr === 'UN' || (!explicit && tag !== PIXEL_DATA)) {
-        this.#stack.push({ kind: 'sequence', end: -1, fragments: false, implicit: !explicit || vr === 'UN' });
+        this.#stack.push({
+          kind: 'sequence',
+          end: -1,
+          fragments: false,
+          implicit: !explicit || vr === 'UN',
+        });
       } else if (isPixelData) {
         this.#stack.push({ kind: 'sequence', end: -1, fragments: true, implicit: false });
       } else {

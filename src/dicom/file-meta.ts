@@ -36,11 +36,17 @@ export function encodeFileMeta(fields: FileMetaFields): Buffer {
     element(0x0002, 0x0012, 'UI', text(IMPLEMENTATION_CLASS_UID, '\0')),
     element(0x0002, 0x0013, 'SH', text(IMPLEMENTATION_VERSION_NAME, ' ')),
   ];
-  if (fields.sourceAeTitle) elements.push(element(0x0002, 0x0016, 'AE', text(fields.sourceAeTitle, ' ')));
+  if (fields.sourceAeTitle)
+    elements.push(element(0x0002, 0x0016, 'AE', text(fields.sourceAeTitle, ' ')));
   const body = Buffer.concat(elements);
   const groupLength = Buffer.alloc(4);
   groupLength.writeUInt32LE(body.length, 0);
-  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), element(0x0002, 0x0000, 'UL', groupLength), body]);
+  return Buffer.concat([
+    Buffer.alloc(128),
+    Buffer.from('DICM', 'latin1'),
+    element(0x0002, 0x0000, 'UL', groupLength),
+    body,
+  ]);
 }
 
 export interface ParsedFileMeta {
@@ -67,7 +73,10 @@ export function parseFileMeta(file: Buffer): ParsedFileMeta {
     const length = long ? file.readUInt32LE(offset + 8) : file.readUInt16LE(offset + 6);
     const start = offset + (long ? 12 : 8);
     if (start + length > file.length) throw new Error('file meta information is truncated');
-    values.set(elementNumber, file.toString('latin1', start, start + length).replace(/[\0 ]+$/, ''));
+    values.set(
+      elementNumber,
+      file.toString('latin1', start, start + length).replace(/[\0 ]+$/, ''),
+    );
     offset = start + length;
   }
   const transferSyntaxUid = values.get(0x0010);

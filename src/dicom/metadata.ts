@@ -68,7 +68,12 @@ function text(value: unknown): string | undefined {
 }
 
 /** An IS value read from its raw bytes; invalid values are reported, not guessed. */
-function integer(values: Map<number, Buffer>, tag: number, field: string, warnings: string[]): number | undefined {
+function integer(
+  values: Map<number, Buffer>,
+  tag: number,
+  field: string,
+  warnings: string[],
+): number | undefined {
   const raw = values.get(tag)?.toString('latin1').replace(/\0/g, '').trim();
   if (raw === undefined || raw === '') return undefined;
   if (!/^[+-]?\d+$/.test(raw)) {
@@ -100,21 +105,30 @@ export function extractMetadata(
   let data: Record<string, unknown> = {};
   try {
     const file = Buffer.concat([
-      encodeFileMeta({ sopClassUid: uids.sopClassUid, sopInstanceUid: uids.sopInstanceUid, transferSyntaxUid: encodingSyntaxUid }),
+      encodeFileMeta({
+        sopClassUid: uids.sopClassUid,
+        sopInstanceUid: uids.sopInstanceUid,
+        transferSyntaxUid: encodingSyntaxUid,
+      }),
       header,
     ]);
-    const parsed = dcmjs.data.DicomMessage.readFile(file.buffer.slice(file.byteOffset, file.byteOffset + file.length), {
-      ignoreErrors: true,
-      untilTag: '7FE00010',
-      includeUntilTagValue: false,
-      noCopy: false,
-      forceStoreRaw: false,
-    });
+    const parsed = dcmjs.data.DicomMessage.readFile(
+      file.buffer.slice(file.byteOffset, file.byteOffset + file.length),
+      {
+        ignoreErrors: true,
+        untilTag: '7FE00010',
+        includeUntilTagValue: false,
+        noCopy: false,
+        forceStoreRaw: false,
+      },
+    );
     data = dcmjs.data.DicomMetaDictionary.naturalizeDataset(parsed.dict);
   } catch (error) {
     warnings.push(`header could not be parsed for metadata: ${(error as Error).message}`);
   }
-  const issuerItem = (data.IssuerOfAccessionNumberSequence as Record<string, unknown>[] | undefined)?.[0];
+  const issuerItem = (
+    data.IssuerOfAccessionNumberSequence as Record<string, unknown>[] | undefined
+  )?.[0];
   const metadata: InstanceMetadata = {
     patient: {
       id: text(data.PatientID),
@@ -126,7 +140,8 @@ export function extractMetadata(
     study: {
       uid: uids.studyUid,
       accessionNumber: text(data.AccessionNumber),
-      accessionIssuer: text(issuerItem?.LocalNamespaceEntityID) ?? text(issuerItem?.UniversalEntityID),
+      accessionIssuer:
+        text(issuerItem?.LocalNamespaceEntityID) ?? text(issuerItem?.UniversalEntityID),
       date: text(data.StudyDate),
       time: text(data.StudyTime),
       description: text(data.StudyDescription),
@@ -152,5 +167,7 @@ export function extractMetadata(
 
 /** The syntax the walked (and header) bytes are in: deflated datasets are walked inflated. */
 export function walkedSyntax(transferSyntaxUid: string): string {
-  return transferSyntaxUid === TransferSyntax.DeflatedExplicitVrLittleEndian ? TransferSyntax.ExplicitVrLittleEndian : transferSyntaxUid;
+  return transferSyntaxUid === TransferSyntax.DeflatedExplicitVrLittleEndian
+    ? TransferSyntax.ExplicitVrLittleEndian
+    : transferSyntaxUid;
 }

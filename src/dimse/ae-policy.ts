@@ -9,7 +9,8 @@ export interface AllowedPeer {
   host: string | undefined;
 }
 
-export type PolicyDecision = { allowed: true } | { allowed: false; rejection: AssociateRj; why: string };
+export type PolicyDecision =
+  { allowed: true } | { allowed: false; rejection: AssociateRj; why: string };
 
 /** IPv4 clients on a dual-stack socket appear as `::ffff:a.b.c.d`. */
 function normaliseAddress(address: string): string {
@@ -46,7 +47,8 @@ export class AePolicy {
       if (isIP(peer.host)) addresses.add(normaliseAddress(peer.host));
       else for (const found of await lookup(peer.host, { all: true })) addresses.add(found.address);
       // An entry without a host already allows every address; keep it that way.
-      if (!peers.has(peer.aeTitle) || peers.get(peer.aeTitle) !== undefined) peers.set(peer.aeTitle, addresses);
+      if (!peers.has(peer.aeTitle) || peers.get(peer.aeTitle) !== undefined)
+        peers.set(peer.aeTitle, addresses);
     }
     return new AePolicy(ownAeTitles, peers);
   }
@@ -62,7 +64,11 @@ export class AePolicy {
       return {
         allowed: false,
         why: 'calling AE title is not an allowed peer',
-        rejection: { result: RejectResult.Permanent, source: RejectSource.ServiceUser, reason: RejectUserReason.CallingAeNotRecognized },
+        rejection: {
+          result: RejectResult.Permanent,
+          source: RejectSource.ServiceUser,
+          reason: RejectUserReason.CallingAeNotRecognized,
+        },
       };
     }
     const hosts = self ? undefined : this.#peers.get(callingAe);
@@ -70,14 +76,22 @@ export class AePolicy {
       return {
         allowed: false,
         why: 'calling AE title connected from a host it is not configured for',
-        rejection: { result: RejectResult.Permanent, source: RejectSource.ServiceUser, reason: RejectUserReason.CallingAeNotRecognized },
+        rejection: {
+          result: RejectResult.Permanent,
+          source: RejectSource.ServiceUser,
+          reason: RejectUserReason.CallingAeNotRecognized,
+        },
       };
     }
     if (!this.#ownAeTitles.has(calledAe)) {
       return {
         allowed: false,
         why: 'called AE title is not one of the bridge',
-        rejection: { result: RejectResult.Permanent, source: RejectSource.ServiceUser, reason: RejectUserReason.CalledAeNotRecognized },
+        rejection: {
+          result: RejectResult.Permanent,
+          source: RejectSource.ServiceUser,
+          reason: RejectUserReason.CalledAeNotRecognized,
+        },
       };
     }
     return { allowed: true };

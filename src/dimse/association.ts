@@ -32,7 +32,8 @@ export interface IncomingCommand {
   command: Command;
 }
 
-export type CloseReason = 'released' | 'aborted-by-us' | 'aborted-by-peer' | 'disconnected' | 'timeout';
+export type CloseReason =
+  'released' | 'aborted-by-us' | 'aborted-by-peer' | 'disconnected' | 'timeout';
 
 export interface AssociationHooks {
   /** A-ASSOCIATE-RQ (acceptor side) or AC/RJ (requestor side): the whole PDU body. */
@@ -148,13 +149,21 @@ export class Association {
     await this.#sendFragments(contextId, false, pending ?? Buffer.alloc(0), true);
   }
 
-  async #sendFragments(contextId: number, command: boolean, data: Buffer, lastOfMessage = true): Promise<void> {
-    const maxData = (this.#peerMaxPdu > 0 ? Math.min(this.#peerMaxPdu, UNLIMITED_FRAGMENT) : UNLIMITED_FRAGMENT) - 6;
+  async #sendFragments(
+    contextId: number,
+    command: boolean,
+    data: Buffer,
+    lastOfMessage = true,
+  ): Promise<void> {
+    const maxData =
+      (this.#peerMaxPdu > 0 ? Math.min(this.#peerMaxPdu, UNLIMITED_FRAGMENT) : UNLIMITED_FRAGMENT) -
+      6;
     let offset = 0;
     do {
       const size = Math.min(maxData, data.length - offset);
       const last = lastOfMessage && offset + size === data.length;
-      if (this.socket.destroyed || this.#phase === 'closed') throw new Error('association is closed');
+      if (this.socket.destroyed || this.#phase === 'closed')
+        throw new Error('association is closed');
       this.socket.write(encodePDataHeader(contextId, command, last, size));
       const ok = this.socket.write(data.subarray(offset, offset + size));
       offset += size;
@@ -189,7 +198,10 @@ export class Association {
   }
 
   /** Send A-ABORT and close the socket. */
-  abort(abort: Abort = { source: AbortSource.ServiceUser, reason: AbortReason.NotSpecified }, detail?: string): void {
+  abort(
+    abort: Abort = { source: AbortSource.ServiceUser, reason: AbortReason.NotSpecified },
+    detail?: string,
+  ): void {
     if (this.#phase === 'closed' && this.socket.destroyed) return;
     this.#closeReason ??= 'aborted-by-us';
     this.#closeDetail ??= detail;
@@ -212,7 +224,10 @@ export class Association {
   #onTimeout(): void {
     this.#closeReason ??= 'timeout';
     if (this.#phase === 'established') {
-      this.abort({ source: AbortSource.ServiceProvider, reason: AbortReason.NotSpecified }, 'idle timeout');
+      this.abort(
+        { source: AbortSource.ServiceProvider, reason: AbortReason.NotSpecified },
+        'idle timeout',
+      );
     } else {
       this.#closeDetail ??= `no answer from the peer within ${this.#options.artimMs} ms (ARTIM)`;
       this.socket.destroy();
@@ -226,7 +241,10 @@ export class Association {
     } catch (error) {
       const pduError = error instanceof PduError ? error : new PduError(String(error));
       this.log.warn({ err: pduError.message }, 'protocol error; aborting association');
-      this.abort({ source: AbortSource.ServiceProvider, reason: pduError.reason }, pduError.message);
+      this.abort(
+        { source: AbortSource.ServiceProvider, reason: pduError.reason },
+        pduError.message,
+      );
     }
   }
 
@@ -235,17 +253,21 @@ export class Association {
       case PduType.AssociateRq:
       case PduType.AssociateAc:
       case PduType.AssociateRj:
-        if (this.#phase !== 'negotiating') throw new PduError('unexpected A-ASSOCIATE PDU', AbortReason.UnexpectedPdu);
+        if (this.#phase !== 'negotiating')
+          throw new PduError('unexpected A-ASSOCIATE PDU', AbortReason.UnexpectedPdu);
         this.#hooks.onAssociatePdu(type, body);
         return;
       case PduType.ReleaseRq:
-        if (this.#phase !== 'established') throw new PduError('unexpected A-RELEASE-RQ', AbortReason.UnexpectedPdu);
-        if (this.#sink) throw new PduError('A-RELEASE-RQ in the middle of a dataset', AbortReason.UnexpectedPdu);
+        if (this.#phase !== 'established')
+          throw new PduError('unexpected A-RELEASE-RQ', AbortReason.UnexpectedPdu);
+        if (this.#sink)
+          throw new PduError('A-RELEASE-RQ in the middle of a dataset', AbortReason.UnexpectedPdu);
         this.#phase = 'releasing';
         this.#hooks.onReleaseRq();
         return;
       case PduType.ReleaseRp:
-        if (this.#phase !== 'releasing') throw new PduError('unexpected A-RELEASE-RP', AbortReason.UnexpectedPdu);
+        if (this.#phase !== 'releasing')
+          throw new PduError('unexpected A-RELEASE-RP', AbortReason.UnexpectedPdu);
         this.#closeReason ??= 'released';
         this.#phase = 'closed';
         this.#hooks.onReleaseRp();
@@ -265,12 +287,26 @@ export class Association {
     }
   }
 
-  #onPdvChunk(contextId: number, command: boolean, last: boolean, chunk: Buffer, pdvEnd: boolean): void {
-    if (this.#phase !== 'established') throw new PduError('P-DATA-TF outside an established association', AbortReason.UnexpectedPdu);
+  #onPdvChunk(
+    contextId: number,
+    command: boolean,
+    last: boolean,
+    chunk: Buffer,
+    pdvEnd: boolean,
+  ): void {
+    if (this.#phase !== 'established')
+      throw new PduError('P-DATA-TF outside an established association', AbortReason.UnexpectedPdu);
     if (command) {
-      if (this.#sink) throw new PduError('command fragment in the middle of a dataset', AbortReason.UnexpectedPdu);
+      if (this.#sink)
+        throw new PduError(
+          'command fragment in the middle of a dataset',
+          AbortReason.UnexpectedPdu,
+        );
       if (this.#commandContext !== -1 && this.#commandContext !== contextId) {
-        throw new PduError('command fragments on two presentation contexts', AbortReason.UnexpectedPdu);
+        throw new PduError(
+          'command fragments on two presentation contexts',
+          AbortReason.UnexpectedPdu,
+        );
       }
       this.#commandContext = contextId;
       this.#commandBytes += chunk.length;
@@ -281,7 +317,10 @@ export class Association {
     }
     const sink = this.#sink;
     if (!sink || this.#sinkContext !== contextId) {
-      throw new PduError('dataset fragment without a command on its context', AbortReason.UnexpectedPdu);
+      throw new PduError(
+        'dataset fragment without a command on its context',
+        AbortReason.UnexpectedPdu,
+      );
     }
     if (chunk.length > 0 && !sink.write(chunk)) {
       this.socket.pause();
@@ -306,7 +345,11 @@ export class Association {
     }
     const sink = this.#hooks.onCommand({ contextId, command });
     if (command.hasDataset) {
-      if (!sink) throw new PduError('no receiver for the dataset of this command', AbortReason.UnexpectedPdu);
+      if (!sink)
+        throw new PduError(
+          'no receiver for the dataset of this command',
+          AbortReason.UnexpectedPdu,
+        );
       this.#sink = sink;
       this.#sinkContext = contextId;
     }

@@ -38,7 +38,9 @@ export interface ClientOptions {
 export class AssociationRejectedError extends Error {
   override readonly name = 'AssociationRejectedError';
   constructor(readonly rejection: AssociateRj) {
-    super(`association rejected: result ${rejection.result}, source ${rejection.source}, reason ${rejection.reason}`);
+    super(
+      `association rejected: result ${rejection.result}, source ${rejection.source}, reason ${rejection.reason}`,
+    );
   }
 }
 
@@ -90,7 +92,9 @@ export class ClientAssociation {
   /** The accepted context for an abstract syntax (and transfer syntax, when given). */
   findContext(abstractSyntax: string, transferSyntax?: string): ClientContext | undefined {
     return this.#accepted.find(
-      (pc) => pc.abstractSyntax === abstractSyntax && (transferSyntax === undefined || pc.transferSyntax === transferSyntax),
+      (pc) =>
+        pc.abstractSyntax === abstractSyntax &&
+        (transferSyntax === undefined || pc.transferSyntax === transferSyntax),
     );
   }
 
@@ -109,14 +113,16 @@ export class ClientAssociation {
   onCommand(message: IncomingCommand): DatasetSink | undefined {
     const id = message.command.messageIdBeingRespondedTo;
     const waiter = id === undefined ? undefined : this.#waiters.get(id);
-    if (!waiter) throw new PduError('response to no outstanding request', AbortReason.UnexpectedPdu);
+    if (!waiter)
+      throw new PduError('response to no outstanding request', AbortReason.UnexpectedPdu);
     this.#waiters.delete(id!);
     waiter.resolve(message.command);
     return undefined;
   }
 
   onClose(reason: string): void {
-    for (const waiter of this.#waiters.values()) waiter.reject(new AssociationClosedError(`association closed: ${reason}`));
+    for (const waiter of this.#waiters.values())
+      waiter.reject(new AssociationClosedError(`association closed: ${reason}`));
     this.#waiters.clear();
   }
 
@@ -134,7 +140,12 @@ export class ClientAssociation {
     if (!context) throw new Error('Verification was not accepted by the peer');
     const messageId = this.nextMessageId();
     const answer = this.response(messageId);
-    await this.send(context.id, { commandField: CommandField.CEchoRq, messageId, affectedSopClassUid: context.abstractSyntax, hasDataset: false });
+    await this.send(context.id, {
+      commandField: CommandField.CEchoRq,
+      messageId,
+      affectedSopClassUid: context.abstractSyntax,
+      hasDataset: false,
+    });
     return (await answer).status ?? -1;
   }
 
@@ -142,9 +153,15 @@ export class ClientAssociation {
    * C-STORE of dataset bytes exactly as given, on the accepted context for its SOP class and
    * transfer syntax. Resolves with the response command; the caller judges the status.
    */
-  async store(sopClassUid: string, sopInstanceUid: string, transferSyntax: string, dataset: Buffer | AsyncIterable<Buffer>): Promise<Command> {
+  async store(
+    sopClassUid: string,
+    sopInstanceUid: string,
+    transferSyntax: string,
+    dataset: Buffer | AsyncIterable<Buffer>,
+  ): Promise<Command> {
     const context = this.findContext(sopClassUid, transferSyntax);
-    if (!context) throw new Error(`no accepted presentation context for ${sopClassUid} in ${transferSyntax}`);
+    if (!context)
+      throw new Error(`no accepted presentation context for ${sopClassUid} in ${transferSyntax}`);
     const messageId = this.nextMessageId();
     const answer = this.response(messageId);
     const command: Command = {
@@ -182,7 +199,10 @@ export class ClientAssociation {
 
 /** Open an association to a peer; rejects with `AssociationRejectedError` when refused. */
 export function openAssociation(options: ClientOptions): Promise<ClientAssociation> {
-  const proposed: ProposedContext[] = options.contexts.map((pc, index) => ({ ...pc, id: 2 * index + 1 }));
+  const proposed: ProposedContext[] = options.contexts.map((pc, index) => ({
+    ...pc,
+    id: 2 * index + 1,
+  }));
   const maxPduLength = options.maxPduLength ?? 256 * 1024;
   return new Promise((resolve, reject) => {
     const socket = netConnect({ host: options.host, port: options.port, noDelay: true });
@@ -198,7 +218,11 @@ export function openAssociation(options: ClientOptions): Promise<ClientAssociati
     };
     const connectTimer = setTimeout(() => {
       socket.destroy();
-      fail(new Error(`no connection to ${options.host}:${options.port} within ${options.connectTimeoutMs ?? 10_000} ms`));
+      fail(
+        new Error(
+          `no connection to ${options.host}:${options.port} within ${options.connectTimeoutMs ?? 10_000} ms`,
+        ),
+      );
     }, options.connectTimeoutMs ?? 10_000);
     socket.once('connect', () => {
       clearTimeout(connectTimer);
@@ -232,13 +256,22 @@ export function openAssociation(options: ClientOptions): Promise<ClientAssociati
             fail(new AssociationRejectedError(decodeAssociateRj(body)));
             return;
           }
-          if (type !== PduType.AssociateAc) throw new PduError('expected A-ASSOCIATE-AC or RJ', AbortReason.UnexpectedPdu);
+          if (type !== PduType.AssociateAc)
+            throw new PduError('expected A-ASSOCIATE-AC or RJ', AbortReason.UnexpectedPdu);
           const ac = decodeAssociateAc(body);
           const accepted = ac.contexts
             .filter((pc: AcceptedContext) => pc.result === PcResult.Acceptance)
             .flatMap((pc) => {
               const mine = proposed.find((p) => p.id === pc.id);
-              return mine ? [{ id: pc.id, abstractSyntax: mine.abstractSyntax, transferSyntax: pc.transferSyntax }] : [];
+              return mine
+                ? [
+                    {
+                      id: pc.id,
+                      abstractSyntax: mine.abstractSyntax,
+                      transferSyntax: pc.transferSyntax,
+                    },
+                  ]
+                : [];
             });
           association.established(ac.user.maxPduLength);
           client = new ClientAssociation(association, accepted, closed);
@@ -246,14 +279,19 @@ export function openAssociation(options: ClientOptions): Promise<ClientAssociati
           resolve(client);
         },
         onCommand: (message) => {
-          if (!client) throw new PduError('command before association set-up', AbortReason.UnexpectedPdu);
+          if (!client)
+            throw new PduError('command before association set-up', AbortReason.UnexpectedPdu);
           return client.onCommand(message);
         },
         onReleaseRq: () => association.confirmRelease(),
         onReleaseRp: () => undefined,
         onClose: (reason, detail) => {
           clearTimeout(connectTimer);
-          fail(new AssociationClosedError(`association closed during set-up: ${reason}${detail ? ` (${detail})` : ''}`));
+          fail(
+            new AssociationClosedError(
+              `association closed during set-up: ${reason}${detail ? ` (${detail})` : ''}`,
+            ),
+          );
           client?.onClose(reason);
           markClosed();
         },

@@ -107,7 +107,8 @@ function encodeValue(vr: Vr, value: unknown): Buffer {
 export function encodeCommand(command: Command): Buffer {
   const parts: Buffer[] = [];
   for (const [tag, field, vr] of ELEMENTS) {
-    const value = field === 'dataSetType' ? (command.hasDataset ? 0x0000 : NO_DATASET) : command[field];
+    const value =
+      field === 'dataSetType' ? (command.hasDataset ? 0x0000 : NO_DATASET) : command[field];
     if (value === undefined) continue;
     const encoded = encodeValue(vr, value);
     const header = Buffer.allocUnsafe(8);
@@ -137,7 +138,10 @@ function decodeValue(vr: Vr, bytes: Buffer): unknown {
       return tags;
     }
     default:
-      return bytes.toString('latin1').replace(/[\0 ]+$/, '').replace(/^ +/, '');
+      return bytes
+        .toString('latin1')
+        .replace(/[\0 ]+$/, '')
+        .replace(/^ +/, '');
   }
 }
 
@@ -151,16 +155,24 @@ export function decodeCommand(bytes: Buffer): Command {
     const element = bytes.readUInt16LE(offset + 2);
     const length = bytes.readUInt32LE(offset + 4);
     const end = offset + 8 + length;
-    if (end > bytes.length) throw new CommandError(`command element (${group.toString(16)},${element.toString(16)}) is truncated`);
-    if (group !== 0) throw new CommandError(`command set holds element of group ${group.toString(16)}`);
+    if (end > bytes.length)
+      throw new CommandError(
+        `command element (${group.toString(16)},${element.toString(16)}) is truncated`,
+      );
+    if (group !== 0)
+      throw new CommandError(`command set holds element of group ${group.toString(16)}`);
     const known = BY_TAG.get(element);
     if (known) {
-      (command as Record<string, unknown>)[known.field] = decodeValue(known.vr, bytes.subarray(offset + 8, end));
+      (command as Record<string, unknown>)[known.field] = decodeValue(
+        known.vr,
+        bytes.subarray(offset + 8, end),
+      );
     }
     offset = end;
   }
   if (command.commandField === undefined) throw new CommandError('command set has no CommandField');
-  if (command.dataSetType === undefined) throw new CommandError('command set has no CommandDataSetType');
+  if (command.dataSetType === undefined)
+    throw new CommandError('command set has no CommandDataSetType');
   const { dataSetType, ...rest } = command;
   return { ...rest, commandField: command.commandField, hasDataset: dataSetType !== NO_DATASET };
 }

@@ -22,12 +22,20 @@ export function negotiateContexts(
   const accepted = new Map<number, { abstractSyntax: string; transferSyntax: string }>();
   for (const pc of proposed) {
     if (!isAbstractSyntaxSupported(pc.abstractSyntax)) {
-      contexts.push({ id: pc.id, result: PcResult.AbstractSyntaxNotSupported, transferSyntax: pc.transferSyntaxes[0] ?? '' });
+      contexts.push({
+        id: pc.id,
+        result: PcResult.AbstractSyntaxNotSupported,
+        transferSyntax: pc.transferSyntaxes[0] ?? '',
+      });
       continue;
     }
     const transferSyntax = pc.transferSyntaxes.find((ts) => SUPPORTED_TRANSFER_SYNTAXES.has(ts));
     if (!transferSyntax) {
-      contexts.push({ id: pc.id, result: PcResult.TransferSyntaxesNotSupported, transferSyntax: pc.transferSyntaxes[0] ?? '' });
+      contexts.push({
+        id: pc.id,
+        result: PcResult.TransferSyntaxesNotSupported,
+        transferSyntax: pc.transferSyntaxes[0] ?? '',
+      });
       continue;
     }
     contexts.push({ id: pc.id, result: PcResult.Acceptance, transferSyntax });

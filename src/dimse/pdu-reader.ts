@@ -7,7 +7,13 @@ export interface PduReaderHandlers {
    * Part of a PDV's data, in order. `pdvEnd` marks the last chunk of this PDV; `last` is the
    * PDV's "last fragment" bit, so a message is complete at a chunk with both set.
    */
-  onPdvChunk(contextId: number, command: boolean, last: boolean, chunk: Buffer, pdvEnd: boolean): void;
+  onPdvChunk(
+    contextId: number,
+    command: boolean,
+    last: boolean,
+    chunk: Buffer,
+    pdvEnd: boolean,
+  ): void;
 }
 
 export interface PduReaderLimits {
@@ -91,7 +97,13 @@ export class PduReader {
           const pdvEnd = this.#pdvRemaining === 0;
           if (pdvEnd) this.#state = this.#remaining === 0 ? State.PduHeader : State.PdvHeader;
           if (piece.length > 0 || pdvEnd) {
-            this.#handlers.onPdvChunk(this.#pdvContext, this.#pdvCommand, this.#pdvLast, piece, pdvEnd);
+            this.#handlers.onPdvChunk(
+              this.#pdvContext,
+              this.#pdvCommand,
+              this.#pdvLast,
+              piece,
+              pdvEnd,
+            );
           }
           break;
         }
@@ -105,7 +117,10 @@ export class PduReader {
     if (type === PduType.PData) {
       const max = this.#limits.maxPDataLength;
       if (max > 0 && length > max) {
-        throw new PduError(`P-DATA-TF of ${length} bytes exceeds the negotiated maximum ${max}`, AbortReason.InvalidPduParameterValue);
+        throw new PduError(
+          `P-DATA-TF of ${length} bytes exceeds the negotiated maximum ${max}`,
+          AbortReason.InvalidPduParameterValue,
+        );
       }
       if (length < 6) throw new PduError(`P-DATA-TF of ${length} bytes holds no PDV`);
       this.#remaining = length;
@@ -113,7 +128,10 @@ export class PduReader {
       return;
     }
     if (type < PduType.AssociateRq || type > PduType.Abort) {
-      throw new PduError(`unrecognized PDU type 0x${type.toString(16)}`, AbortReason.UnrecognizedPdu);
+      throw new PduError(
+        `unrecognized PDU type 0x${type.toString(16)}`,
+        AbortReason.UnrecognizedPdu,
+      );
     }
     if (length > this.#limits.maxControlLength) {
       throw new PduError(`PDU type 0x${type.toString(16)} of ${length} bytes is too large`);
@@ -135,7 +153,10 @@ export class PduReader {
   #startPdv(): void {
     const length = this.#header.readUInt32BE(0);
     if (length < 2 || length + 4 > this.#remaining) {
-      throw new PduError(`PDV length ${length} does not fit its P-DATA-TF`, AbortReason.InvalidPduParameterValue);
+      throw new PduError(
+        `PDV length ${length} does not fit its P-DATA-TF`,
+        AbortReason.InvalidPduParameterValue,
+      );
     }
     this.#pdvContext = this.#header.readUInt8(4);
     const control = this.#header.readUInt8(5);
@@ -146,7 +167,13 @@ export class PduReader {
     this.#state = State.PdvData;
     if (this.#pdvRemaining === 0) {
       this.#state = this.#remaining === 0 ? State.PduHeader : State.PdvHeader;
-      this.#handlers.onPdvChunk(this.#pdvContext, this.#pdvCommand, this.#pdvLast, Buffer.alloc(0), true);
+      this.#handlers.onPdvChunk(
+        this.#pdvContext,
+        this.#pdvCommand,
+        this.#pdvLast,
+        Buffer.alloc(0),
+        true,
+      );
     }
   }
 }

@@ -19,7 +19,11 @@ export const APPLICATION_CONTEXT = '1.2.840.10008.3.1.1.1';
 /** A-ASSOCIATE-RJ result (PS3.8 Table 9-21). */
 export const RejectResult = { Permanent: 1, Transient: 2 } as const;
 /** A-ASSOCIATE-RJ source. */
-export const RejectSource = { ServiceUser: 1, ServiceProviderAcse: 2, ServiceProviderPresentation: 3 } as const;
+export const RejectSource = {
+  ServiceUser: 1,
+  ServiceProviderAcse: 2,
+  ServiceProviderPresentation: 3,
+} as const;
 /** A-ASSOCIATE-RJ reasons when the source is the service user. */
 export const RejectUserReason = {
   NoReason: 1,
@@ -194,10 +198,20 @@ function encodeAssociate(
 export function encodeAssociateRq(rq: AssociateRq): Buffer {
   const contexts = rq.contexts.map((pc) => {
     const head = Buffer.from([pc.id, 0, 0, 0]);
-    const subItems = [uidItem(0x30, pc.abstractSyntax), ...pc.transferSyntaxes.map((ts) => uidItem(0x40, ts))];
+    const subItems = [
+      uidItem(0x30, pc.abstractSyntax),
+      ...pc.transferSyntaxes.map((ts) => uidItem(0x40, ts)),
+    ];
     return item(0x20, Buffer.concat([head, ...subItems]));
   });
-  return encodeAssociate(PduType.AssociateRq, rq.calledAe, rq.callingAe, rq.applicationContext, contexts, rq.user);
+  return encodeAssociate(
+    PduType.AssociateRq,
+    rq.calledAe,
+    rq.callingAe,
+    rq.applicationContext,
+    contexts,
+    rq.user,
+  );
 }
 
 export function encodeAssociateAc(ac: AssociateAc): Buffer {
@@ -206,11 +220,21 @@ export function encodeAssociateAc(ac: AssociateAc): Buffer {
     // PS3.8 9.3.3.2: the transfer syntax sub-item is present but not significant on rejection.
     return item(0x21, Buffer.concat([head, uidItem(0x40, pc.transferSyntax)]));
   });
-  return encodeAssociate(PduType.AssociateAc, ac.calledAe, ac.callingAe, ac.applicationContext, contexts, ac.user);
+  return encodeAssociate(
+    PduType.AssociateAc,
+    ac.calledAe,
+    ac.callingAe,
+    ac.applicationContext,
+    contexts,
+    ac.user,
+  );
 }
 
 export function encodeAssociateRj(rj: AssociateRj): Buffer {
-  return Buffer.concat([pduHeader(PduType.AssociateRj, 4), Buffer.from([0, rj.result, rj.source, rj.reason])]);
+  return Buffer.concat([
+    pduHeader(PduType.AssociateRj, 4),
+    Buffer.from([0, rj.result, rj.source, rj.reason]),
+  ]);
 }
 
 export function encodeReleaseRq(): Buffer {
@@ -222,11 +246,19 @@ export function encodeReleaseRp(): Buffer {
 }
 
 export function encodeAbort(abort: Abort): Buffer {
-  return Buffer.concat([pduHeader(PduType.Abort, 4), Buffer.from([0, 0, abort.source, abort.reason])]);
+  return Buffer.concat([
+    pduHeader(PduType.Abort, 4),
+    Buffer.from([0, 0, abort.source, abort.reason]),
+  ]);
 }
 
 /** The header of a P-DATA-TF PDU carrying one PDV of `dataLength` bytes. */
-export function encodePDataHeader(contextId: number, command: boolean, last: boolean, dataLength: number): Buffer {
+export function encodePDataHeader(
+  contextId: number,
+  command: boolean,
+  last: boolean,
+  dataLength: number,
+): Buffer {
   const header = Buffer.allocUnsafe(12);
   header.writeUInt8(PduType.PData, 0);
   header.writeUInt8(0, 1);
@@ -255,7 +287,8 @@ function* items(body: Buffer, start: number, end: number): Generator<RawItem> {
     const type = body.readUInt8(offset);
     const length = body.readUInt16BE(offset + 2);
     const itemEnd = offset + 4 + length;
-    if (itemEnd > end) throw new PduError(`item 0x${type.toString(16)} runs past the end of the PDU`);
+    if (itemEnd > end)
+      throw new PduError(`item 0x${type.toString(16)} runs past the end of the PDU`);
     yield { type, start: offset + 4, end: itemEnd };
     offset = itemEnd;
   }
@@ -272,7 +305,8 @@ function decodeUserInformation(body: Buffer, start: number, end: number): UserIn
   for (const sub of items(body, start, end)) {
     switch (sub.type) {
       case 0x51:
-        if (sub.end - sub.start !== 4) throw new PduError('maximum length sub-item must be 4 bytes');
+        if (sub.end - sub.start !== 4)
+          throw new PduError('maximum length sub-item must be 4 bytes');
         user.maxPduLength = body.readUInt32BE(sub.start);
         break;
       case 0x52:
@@ -280,12 +314,16 @@ function decodeUserInformation(body: Buffer, start: number, end: number): UserIn
         break;
       case 0x53:
         if (sub.end - sub.start === 4) {
-          user.asyncOps = { invoked: body.readUInt16BE(sub.start), performed: body.readUInt16BE(sub.start + 2) };
+          user.asyncOps = {
+            invoked: body.readUInt16BE(sub.start),
+            performed: body.readUInt16BE(sub.start + 2),
+          };
         }
         break;
       case 0x54: {
         const uidLength = body.readUInt16BE(sub.start);
-        if (sub.start + 2 + uidLength + 2 > sub.end) throw new PduError('role selection sub-item is too short');
+        if (sub.start + 2 + uidLength + 2 > sub.end)
+          throw new PduError('role selection sub-item is too short');
         user.roles.push({
           sopClassUid: readUid(body, sub.start + 2, sub.start + 2 + uidLength),
           scu: body.readUInt8(sub.start + 2 + uidLength) === 1,
@@ -332,7 +370,11 @@ function decodeAssociateCommon(
     else if (raw.type === 0x50) {
       common.user = decodeUserInformation(body, raw.start, raw.end);
       sawUser = true;
-    } else throw new PduError(`unexpected item 0x${raw.type.toString(16)}`, AbortReason.UnexpectedPduParameter);
+    } else
+      throw new PduError(
+        `unexpected item 0x${raw.type.toString(16)}`,
+        AbortReason.UnexpectedPduParameter,
+      );
   }
   if (!common.applicationContext) throw new PduError('application context item is missing');
   if (!sawUser) throw new PduError('user information item is missing');
@@ -344,7 +386,11 @@ export function decodeAssociateRq(body: Buffer): AssociateRq {
   const common = decodeAssociateCommon(
     body,
     (raw) => {
-      const pc: ProposedContext = { id: body.readUInt8(raw.start), abstractSyntax: '', transferSyntaxes: [] };
+      const pc: ProposedContext = {
+        id: body.readUInt8(raw.start),
+        abstractSyntax: '',
+        transferSyntaxes: [],
+      };
       for (const sub of items(body, raw.start + 4, raw.end)) {
         if (sub.type === 0x30) pc.abstractSyntax = readUid(body, sub.start, sub.end);
         else if (sub.type === 0x40) pc.transferSyntaxes.push(readUid(body, sub.start, sub.end));
@@ -361,7 +407,11 @@ export function decodeAssociateAc(body: Buffer): AssociateAc {
   const common = decodeAssociateCommon(
     body,
     (raw) => {
-      const pc: AcceptedContext = { id: body.readUInt8(raw.start), result: body.readUInt8(raw.start + 2), transferSyntax: '' };
+      const pc: AcceptedContext = {
+        id: body.readUInt8(raw.start),
+        result: body.readUInt8(raw.start + 2),
+        transferSyntax: '',
+      };
       for (const sub of items(body, raw.start + 4, raw.end)) {
         if (sub.type === 0x40) pc.transferSyntax = readUid(body, sub.start, sub.end);
       }

@@ -1,7 +1,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { VERIFICATION_SOP_CLASS, isStorageSopClass } from '../dicom/sop-class.js';
-import { Association, type CloseReason, type DatasetSink, type IncomingCommand } from './association.js';
+import {
+  Association,
+  type CloseReason,
+  type DatasetSink,
+  type IncomingCommand,
+} from './association.js';
 import { CommandField, type Command } from './command.js';
 import type { AePolicy } from './ae-policy.js';
 import { negotiateContexts, type NegotiationResult } from './negotiation.js';
@@ -72,7 +77,10 @@ export class DimseServer {
         this.#server.off('error', reject);
         const address = this.#server.address();
         const port = typeof address === 'object' && address ? address.port : this.#options.port;
-        this.#log.info({ host: this.#options.host, port, aeTitles: this.#policy.ownAeTitles }, 'DICOM SCP listening');
+        this.#log.info(
+          { host: this.#options.host, port, aeTitles: this.#policy.ownAeTitles },
+          'DICOM SCP listening',
+        );
         resolve(port);
       });
     });
@@ -98,38 +106,63 @@ export class DimseServer {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     if (this.#active.size > 0) {
-      this.#log.warn({ associations: this.#active.size }, 'shutdown timeout: aborting open associations');
+      this.#log.warn(
+        { associations: this.#active.size },
+        'shutdown timeout: aborting open associations',
+      );
       for (const active of this.#active) {
-        active.association.abort({ source: AbortSource.ServiceProvider, reason: AbortReason.NotSpecified }, 'shutdown');
+        active.association.abort(
+          { source: AbortSource.ServiceProvider, reason: AbortReason.NotSpecified },
+          'shutdown',
+        );
       }
     }
-    for (const socket of this.#sockets) if (!socket.destroyed) setTimeout(() => socket.destroy(), 500).unref();
+    for (const socket of this.#sockets)
+      if (!socket.destroyed) setTimeout(() => socket.destroy(), 500).unref();
     await Promise.all([...this.#active].map((active) => active.queue));
     await stopped;
   }
 
   #onConnection(socket: Socket): void {
     const id = this.#nextId++;
-    const log = this.#log.child({ association: id, peer: `${socket.remoteAddress}:${socket.remotePort}` });
+    const log = this.#log.child({
+      association: id,
+      peer: `${socket.remoteAddress}:${socket.remotePort}`,
+    });
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
     let negotiated: NegotiationResult | undefined;
     let callingAe = '';
     let calledAe = '';
-    const active: ActiveAssociation = { association: undefined as unknown as Association, queue: Promise.resolve(), busy: 0 };
+    const active: ActiveAssociation = {
+      association: undefined as unknown as Association,
+      queue: Promise.resolve(),
+      busy: 0,
+    };
     const association = new Association(
       socket,
       log,
       {
         onAssociatePdu: (type, body) => {
-          if (type !== PduType.AssociateRq) throw new PduError('expected A-ASSOCIATE-RQ', AbortReason.UnexpectedPdu);
+          if (type !== PduType.AssociateRq)
+            throw new PduError('expected A-ASSOCIATE-RQ', AbortReason.UnexpectedPdu);
           const rq = decodeAssociateRq(body);
           callingAe = rq.callingAe;
           calledAe = rq.calledAe;
           const who = { callingAe, calledAe, address: socket.remoteAddress };
           if (rq.applicationContext !== APPLICATION_CONTEXT) {
-            log.warn({ ...who, applicationContext: rq.applicationContext }, 'association rejected: unknown application context');
-            association.sendAndClose(encodeAssociateRj({ result: RejectResult.Permanent, source: RejectSource.ServiceUser, reason: RejectUserReason.ApplicationContextNotSupported }), 'aborted-by-us');
+            log.warn(
+              { ...who, applicationContext: rq.applicationContext },
+              'association rejected: unknown application context',
+            );
+            association.sendAndClose(
+              encodeAssociateRj({
+                result: RejectResult.Permanent,
+                source: RejectSource.ServiceUser,
+                reason: RejectUserReason.ApplicationContextNotSupported,
+              }),
+              'aborted-by-us',
+            );
             return;
           }
           const decision = this.#policy.check(calledAe, callingAe, socket.remoteAddress ?? '');
@@ -139,11 +172,25 @@ export class DimseServer {
             return;
           }
           if (this.#closing || this.#active.size >= this.#options.maxAssociations) {
-            log.warn({ ...who, open: this.#active.size, max: this.#options.maxAssociations }, 'association rejected: too many open associations');
-            association.sendAndClose(encodeAssociateRj({ result: RejectResult.Transient, source: RejectSource.ServiceProviderPresentation, reason: RejectProviderReason.LocalLimitExceeded }), 'aborted-by-us');
+            log.warn(
+              { ...who, open: this.#active.size, max: this.#options.maxAssociations },
+              'association rejected: too many open associations',
+            );
+            association.sendAndClose(
+              encodeAssociateRj({
+                result: RejectResult.Transient,
+                source: RejectSource.ServiceProviderPresentation,
+                reason: RejectProviderReason.LocalLimitExceeded,
+              }),
+              'aborted-by-us',
+            );
             return;
           }
-          negotiated = negotiateContexts(rq.contexts, (uid) => this.#isSupported(uid), rq.user.roles);
+          negotiated = negotiateContexts(
+            rq.contexts,
+            (uid) => this.#isSupported(uid),
+            rq.user.roles,
+          );
           association.sendPdu(
             encodeAssociateAc({
               calledAe: rq.calledAe,
@@ -161,7 +208,10 @@ export class DimseServer {
           );
           association.established(rq.user.maxPduLength);
           this.#active.add(active);
-          log.info({ ...who, accepted: negotiated.accepted.size, proposed: rq.contexts.length }, 'association accepted');
+          log.info(
+            { ...who, accepted: negotiated.accepted.size, proposed: rq.contexts.length },
+            'association accepted',
+          );
         },
         onCommand: (message) => this.#onCommand(active, message, negotiated!, callingAe, calledAe),
         onReleaseRq: () => {
@@ -176,13 +226,20 @@ export class DimseServer {
           }
         },
       },
-      { maxPduLength: this.#options.maxPduLength, artimMs: this.#options.artimMs, idleTimeoutMs: this.#options.idleTimeoutMs },
+      {
+        maxPduLength: this.#options.maxPduLength,
+        artimMs: this.#options.artimMs,
+        idleTimeoutMs: this.#options.idleTimeoutMs,
+      },
     );
     active.association = association;
   }
 
   #isSupported(uid: string): boolean {
-    return uid === VERIFICATION_SOP_CLASS || isStorageSopClass(uid, this.#options.acceptPrivateSopClasses);
+    return (
+      uid === VERIFICATION_SOP_CLASS ||
+      isStorageSopClass(uid, this.#options.acceptPrivateSopClasses)
+    );
   }
 
   #onCommand(
@@ -195,12 +252,21 @@ export class DimseServer {
     const { association } = active;
     const context = negotiated.accepted.get(message.contextId);
     if (!context) {
-      throw new PduError(`command on presentation context ${message.contextId}, which was not accepted`, AbortReason.UnexpectedPduParameter);
+      throw new PduError(
+        `command on presentation context ${message.contextId}, which was not accepted`,
+        AbortReason.UnexpectedPduParameter,
+      );
     }
     const { command } = message;
     switch (command.commandField) {
       case CommandField.CEchoRq:
-        this.#answer(active, message.contextId, Promise.resolve({ status: Status.Success }), command, CommandField.CEchoRsp);
+        this.#answer(
+          active,
+          message.contextId,
+          Promise.resolve({ status: Status.Success }),
+          command,
+          CommandField.CEchoRsp,
+        );
         return undefined;
       case CommandField.CStoreRq: {
         const receiver = this.#store.begin({
@@ -216,7 +282,13 @@ export class DimseServer {
       }
       default: {
         association.log.warn({ commandField: command.commandField }, 'unsupported DIMSE command');
-        this.#answer(active, message.contextId, Promise.resolve({ status: Status.UnrecognizedOperation }), command, command.commandField | 0x8000);
+        this.#answer(
+          active,
+          message.contextId,
+          Promise.resolve({ status: Status.UnrecognizedOperation }),
+          command,
+          command.commandField | 0x8000,
+        );
         return command.hasDataset ? discardingSink() : undefined;
       }
     }
@@ -244,7 +316,11 @@ export class DimseServer {
         status,
         errorComment: errorComment?.slice(0, 64),
       };
-      if (status !== Status.Success) active.association.log.debug({ status: formatStatus(status), errorComment }, 'answering with non-success status');
+      if (status !== Status.Success)
+        active.association.log.debug(
+          { status: formatStatus(status), errorComment },
+          'answering with non-success status',
+        );
       await active.association.sendMessage(contextId, response).catch(() => undefined);
     });
   }
@@ -252,5 +328,10 @@ export class DimseServer {
 
 /** A sink that throws the dataset away (for requests answered with a failure). */
 export function discardingSink(): DatasetSink {
-  return { write: () => true, onDrain: () => undefined, end: () => undefined, fail: () => undefined };
+  return {
+    write: () => true,
+    onDrain: () => undefined,
+    end: () => undefined,
+    fail: () => undefined,
+  };
 }

@@ -56,7 +56,10 @@ interface LocationRow {
 export class StudyIndex {
   readonly #db: Database;
   readonly #logger: Logger;
-  readonly #commit: (items: readonly StoredInstance[], replace: ReadonlySet<string>) => CommitResult;
+  readonly #commit: (
+    items: readonly StoredInstance[],
+    replace: ReadonlySet<string>,
+  ) => CommitResult;
   readonly #clear: () => void;
   readonly #findInstance: Statement<[string], LocationRow>;
   readonly #getStudy: Statement<[string], StudyRow>;
@@ -70,8 +73,9 @@ export class StudyIndex {
     this.#logger = logger;
     const writer = new BatchWriter(db, logger);
     // Transaction wrappers made once, like the statements: this path runs per batch.
-    const commitTx = db.transaction((items: readonly StoredInstance[], replace: ReadonlySet<string>) =>
-      writer.write(items, replace),
+    const commitTx = db.transaction(
+      (items: readonly StoredInstance[], replace: ReadonlySet<string>) =>
+        writer.write(items, replace),
     );
     // IMMEDIATE takes the write lock up front, so a concurrent writer makes us wait
     // (busy_timeout) instead of failing mid-transaction when upgrading a read lock.

@@ -20,6 +20,8 @@ export class DiskGuard {
   async shortage(): Promise<string | undefined> {
     if (this.#floorBytes <= 0) return undefined;
     const free = await this.freeBytes();
-    return free < this.#floorBytes ? `free disk space ${free} bytes is below the floor of ${this.#floorBytes} bytes` : undefined;
+    return free < this.#floorBytes
+      ? `free disk space ${free} bytes is below the floor of ${this.#floorBytes} bytes`
+      : undefined;
   }
 }

@@ -40,7 +40,9 @@ export class GroupCommitter {
     const batch = this.#pending;
     this.#pending = [];
     try {
-      const replace = new Set(batch.filter((w) => w.replace).map((w) => w.item.metadata.instance.uid));
+      const replace = new Set(
+        batch.filter((w) => w.replace).map((w) => w.item.metadata.instance.uid),
+      );
       this.#index.commitInstances(
         batch.map((waiter) => waiter.item),
         replace,

@@ -3,7 +3,12 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { InstanceMetadata, StoredInstance } from '../dicom/instance-metadata.js';
-import type { StoreOutcome, StoreReceiver, StoreRequest, StoreService } from '../dimse/store-service.js';
+import type {
+  StoreOutcome,
+  StoreReceiver,
+  StoreRequest,
+  StoreService,
+} from '../dimse/store-service.js';
 import { Status } from '../dimse/status.js';
 import { instanceKey } from '../storage/keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -46,7 +51,13 @@ export class IngestService implements StoreService {
   #log: Logger;
   #locks = new KeyedLock();
 
-  constructor(options: IngestOptions, store: ObjectStore, index: IngestIndex, disk: DiskGuard, log: Logger) {
+  constructor(
+    options: IngestOptions,
+    store: ObjectStore,
+    index: IngestIndex,
+    disk: DiskGuard,
+    log: Logger,
+  ) {
     this.#options = options;
     this.#store = store;
     this.#index = index;
@@ -59,8 +70,14 @@ export class IngestService implements StoreService {
   async prepare(): Promise<number> {
     await mkdir(this.#options.spoolDir, { recursive: true });
     const leftovers = await readdir(this.#options.spoolDir);
-    await Promise.all(leftovers.map((name) => rm(join(this.#options.spoolDir, name), { force: true })));
-    if (leftovers.length > 0) this.#log.warn({ files: leftovers.length }, 'removed unacknowledged instances left in the spool');
+    await Promise.all(
+      leftovers.map((name) => rm(join(this.#options.spoolDir, name), { force: true })),
+    );
+    if (leftovers.length > 0)
+      this.#log.warn(
+        { files: leftovers.length },
+        'removed unacknowledged instances left in the spool',
+      );
     return leftovers.length;
   }
 
@@ -82,7 +99,10 @@ export class IngestService implements StoreService {
 
   async #commit(received: ReceivedInstance): Promise<StoreOutcome> {
     const { metadata } = received;
-    const log = this.#log.child({ sopInstanceUid: metadata.instance.uid, callingAe: received.callingAe });
+    const log = this.#log.child({
+      sopInstanceUid: metadata.instance.uid,
+      callingAe: received.callingAe,
+    });
     const existing = this.#index.findInstance(metadata.instance.uid);
     if (existing?.datasetSha256 === received.datasetSha256) {
       await rm(received.spoolPath, { force: true });
@@ -91,8 +111,14 @@ export class IngestService implements StoreService {
     }
     if (existing && this.#options.duplicatePolicy === 'keep-first') {
       await rm(received.spoolPath, { force: true });
-      log.warn({ storedSha256: existing.datasetSha256, receivedSha256: received.datasetSha256 }, 'SOP Instance UID already stored with other content; kept the first');
-      return { status: Status.CoercionOfDataElements, errorComment: 'SOP Instance UID already stored with other content; first kept' };
+      log.warn(
+        { storedSha256: existing.datasetSha256, receivedSha256: received.datasetSha256 },
+        'SOP Instance UID already stored with other content; kept the first',
+      );
+      return {
+        status: Status.CoercionOfDataElements,
+        errorComment: 'SOP Instance UID already stored with other content; first kept',
+      };
     }
     const key = instanceKey(metadata.study.uid, metadata.series.uid, metadata.instance.uid);
     try {
@@ -116,15 +142,26 @@ export class IngestService implements StoreService {
     } catch (error) {
       // Keep nothing half-written: an object without its index row is removed again,
       // unless it replaced one that the index still points to.
-      if (!existing || existing.storageKey !== key) await this.#store.delete(key).catch(() => undefined);
+      if (!existing || existing.storageKey !== key)
+        await this.#store.delete(key).catch(() => undefined);
       log.error({ err: error }, 'index commit failed; instance refused');
       return { status: Status.OutOfResources, errorComment: 'index failure' };
     }
     if (existing) {
-      log.warn({ previousSha256: existing.datasetSha256 }, 'SOP Instance UID stored again with other content; replaced');
+      log.warn(
+        { previousSha256: existing.datasetSha256 },
+        'SOP Instance UID stored again with other content; replaced',
+      );
       // The replaced object lives under another key when the study or series UID changed.
       if (existing.storageKey !== key) {
-        await this.#store.delete(existing.storageKey).catch((error: unknown) => log.error({ err: error, key: existing.storageKey }, 'replaced object could not be removed'));
+        await this.#store
+          .delete(existing.storageKey)
+          .catch((error: unknown) =>
+            log.error(
+              { err: error, key: existing.storageKey },
+              'replaced object could not be removed',
+            ),
+          );
       }
     }
     log.debug({ key, bytes: received.sizeBytes }, 'instance stored');

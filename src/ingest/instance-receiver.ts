@@ -61,7 +61,10 @@ export class InstanceReceiver implements StoreReceiver {
     const encoding = encodingOf(request.transferSyntaxUid);
     this.#walker = createWalker(request.transferSyntaxUid, deps.maxHeaderBytes);
     if (!isValidUid(request.sopInstanceUid) || !isValidUid(request.sopClassUid)) {
-      this.#refuse(Status.CannotUnderstand, 'invalid Affected SOP Class or Instance UID in the command');
+      this.#refuse(
+        Status.CannotUnderstand,
+        'invalid Affected SOP Class or Instance UID in the command',
+      );
       return;
     }
     if (request.sopClassUid !== request.contextSopClassUid) {
@@ -92,7 +95,8 @@ export class InstanceReceiver implements StoreReceiver {
    */
   #writeSpool(chunk: Buffer): void {
     let offset = 0;
-    while (offset < chunk.length) offset += writeSync(this.#fd, chunk, offset, chunk.length - offset);
+    while (offset < chunk.length)
+      offset += writeSync(this.#fd, chunk, offset, chunk.length - offset);
   }
 
   #startInflater(): void {
@@ -102,7 +106,10 @@ export class InstanceReceiver implements StoreReceiver {
     this.#inflated = new Promise((resolve) => {
       inflater.on('end', resolve);
       inflater.on('error', (error) => {
-        this.#refuse(Status.CannotUnderstand, `deflated dataset cannot be inflated: ${error.message}`);
+        this.#refuse(
+          Status.CannotUnderstand,
+          `deflated dataset cannot be inflated: ${error.message}`,
+        );
         resolve();
       });
     });
@@ -121,7 +128,10 @@ export class InstanceReceiver implements StoreReceiver {
     if (this.#refusal) return true;
     this.#bytes += chunk.length;
     if (this.#bytes > this.#deps.maxInstanceBytes) {
-      this.#refuse(Status.OutOfResources, `instance larger than ${this.#deps.maxInstanceBytes} bytes`);
+      this.#refuse(
+        Status.OutOfResources,
+        `instance larger than ${this.#deps.maxInstanceBytes} bytes`,
+      );
       return true;
     }
     this.#hash.update(chunk);
@@ -149,8 +159,13 @@ export class InstanceReceiver implements StoreReceiver {
   fail(error: Error): void {
     this.#refuse(Status.ProcessingFailure, error.message);
     this.#inflater?.destroy();
-    void this.#discardSpool().finally(() => this.#settle({ status: Status.ProcessingFailure, errorComment: error.message }));
-    this.#deps.log.warn({ sopInstanceUid: this.#request.sopInstanceUid, reason: error.message }, 'instance transfer interrupted; nothing kept');
+    void this.#discardSpool().finally(() =>
+      this.#settle({ status: Status.ProcessingFailure, errorComment: error.message }),
+    );
+    this.#deps.log.warn(
+      { sopInstanceUid: this.#request.sopInstanceUid, reason: error.message },
+      'instance transfer interrupted; nothing kept',
+    );
   }
 
   async #finish(): Promise<StoreOutcome> {
@@ -161,13 +176,21 @@ export class InstanceReceiver implements StoreReceiver {
     const received = this.#refusal ? undefined : this.#validate();
     if (received) await this.#syncSpool();
     this.#closeFile();
-    const shortage = await this.#deps.diskShortage.catch((error: Error) => `free space unknown: ${error.message}`);
+    const shortage = await this.#deps.diskShortage.catch(
+      (error: Error) => `free space unknown: ${error.message}`,
+    );
     if (shortage && !this.#refusal) this.#refuse(Status.OutOfResources, shortage);
     if (this.#refusal || !received) {
       await this.#discardSpool();
-      const refusal = this.#refusal ?? new Refusal(Status.ProcessingFailure, 'instance could not be read');
+      const refusal =
+        this.#refusal ?? new Refusal(Status.ProcessingFailure, 'instance could not be read');
       this.#deps.log.warn(
-        { sopInstanceUid: this.#request.sopInstanceUid, callingAe: this.#request.callingAe, status: refusal.status, reason: refusal.comment },
+        {
+          sopInstanceUid: this.#request.sopInstanceUid,
+          callingAe: this.#request.callingAe,
+          status: refusal.status,
+          reason: refusal.comment,
+        },
         'instance refused; nothing kept',
       );
       return { status: refusal.status, errorComment: refusal.comment };
@@ -188,11 +211,17 @@ export class InstanceReceiver implements StoreReceiver {
       const walked = this.#walker.finish();
       const uids = keyUids(walked.values);
       if (uids.sopInstanceUid !== this.#request.sopInstanceUid) {
-        this.#refuse(Status.CannotUnderstand, 'SOP Instance UID of the dataset differs from the command');
+        this.#refuse(
+          Status.CannotUnderstand,
+          'SOP Instance UID of the dataset differs from the command',
+        );
         return undefined;
       }
       if (uids.sopClassUid !== this.#request.sopClassUid) {
-        this.#refuse(Status.DatasetDoesNotMatchSopClass, 'SOP Class UID of the dataset differs from the command');
+        this.#refuse(
+          Status.DatasetDoesNotMatchSopClass,
+          'SOP Class UID of the dataset differs from the command',
+        );
         return undefined;
       }
       const { metadata, warnings } = extractMetadata(
@@ -202,7 +231,10 @@ export class InstanceReceiver implements StoreReceiver {
         walked.values,
       );
       if (warnings.length > 0) {
-        this.#deps.log.warn({ sopInstanceUid: uids.sopInstanceUid, warnings }, 'instance has invalid values; stored as received');
+        this.#deps.log.warn(
+          { sopInstanceUid: uids.sopInstanceUid, warnings },
+          'instance has invalid values; stored as received',
+        );
       }
       return {
         spoolPath: this.#deps.spoolPath,

@@ -33,10 +33,16 @@ export async function rebuildIndex(
       const file = await store.readBuffer(object.key);
       const meta = parseFileMeta(file);
       const dataset = file.subarray(meta.datasetOffset);
-      const { uids, metadata, warnings } = analyseDataset(dataset, meta.transferSyntaxUid, maxHeaderBytes);
+      const { uids, metadata, warnings } = analyseDataset(
+        dataset,
+        meta.transferSyntaxUid,
+        maxHeaderBytes,
+      );
       const expectedKey = instanceKey(uids.studyUid, uids.seriesUid, uids.sopInstanceUid);
-      if (expectedKey !== object.key) throw new Error(`object key does not match its UIDs (expected ${expectedKey})`);
-      if (warnings.length > 0) log.warn({ key: object.key, warnings }, 'instance has invalid values; indexed as stored');
+      if (expectedKey !== object.key)
+        throw new Error(`object key does not match its UIDs (expected ${expectedKey})`);
+      if (warnings.length > 0)
+        log.warn({ key: object.key, warnings }, 'instance has invalid values; indexed as stored');
       batch.push({
         metadata,
         transferSyntaxUid: meta.transferSyntaxUid,
@@ -48,7 +54,10 @@ export async function rebuildIndex(
       });
     } catch (error) {
       report.skipped++;
-      log.error({ key: object.key, err: (error as Error).message }, 'object skipped: not a readable instance');
+      log.error(
+        { key: object.key, err: (error as Error).message },
+        'object skipped: not a readable instance',
+      );
       continue;
     }
     if (batch.length >= BATCH) {

@@ -319,12 +319,14 @@ class DirSyncGroups {
       this.#groups.set(dir, { running, next: undefined });
       return running;
     }
-    group.next ??= group.running.catch(() => undefined).then(() => {
-      const current = this.#groups.get(dir)!;
-      current.next = undefined;
-      current.running = this.#run(dir);
-      return current.running;
-    });
+    group.next ??= group.running
+      .catch(() => undefined)
+      .then(() => {
+        const current = this.#groups.get(dir)!;
+        current.next = undefined;
+        current.running = this.#run(dir);
+        return current.running;
+      });
     return group.next;
   }
 
