@@ -235,6 +235,8 @@ export class Association {
   }
 
   #onData(chunk: Buffer): void {
+    // After an abort or rejection nothing more from the peer matters.
+    if (this.#phase === 'closed') return;
     if (this.#phase === 'established') this.#arm(this.#options.idleTimeoutMs);
     try {
       this.#reader.push(chunk);

@@ -321,6 +321,7 @@ function decodeUserInformation(body: Buffer, start: number, end: number): UserIn
         }
         break;
       case 0x54: {
+        if (sub.end - sub.start < 4) throw new PduError('role selection sub-item is too short');
         const uidLength = body.readUInt16BE(sub.start);
         if (sub.start + 2 + uidLength + 2 > sub.end)
           throw new PduError('role selection sub-item is too short');
@@ -386,6 +387,7 @@ export function decodeAssociateRq(body: Buffer): AssociateRq {
   const common = decodeAssociateCommon(
     body,
     (raw) => {
+      if (raw.end - raw.start < 4) throw new PduError('presentation context item is too short');
       const pc: ProposedContext = {
         id: body.readUInt8(raw.start),
         abstractSyntax: '',
@@ -407,6 +409,7 @@ export function decodeAssociateAc(body: Buffer): AssociateAc {
   const common = decodeAssociateCommon(
     body,
     (raw) => {
+      if (raw.end - raw.start < 4) throw new PduError('presentation context item is too short');
       const pc: AcceptedContext = {
         id: body.readUInt8(raw.start),
         result: body.readUInt8(raw.start + 2),

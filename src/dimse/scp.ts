@@ -43,7 +43,6 @@ interface ActiveAssociation {
   association: Association;
   /** Operations answered in order; settles when the last one is answered. */
   queue: Promise<void>;
-  busy: number;
 }
 
 /**
@@ -137,7 +136,6 @@ export class DimseServer {
     const active: ActiveAssociation = {
       association: undefined as unknown as Association,
       queue: Promise.resolve(),
-      busy: 0,
     };
     const association = new Association(
       socket,
@@ -302,10 +300,8 @@ export class DimseServer {
     request: Command,
     responseField: number,
   ): void {
-    active.busy++;
     active.queue = active.queue.then(async () => {
       const { status, errorComment } = await outcome;
-      active.busy--;
       if (active.association.phase === 'closed') return;
       const response: Command = {
         commandField: responseField,

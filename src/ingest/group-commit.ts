@@ -40,17 +40,34 @@ export class GroupCommitter {
     const batch = this.#pending;
     this.#pending = [];
     try {
-      const replace = new Set(
-        batch.filter((w) => w.replace).map((w) => w.item.metadata.instance.uid),
-      );
-      this.#index.commitInstances(
-        batch.map((waiter) => waiter.item),
-        replace,
-      );
+      this.#write(batch);
     } catch (error) {
-      for (const waiter of batch) waiter.reject(error);
+      if (batch.length === 1) {
+        batch[0]!.reject(error);
+        return;
+      }
+      // One bad row must not fail the instances of other associations: retry them one by one.
+      for (const waiter of batch) {
+        try {
+          this.#write([waiter]);
+        } catch (single) {
+          waiter.reject(single);
+          continue;
+        }
+        waiter.resolve();
+      }
       return;
     }
     for (const waiter of batch) waiter.resolve();
+  }
+
+  #write(batch: Waiter[]): void {
+    const replace = new Set(
+      batch.filter((w) => w.replace).map((w) => w.item.metadata.instance.uid),
+    );
+    this.#index.commitInstances(
+      batch.map((waiter) => waiter.item),
+      replace,
+    );
   }
 }

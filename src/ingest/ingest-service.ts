@@ -86,7 +86,10 @@ export class IngestService implements StoreService {
       spoolPath: join(this.#options.spoolDir, `${randomUUID()}.part`),
       maxInstanceBytes: this.#options.maxInstanceBytes,
       maxHeaderBytes: this.#options.maxHeaderBytes,
-      diskShortage: this.#disk.shortage(),
+      // Checked while the dataset arrives; a failed check refuses rather than crashes.
+      diskShortage: this.#disk
+        .shortage()
+        .catch((error: Error) => `free disk space unknown: ${error.message}`),
       commit: (received) => this.commit(received),
       log: this.#log,
     });
