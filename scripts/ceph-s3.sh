@@ -2,7 +2,7 @@
 # A real S3-compatible object store for tests and local trials: single-node Ceph (monitor +
 # in-memory OSD + RADOS gateway) on 127.0.0.1, access key TESTKEY / secret TESTSECRET.
 # It checks SigV4 signatures and supports multipart uploads, delimiter listings and presigned
-# URLs, which the npm S3 fakes do not. Adapted from ../shared/tools/ceph-s3.sh.
+# URLs, which the npm S3 fakes do not.
 #
 # Needs (Debian 12): apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd
 #

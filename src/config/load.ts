@@ -64,7 +64,7 @@ export function loadConfig(options: LoadOptions = {}): BridgeConfig {
 }
 
 function loadSchema(options: LoadOptions): ReturnType<typeof createSchema> {
-  const schema = createSchema();
+  const schema = createSchema(options.env);
   try {
     // convict reads process.env; a custom env is applied by loading its values explicitly.
     const defaults = resolve(options.baseDir ?? process.cwd(), 'config', 'default.json');
@@ -73,9 +73,12 @@ function loadSchema(options: LoadOptions): ReturnType<typeof createSchema> {
     );
     for (const file of files) {
       if (!existsSync(file)) throw new ConfigError(`configuration file not found: ${file}`);
-      schema.loadFile(file);
+      try {
+        schema.loadFile(file);
+      } catch (error) {
+        throw new ConfigError(`${file}: ${(error as Error).message}`, { cause: error });
+      }
     }
-    if (options.env) applyEnv(schema, options.env);
     schema.validate({ allowed: 'strict' });
   } catch (error) {
     if (error instanceof ConfigError) throw error;
@@ -106,20 +109,6 @@ function derive(schema: ReturnType<typeof createSchema>): BridgeConfig {
       storage.kind === 'fs' ? resolve(storage.rootDir, '.spool') : resolve(dataDir, 'spool'),
     shutdown: raw.shutdown,
   };
-}
-
-function applyEnv(schema: ReturnType<typeof createSchema>, env: NodeJS.ProcessEnv): void {
-  const overrides: Record<string, unknown> = {};
-  const walk = (node: Record<string, unknown>, path: string[]): void => {
-    for (const [key, value] of Object.entries(node)) {
-      const spec = value as { env?: string; _cvtProperties?: Record<string, unknown> };
-      if (spec._cvtProperties) walk(spec._cvtProperties, [...path, key]);
-      else if (spec.env && env[spec.env] !== undefined)
-        overrides[[...path, key].join('.')] = env[spec.env];
-    }
-  };
-  walk((schema.getSchema() as { _cvtProperties: Record<string, unknown> })._cvtProperties, []);
-  for (const [key, value] of Object.entries(overrides)) schema.set(key as never, value as never);
 }
 
 /** The configuration as JSON with secrets hidden, for `bridge config`. */

@@ -34,10 +34,17 @@ function addFormats(): void {
   formatsAdded = true;
 }
 
-/** The configuration schema: every key with its doc, format, default and environment variable. */
-export function createSchema() {
+/**
+ * The configuration schema: every key with its doc, format, default and environment variable.
+ * Values are read from `env` (the process environment unless given) and never from argv.
+ */
+export function createSchema(env: NodeJS.ProcessEnv = process.env) {
   addFormats();
-  return convict({
+  return convict(schemaDefinition(), { env, args: [] });
+}
+
+function schemaDefinition() {
+  return {
     dataDir: {
       doc: 'Directory for the spool, filesystem storage and the SQLite index (relative to the working directory).',
       format: String,
@@ -207,7 +214,7 @@ export function createSchema() {
         env: 'BRIDGE_SHUTDOWN_DRAIN_MS',
       },
     },
-  });
+  };
 }
 
 export type ConfigSchema = ReturnType<typeof createSchema>;

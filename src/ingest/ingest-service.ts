@@ -10,12 +10,13 @@ import type {
   StoreService,
 } from '../dimse/store-service.js';
 import { Status } from '../dimse/status.js';
-import { instanceKey } from '../storage/keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { DiskGuard } from './disk-guard.js';
 import { GroupCommitter } from './group-commit.js';
 import { InstanceReceiver } from './instance-receiver.js';
+import { IntentLog } from './intent-log.js';
 import { KeyedLock } from './keyed-lock.js';
+import { readStoredInstance } from './rebuild.js';
 import type { DuplicatePolicy, IngestIndex } from './ports.js';
 
 export interface IngestOptions {
@@ -31,6 +32,10 @@ export interface IngestOptions {
 /** A received, complete, validated instance waiting in the spool to be made durable. */
 export interface ReceivedInstance {
   spoolPath: string;
+  /** Object key the instance goes under. */
+  key: string;
+  /** The durable note of `key` (IntentLog), removed once the outcome is settled. */
+  intentPath: string | undefined;
   metadata: InstanceMetadata;
   transferSyntaxUid: string;
   sizeBytes: number;
@@ -50,6 +55,7 @@ export class IngestService implements StoreService {
   #disk: DiskGuard;
   #log: Logger;
   #locks = new KeyedLock();
+  #intents: IntentLog;
 
   constructor(
     options: IngestOptions,
@@ -64,26 +70,61 @@ export class IngestService implements StoreService {
     this.#committer = new GroupCommitter(index);
     this.#disk = disk;
     this.#log = log;
+    this.#intents = new IntentLog(options.spoolDir);
   }
 
-  /** Create the spool and remove what a crash left in it: nothing there was ever acknowledged. */
-  async prepare(): Promise<number> {
+  /**
+   * Create the spool and settle what a crash left in it. Objects noted as about to be stored
+   * are reconciled with the index (storage is the truth: a complete object is indexed); every
+   * other spool file was never acknowledged and is removed.
+   */
+  async prepare(): Promise<{ reconciled: number; removed: number }> {
     await mkdir(this.#options.spoolDir, { recursive: true });
+    let reconciled = 0;
+    for (const intent of await this.#intents.pending()) {
+      if (await this.#reconcile(intent.key)) reconciled++;
+      this.#intents.clear(intent.path);
+    }
     const leftovers = await readdir(this.#options.spoolDir);
     await Promise.all(
       leftovers.map((name) => rm(join(this.#options.spoolDir, name), { force: true })),
     );
-    if (leftovers.length > 0)
+    if (leftovers.length > 0) {
       this.#log.warn(
         { files: leftovers.length },
         'removed unacknowledged instances left in the spool',
       );
-    return leftovers.length;
+    }
+    return { reconciled, removed: leftovers.length };
+  }
+
+  /** Index the object under `key` if storage has it and the index does not agree; true if it did. */
+  async #reconcile(key: string): Promise<boolean> {
+    if (!(await this.#store.stat(key))) return false;
+    let stored: StoredInstance;
+    try {
+      stored = await readStoredInstance(this.#store, key, this.#options.maxHeaderBytes, this.#log);
+    } catch (error) {
+      // Not expected for an object renamed into place after fdatasync: never index it, and
+      // never delete it either (it may be an earlier, acknowledged version); an operator decides.
+      this.#log.error(
+        { key, err: (error as Error).message },
+        'object noted before an interruption is unreadable; left as it is',
+      );
+      return false;
+    }
+    const indexed = this.#index.findInstance(stored.metadata.instance.uid);
+    if (indexed?.storageKey === key && indexed.datasetSha256 === stored.datasetSha256) return false;
+    this.#index.commitInstances([stored], new Set([stored.metadata.instance.uid]));
+    this.#log.warn({ key }, 'object stored before an interruption indexed at start-up');
+    return true;
   }
 
   begin(request: StoreRequest): StoreReceiver {
+    const id = randomUUID();
     return new InstanceReceiver(request, {
-      spoolPath: join(this.#options.spoolDir, `${randomUUID()}.part`),
+      spoolPath: join(this.#options.spoolDir, `${id}.part`),
+      recordIntent: (key) => this.#intents.record(id, key),
       maxInstanceBytes: this.#options.maxInstanceBytes,
       maxHeaderBytes: this.#options.maxHeaderBytes,
       // Checked while the dataset arrives; a failed check refuses rather than crashes.
@@ -97,7 +138,13 @@ export class IngestService implements StoreService {
 
   /** Make a received instance durable and indexed; one at a time per SOP Instance UID. */
   commit(received: ReceivedInstance): Promise<StoreOutcome> {
-    return this.#locks.run(received.metadata.instance.uid, () => this.#commit(received));
+    return this.#locks.run(received.metadata.instance.uid, async () => {
+      try {
+        return await this.#commit(received);
+      } finally {
+        if (received.intentPath) this.#intents.clear(received.intentPath);
+      }
+    });
   }
 
   async #commit(received: ReceivedInstance): Promise<StoreOutcome> {
@@ -123,7 +170,7 @@ export class IngestService implements StoreService {
         errorComment: 'SOP Instance UID already stored with other content; first kept',
       };
     }
-    const key = instanceKey(metadata.study.uid, metadata.series.uid, metadata.instance.uid);
+    const { key } = received;
     try {
       await this.#store.putFile(key, received.spoolPath, { synced: true });
     } catch (error) {

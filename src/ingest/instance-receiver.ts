@@ -13,6 +13,7 @@ import { InvalidUidError, isValidUid } from '../dicom/uid.js';
 import type { StoreOutcome, StoreReceiver, StoreRequest } from '../dimse/store-service.js';
 import { Status } from '../dimse/status.js';
 import type { ReceivedInstance } from './ingest-service.js';
+import { instanceKey } from '../storage/keys.js';
 
 export interface ReceiverDeps {
   spoolPath: string;
@@ -20,6 +21,8 @@ export interface ReceiverDeps {
   maxHeaderBytes: number;
   /** Started when the command arrived; undefined when there is room. */
   diskShortage: Promise<string | undefined>;
+  /** Durably notes the key about to be stored (see IntentLog); resolves with the note's path. */
+  recordIntent(key: string): Promise<string>;
   commit(received: ReceivedInstance): Promise<StoreOutcome>;
   log: Logger;
 }
@@ -174,13 +177,19 @@ export class InstanceReceiver implements StoreReceiver {
       await this.#inflated;
     }
     const received = this.#refusal ? undefined : this.#validate();
-    if (received) await this.#syncSpool();
-    this.#closeFile();
-    const shortage = await this.#deps.diskShortage.catch(
-      (error: Error) => `free space unknown: ${error.message}`,
-    );
+    const shortage = await this.#deps.diskShortage;
     if (shortage && !this.#refusal) this.#refuse(Status.OutOfResources, shortage);
+    if (received && !this.#refusal) {
+      // The spooled data and the note of its key become durable together.
+      const [, intentPath] = await Promise.all([
+        this.#syncSpool(),
+        this.#recordIntent(received.key),
+      ]);
+      received.intentPath = intentPath;
+    }
+    this.#closeFile();
     if (this.#refusal || !received) {
+      if (received?.intentPath) await rm(received.intentPath, { force: true });
       await this.#discardSpool();
       const refusal =
         this.#refusal ?? new Refusal(Status.ProcessingFailure, 'instance could not be read');
@@ -196,6 +205,15 @@ export class InstanceReceiver implements StoreReceiver {
       return { status: refusal.status, errorComment: refusal.comment };
     }
     return this.#deps.commit(received);
+  }
+
+  async #recordIntent(key: string): Promise<string | undefined> {
+    try {
+      return await this.#deps.recordIntent(key);
+    } catch (error) {
+      this.#refuse(Status.OutOfResources, `spool write failed: ${(error as Error).message}`);
+      return undefined;
+    }
   }
 
   async #syncSpool(): Promise<void> {
@@ -238,6 +256,8 @@ export class InstanceReceiver implements StoreReceiver {
       }
       return {
         spoolPath: this.#deps.spoolPath,
+        intentPath: undefined,
+        key: instanceKey(uids.studyUid, uids.seriesUid, uids.sopInstanceUid),
         metadata,
         transferSyntaxUid: this.#request.transferSyntaxUid,
         sizeBytes: this.#metaBytes + this.#bytes,

@@ -7,6 +7,40 @@ import { INSTANCES_PREFIX, instanceKey } from '../storage/keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { IngestIndex } from './ports.js';
 
+/**
+ * Read a stored object back into what the index keeps about it. Throws when the object is not
+ * a complete, valid instance or does not sit under the key its UIDs give.
+ */
+export async function readStoredInstance(
+  store: ObjectStore,
+  key: string,
+  maxHeaderBytes: number,
+  log: Logger,
+): Promise<StoredInstance> {
+  const file = await store.readBuffer(key);
+  const meta = parseFileMeta(file);
+  const dataset = file.subarray(meta.datasetOffset);
+  const { uids, metadata, warnings } = analyseDataset(
+    dataset,
+    meta.transferSyntaxUid,
+    maxHeaderBytes,
+  );
+  const expectedKey = instanceKey(uids.studyUid, uids.seriesUid, uids.sopInstanceUid);
+  if (expectedKey !== key)
+    throw new Error(`object key does not match its UIDs (expected ${expectedKey})`);
+  if (warnings.length > 0)
+    log.warn({ key, warnings }, 'instance has invalid values; indexed as stored');
+  return {
+    metadata,
+    transferSyntaxUid: meta.transferSyntaxUid,
+    sizeBytes: file.length,
+    datasetSha256: createHash('sha256').update(dataset).digest('hex'),
+    storageKey: key,
+    receivedAt: new Date().toISOString(),
+    callingAe: meta.sourceAeTitle ?? '',
+  };
+}
+
 export interface RebuildReport {
   indexed: number;
   /** Objects that could not be read as instances (named in the log). */

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants as fsConstants, fsync, openSync, renameSync } from 'node:fs';
+import { constants as fsConstants, renameSync } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import { copyFile, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import {
@@ -13,6 +12,7 @@ import {
   assertValidPrefix,
 } from './object-store.js';
 import type { ObjectInfo, ObjectStore } from './object-store.js';
+import { DirSyncGroups, syncDir } from './dir-sync.js';
 
 /** Options of {@link FilesystemStore}. */
 export interface FilesystemStoreOptions {
@@ -298,59 +298,6 @@ async function syncFile(file: string, flags: 'r' | 'r+'): Promise<void> {
     await handle.datasync();
   } finally {
     await handle.close();
-  }
-}
-
-const fsyncAsync = promisify(fsync);
-
-/**
- * Group commit for directory fsyncs: instances renamed into the same directory (a series
- * arriving over several associations) while one fsync of it is running share the next one,
- * instead of queueing one fsync each. A caller is only released by an fsync that started after
- * its own rename.
- */
-class DirSyncGroups {
-  readonly #groups = new Map<string, { running: Promise<void>; next: Promise<void> | undefined }>();
-
-  sync(dir: string): Promise<void> {
-    const group = this.#groups.get(dir);
-    if (!group) {
-      const running = this.#run(dir);
-      this.#groups.set(dir, { running, next: undefined });
-      return running;
-    }
-    group.next ??= group.running
-      .catch(() => undefined)
-      .then(() => {
-        const current = this.#groups.get(dir)!;
-        current.next = undefined;
-        current.running = this.#run(dir);
-        return current.running;
-      });
-    return group.next;
-  }
-
-  async #run(dir: string): Promise<void> {
-    try {
-      await syncDir(dir);
-    } finally {
-      const group = this.#groups.get(dir);
-      if (group && !group.next) this.#groups.delete(dir);
-    }
-  }
-}
-
-/**
- * fsync a directory so the entries created or removed in it survive a crash. Opening and
- * closing a directory never wait on the disk, so they run inline; only the fsync goes to the
- * thread pool (one hop instead of three on the acknowledgement path).
- */
-async function syncDir(dir: string): Promise<void> {
-  const fd = openSync(dir, 'r');
-  try {
-    await fsyncAsync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -23,7 +23,10 @@ export interface TestBridge {
 }
 
 /** Write a test configuration file: a temp data dir, loopback, port 0, test peers allowed. */
-export function writeTestConfig(overrides: Record<string, unknown> = {}, dataDir = mkdtempSync(join(tmpdir(), 'bridge-test-'))): { file: string; dataDir: string } {
+export function writeTestConfig(
+  overrides: Record<string, unknown> = {},
+  dataDir = mkdtempSync(join(tmpdir(), 'bridge-test-')),
+): { file: string; dataDir: string } {
   const dicom = (overrides.dicom as Record<string, unknown> | undefined) ?? {};
   const ingest = (overrides.ingest as Record<string, unknown> | undefined) ?? {};
   const config = {
@@ -45,13 +48,17 @@ export function writeTestConfig(overrides: Record<string, unknown> = {}, dataDir
 }
 
 /** Start the bridge in this process with a test configuration; logs are captured as JSON. */
-export async function startBridge(overrides: Record<string, unknown> = {}, existingDataDir?: string): Promise<TestBridge> {
+export async function startBridge(
+  overrides: Record<string, unknown> = {},
+  existingDataDir?: string,
+): Promise<TestBridge> {
   const { file, dataDir } = writeTestConfig(overrides, existingDataDir);
   const config = loadConfig({ file, env: {} });
   const logs: LogLine[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as LogLine);
+      for (const line of chunk.toString().split('\n'))
+        if (line) logs.push(JSON.parse(line) as LogLine);
       callback();
     },
   });

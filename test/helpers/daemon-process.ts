@@ -19,9 +19,16 @@ export function daemonCommand(args: string[]): [string, string[]] {
 }
 
 /** Start the daemon as its own process (for kill -9 and signal tests); resolves once it listens. */
-export async function startDaemon(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<DaemonProcess> {
+export async function startDaemon(
+  configFile: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<DaemonProcess> {
   const [command, args] = daemonCommand(['--config', configFile]);
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: LogLine[] = [];
   let stderr = '';
   let partial = '';
@@ -41,11 +48,15 @@ export async function startDaemon(configFile: string, env: NodeJS.ProcessEnv = {
   let port = 0;
   let ended = false;
   void exit.then(() => (ended = true));
-  await waitFor(() => {
-    if (ended) throw new Error(`daemon exited before it started:\n${stderr}`);
-    const started = logs.find((line) => line.msg === 'bridge started');
-    port = Number(started?.dicomPort ?? 0);
-    return port > 0;
-  }, 30_000, 'the daemon to start');
+  await waitFor(
+    () => {
+      if (ended) throw new Error(`daemon exited before it started:\n${stderr}`);
+      const started = logs.find((line) => line.msg === 'bridge started');
+      port = Number(started?.dicomPort ?? 0);
+      return port > 0;
+    },
+    30_000,
+    'the daemon to start',
+  );
   return { child, port, logs, stderr: () => stderr, exit };
 }

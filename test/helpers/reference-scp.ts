@@ -33,13 +33,20 @@ function canConnect(port: number): Promise<boolean> {
 export async function startReferenceScp(aeTitle = 'FSEBRIDGE'): Promise<ReferenceScp> {
   const dir = mkdtempSync(join(tmpdir(), 'storescp-ref-'));
   const port = await freePort();
-  const child: ChildProcess = spawn('storescp', ['+B', '-aet', aeTitle, '-xf', STORESCP_PROFILE, 'Bridge', '-od', dir, '-uf', String(port)], {
-    env: DCMTK_ENV,
-    stdio: 'ignore',
-  });
+  const child: ChildProcess = spawn(
+    'storescp',
+    ['+B', '-aet', aeTitle, '-xf', STORESCP_PROFILE, 'Bridge', '-od', dir, '-uf', String(port)],
+    {
+      env: DCMTK_ENV,
+      stdio: 'ignore',
+    },
+  );
   const exit = exited(child);
   await waitFor(() => canConnect(port), 10_000, 'storescp to listen');
-  const find = (uid: string): string | undefined => readdirSync(dir).find((name) => name.endsWith(`.${uid}`) || name === uid || name.endsWith(`${uid}.dcm`));
+  const find = (uid: string): string | undefined =>
+    readdirSync(dir).find(
+      (name) => name.endsWith(`.${uid}`) || name === uid || name.endsWith(`${uid}.dcm`),
+    );
   return {
     port,
     dir,

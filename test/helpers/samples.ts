@@ -43,12 +43,29 @@ export interface SampleFacts {
 
 /** Read a sample's facts with DCMTK's dcmdump: an independent reader to check the bridge against. */
 export async function sampleFacts(path: string): Promise<SampleFacts> {
-  const tags = ['0002,0010', '0008,0016', '0008,0018', '0020,000d', '0020,000e', '0010,0020', '0008,0050', '0008,0060'];
-  const result = await runTool('dcmdump', ['-q', '+L', ...tags.flatMap((tag) => ['+P', tag]), path]);
+  const tags = [
+    '0002,0010',
+    '0008,0016',
+    '0008,0018',
+    '0020,000d',
+    '0020,000e',
+    '0010,0020',
+    '0008,0050',
+    '0008,0060',
+  ];
+  const result = await runTool('dcmdump', [
+    '-q',
+    '+L',
+    ...tags.flatMap((tag) => ['+P', tag]),
+    path,
+  ]);
   if (result.code !== 0) throw new Error(`dcmdump failed on ${path}: ${result.stderr}`);
   const values = new Map<string, string>();
   for (const line of result.stdout.split('\n')) {
-    const match = /^\(([0-9a-f]{4},[0-9a-f]{4})\) \w\w (?:\[(.*?)\]|=(\S+)|\(no value available\))/.exec(line.trim());
+    const match =
+      /^\(([0-9a-f]{4},[0-9a-f]{4})\) \w\w (?:\[(.*?)\]|=(\S+)|\(no value available\))/.exec(
+        line.trim(),
+      );
     if (match && !values.has(match[1]!)) values.set(match[1]!, (match[2] ?? match[3] ?? '').trim());
   }
   const file = readFileSync(path);

@@ -39,7 +39,11 @@ export interface SyntheticOptions {
   columns: number;
 }
 
-export function syntheticUids(options: Pick<SyntheticOptions, 'study' | 'series' | 'instance'>): { study: string; series: string; sop: string } {
+export function syntheticUids(options: Pick<SyntheticOptions, 'study' | 'series' | 'instance'>): {
+  study: string;
+  series: string;
+  sop: string;
+} {
   return {
     study: `${ROOT}.1.${options.study}`,
     series: `${ROOT}.2.${options.study}.${options.series}`,
@@ -88,7 +92,8 @@ export function pixelDataHeader(bytes: number): Buffer {
 export function syntheticDataset(options: SyntheticOptions): Buffer {
   const pixelBytes = options.rows * options.columns * 2;
   const pixels = Buffer.alloc(pixelBytes);
-  for (let i = 0; i < pixelBytes; i += 2) pixels.writeUInt16LE((i * 7 + options.instance * 13) & 0x0fff, i);
+  for (let i = 0; i < pixelBytes; i += 2)
+    pixels.writeUInt16LE((i * 7 + options.instance * 13) & 0x0fff, i);
   return Buffer.concat([syntheticHeader(options), pixelDataHeader(pixelBytes), pixels]);
 }
 
@@ -96,14 +101,34 @@ export function syntheticDataset(options: SyntheticOptions): Buffer {
  * Write `count` distinct instances as PS3.10 files into `dir` (`I000001.dcm`, ...), spread over
  * studies of 100 instances. Returns the paths and SOP Instance UIDs in order.
  */
-export function writeSyntheticInstances(dir: string, count: number, size: { rows: number; columns: number }, study = 1): Array<{ path: string; sopInstanceUid: string }> {
+export function writeSyntheticInstances(
+  dir: string,
+  count: number,
+  size: { rows: number; columns: number },
+  study = 1,
+): Array<{ path: string; sopInstanceUid: string }> {
   mkdirSync(dir, { recursive: true });
   const written: Array<{ path: string; sopInstanceUid: string }> = [];
   for (let i = 0; i < count; i++) {
-    const options = { study: study * 100000 + Math.floor(i / 100), series: 1 + (Math.floor(i / 50) % 2), instance: i + 1, ...size };
+    const options = {
+      study: study * 100000 + Math.floor(i / 100),
+      series: 1 + (Math.floor(i / 50) % 2),
+      instance: i + 1,
+      ...size,
+    };
     const uids = syntheticUids(options);
     const path = join(dir, `I${String(i + 1).padStart(6, '0')}.dcm`);
-    writeFileSync(path, Buffer.concat([encodeFileMeta({ sopClassUid: CT_IMAGE_STORAGE, sopInstanceUid: uids.sop, transferSyntaxUid: EXPLICIT_LE }), syntheticDataset(options)]));
+    writeFileSync(
+      path,
+      Buffer.concat([
+        encodeFileMeta({
+          sopClassUid: CT_IMAGE_STORAGE,
+          sopInstanceUid: uids.sop,
+          transferSyntaxUid: EXPLICIT_LE,
+        }),
+        syntheticDataset(options),
+      ]),
+    );
     written.push({ path, sopInstanceUid: uids.sop });
   }
   return written;

@@ -11,9 +11,17 @@ export interface ToolResult {
 export const DCMTK_ENV = { ...process.env, TCP_NODELAY: '1' };
 
 /** Run a command to completion and collect its output (never rejects on a non-zero exit). */
-export function runTool(command: string, args: string[], options: SpawnOptions & { timeoutMs?: number } = {}): Promise<ToolResult> {
+export function runTool(
+  command: string,
+  args: string[],
+  options: SpawnOptions & { timeoutMs?: number } = {},
+): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: DCMTK_ENV, ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      env: DCMTK_ENV,
+      ...options,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -44,7 +52,11 @@ export function freePort(): Promise<number> {
 }
 
 /** Resolve when `predicate` holds, polling; rejects after `timeoutMs`. */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -53,7 +65,9 @@ export async function waitFor(predicate: () => boolean | Promise<boolean>, timeo
 }
 
 /** Wait for a child process to exit; resolves with its exit code and signal. */
-export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+export function exited(
+  child: ChildProcess,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (child.exitCode !== null || child.signalCode !== null) {
     return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   }

@@ -7,6 +7,7 @@ import { analyseDataset, createWalker } from '../../../src/dicom/analyse.js';
 import { BRIDGE_AE, disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
 import { sampleFacts, sampleName, validSamples, type SampleFacts } from '../../helpers/samples.js';
 import { storedDataset } from '../../helpers/stored.js';
+import { waitFor } from '../../helpers/tools.js';
 
 /*
  * dcmjs-dimse 0.3.3 (devDependency) as a test-only DIMSE client: an implementation independent
@@ -117,6 +118,16 @@ function closeReasons(bridge: TestBridge): unknown[] {
   return bridge.logs.filter((line) => line.msg === 'association closed').map((line) => line.reason);
 }
 
+/** The close reasons, once the bridge has logged `count` closed associations (it logs on socket close). */
+async function closedAssociations(bridge: TestBridge, count: number): Promise<unknown[]> {
+  await waitFor(
+    () => closeReasons(bridge).length >= count,
+    10_000,
+    'the bridge to log the associations closed',
+  );
+  return closeReasons(bridge);
+}
+
 describe('interoperability with dcmjs-dimse as SCU', () => {
   it('answers C-ECHO with Success', async () => {
     const bridge = await startBridge();
@@ -124,7 +135,7 @@ describe('interoperability with dcmjs-dimse as SCU', () => {
       const outcome = await send(bridge.port, [new CEchoRequest(), new CEchoRequest()]);
       expect(outcome).toEqual({ statuses: [Status.Success, Status.Success], released: true });
       expect(Status.Success).toBe(0x0000);
-      expect(closeReasons(bridge)).toEqual(['released']);
+      expect(await closedAssociations(bridge, 1)).toEqual(['released']);
     } finally {
       await disposeBridge(bridge);
     }
@@ -168,7 +179,9 @@ describe('interoperability with dcmjs-dimse as SCU', () => {
           });
           expect(outcome.released).toBe(true);
         }
-        expect(closeReasons(bridge)).toEqual(groups.map(() => 'released'));
+        expect(await closedAssociations(bridge, groups.length)).toEqual(
+          groups.map(() => 'released'),
+        );
 
         for (const sample of round) {
           const name = sampleName(sample.path);

@@ -1,6 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BRIDGE_AE, disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
-import { startReferenceScp, STORESCP_PROFILE, type ReferenceScp } from '../../helpers/reference-scp.js';
+import {
+  startReferenceScp,
+  STORESCP_PROFILE,
+  type ReferenceScp,
+} from '../../helpers/reference-scp.js';
 import { sampleFacts, sampleName, validSamples, type SampleFacts } from '../../helpers/samples.js';
 import { storedDataset } from '../../helpers/stored.js';
 import { runTool } from '../../helpers/tools.js';
@@ -46,11 +50,17 @@ function rounds(): SampleFacts[][] {
 
 function byTransferSyntax(group: SampleFacts[]): Map<string, SampleFacts[]> {
   const groups = new Map<string, SampleFacts[]>();
-  for (const sample of group) groups.set(sample.transferSyntaxUid, [...(groups.get(sample.transferSyntaxUid) ?? []), sample]);
+  for (const sample of group)
+    groups.set(sample.transferSyntaxUid, [...(groups.get(sample.transferSyntaxUid) ?? []), sample]);
   return groups;
 }
 
-type Sender = (port: number, aeTitle: string, files: string[], transferSyntaxUid: string) => Promise<void>;
+type Sender = (
+  port: number,
+  aeTitle: string,
+  files: string[],
+  transferSyntaxUid: string,
+) => Promise<void>;
 
 /** Send every sample with `send` to a fresh bridge and to storescp +B, round by round, then compare. */
 async function checkIngest(send: Sender): Promise<void> {
@@ -69,14 +79,20 @@ async function checkIngest(send: Sender): Promise<void> {
   expect(checked).toBe(samples.length);
 }
 
-async function checkRound(bridge: TestBridge, reference: ReferenceScp, round: SampleFacts[], send: Sender): Promise<void> {
+async function checkRound(
+  bridge: TestBridge,
+  reference: ReferenceScp,
+  round: SampleFacts[],
+  send: Sender,
+): Promise<void> {
   for (const [ts, group] of byTransferSyntax(round)) {
     const files = group.map((sample) => sample.path);
     await send(reference.port, BRIDGE_AE, files, ts);
     await send(bridge.port, BRIDGE_AE, files, ts);
   }
   const studies = new Map(bridge.app.index.listStudies().map((study) => [study.studyUid, study]));
-  for (const sample of round) {    const name = sampleName(sample.path);
+  for (const sample of round) {
+    const name = sampleName(sample.path);
     const location = bridge.app.index.findInstance(sample.sopInstanceUid);
     expect(location, `${name} indexed`).toBeDefined();
     expect(location!.studyUid, name).toBe(sample.studyUid);
@@ -84,15 +100,22 @@ async function checkRound(bridge: TestBridge, reference: ReferenceScp, round: Sa
     const study = studies.get(sample.studyUid)!;
     expect(study.patientId ?? '', name).toBe(sample.patientId);
     expect(study.accessionNumber ?? '', name).toBe(sample.accessionNumber);
-    const series = bridge.app.index.listSeries(sample.studyUid).find((s) => s.seriesUid === sample.seriesUid)!;
+    const series = bridge.app.index
+      .listSeries(sample.studyUid)
+      .find((s) => s.seriesUid === sample.seriesUid)!;
     expect(series.modality ?? '', name).toBe(sample.modality);
-    const instance = bridge.app.index.listInstances(sample.seriesUid).find((i) => i.sopInstanceUid === sample.sopInstanceUid)!;
+    const instance = bridge.app.index
+      .listInstances(sample.seriesUid)
+      .find((i) => i.sopInstanceUid === sample.sopInstanceUid)!;
     const stored = await storedDataset(bridge.app.store, location!.storageKey);
     const wire = reference.dataset(sample.sopInstanceUid);
     expect(wire, `${name} reached storescp`).toBeDefined();
     expect(stored.transferSyntaxUid, name).toBe(reference.transferSyntax(sample.sopInstanceUid));
     expect(instance.transferSyntaxUid, name).toBe(stored.transferSyntaxUid);
-    expect(stored.dataset.equals(wire!), `${name}: stored dataset bytes equal the bytes on the wire`).toBe(true);
+    expect(
+      stored.dataset.equals(wire!),
+      `${name}: stored dataset bytes equal the bytes on the wire`,
+    ).toBe(true);
   }
 }
 
@@ -100,7 +123,14 @@ describe('ingest from DCMTK senders', () => {
   it('answers echoscu', async () => {
     const bridge = await startBridge();
     try {
-      const result = await runTool('echoscu', ['-aet', 'ECHOSCU', '-aec', BRIDGE_AE, '127.0.0.1', String(bridge.port)]);
+      const result = await runTool('echoscu', [
+        '-aet',
+        'ECHOSCU',
+        '-aec',
+        BRIDGE_AE,
+        '127.0.0.1',
+        String(bridge.port),
+      ]);
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
     } finally {
@@ -110,7 +140,16 @@ describe('ingest from DCMTK senders', () => {
 
   it('stores every sample sent by storescu, bytes as on the wire', async () => {
     await checkIngest(async (port, aeTitle, files, ts) => {
-      const result = await runTool('storescu', ['-aet', 'STORESCU', '-aec', aeTitle, ...STORESCU_OPTIONS[ts]!, '127.0.0.1', String(port), ...files]);
+      const result = await runTool('storescu', [
+        '-aet',
+        'STORESCU',
+        '-aec',
+        aeTitle,
+        ...STORESCU_OPTIONS[ts]!,
+        '127.0.0.1',
+        String(port),
+        ...files,
+      ]);
       expect(result.code, `storescu ${ts}: ${result.stderr}`).toBe(0);
       expect(result.stderr).not.toMatch(/E: /);
     });
@@ -118,7 +157,16 @@ describe('ingest from DCMTK senders', () => {
 
   it('stores every sample sent by dcmsend in its own transfer syntax, bytes as on the wire', async () => {
     await checkIngest(async (port, aeTitle, files) => {
-      const result = await runTool('dcmsend', ['-aet', 'DCMSEND', '-aec', aeTitle, '--decompress-never', '127.0.0.1', String(port), ...files]);
+      const result = await runTool('dcmsend', [
+        '-aet',
+        'DCMSEND',
+        '-aec',
+        aeTitle,
+        '--decompress-never',
+        '127.0.0.1',
+        String(port),
+        ...files,
+      ]);
       expect(result.code, result.stderr).toBe(0);
       expect(result.stderr).not.toMatch(/E: |W: .*(failed|Failed)/);
     });

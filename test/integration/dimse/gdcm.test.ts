@@ -6,7 +6,7 @@ import { analyseDataset } from '../../../src/dicom/analyse.js';
 import { BRIDGE_AE, disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
 import { sampleFacts, sampleName, validSamples, type SampleFacts } from '../../helpers/samples.js';
 import { storedDataset } from '../../helpers/stored.js';
-import { runTool } from '../../helpers/tools.js';
+import { runTool, waitFor } from '../../helpers/tools.js';
 
 /*
  * GDCM's gdcmscu (Debian libgdcm-tools, 3.0.21) as an independent DICOM peer.
@@ -69,6 +69,16 @@ function parseResponses(output: string): DimseResponse[] {
 /** Association close reasons the bridge logged, in order. */
 function closeReasons(bridge: TestBridge): unknown[] {
   return bridge.logs.filter((line) => line.msg === 'association closed').map((line) => line.reason);
+}
+
+/** The close reasons, once the bridge has logged `count` closed associations (it logs on socket close). */
+async function closedAssociations(bridge: TestBridge, count: number): Promise<unknown[]> {
+  await waitFor(
+    () => closeReasons(bridge).length >= count,
+    10_000,
+    'the bridge to log the associations closed',
+  );
+  return closeReasons(bridge);
 }
 
 /**
@@ -147,7 +157,7 @@ describe('interoperability with GDCM gdcmscu', () => {
         },
       ]);
       expect(output, 'gdcmscu received the A-RELEASE-RP').toMatch(/PDU code: 6/);
-      expect(closeReasons(bridge)).toEqual(['released']);
+      expect(await closedAssociations(bridge, 1)).toEqual(['released']);
     } finally {
       await disposeBridge(bridge);
     }
@@ -209,9 +219,10 @@ describe('interoperability with GDCM gdcmscu', () => {
           );
         }
         expect(output, 'gdcmscu received the A-RELEASE-RP').toMatch(/PDU code: 6/);
-        expect(closeReasons(bridge), 'the bridge saw a release, not an abort').toEqual([
-          'released',
-        ]);
+        expect(
+          await closedAssociations(bridge, 1),
+          'the bridge saw a release, not an abort',
+        ).toEqual(['released']);
 
         for (const sample of round) {
           const name = sampleName(sample.path);
