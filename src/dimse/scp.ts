@@ -217,7 +217,10 @@ export class DimseServer {
         },
         onReleaseRp: () => undefined,
         onClose: (reason: CloseReason, detail) => {
-          const wasActive = this.#active.delete(active);
+          const wasActive = this.#active.has(active);
+          // An instance may still be on its way to storage: the association counts as open
+          // (and shutdown waits for it) until its last outcome has settled.
+          void active.queue.finally(() => this.#active.delete(active));
           if (wasActive || reason !== 'disconnected') {
             const level = reason === 'released' ? 'info' : 'warn';
             log[level]({ reason, detail }, 'association closed');

@@ -64,28 +64,7 @@ export async function rebuildIndex(
   const report: RebuildReport = { indexed: 0, skipped: 0 };
   for await (const object of store.list(INSTANCES_PREFIX)) {
     try {
-      const file = await store.readBuffer(object.key);
-      const meta = parseFileMeta(file);
-      const dataset = file.subarray(meta.datasetOffset);
-      const { uids, metadata, warnings } = analyseDataset(
-        dataset,
-        meta.transferSyntaxUid,
-        maxHeaderBytes,
-      );
-      const expectedKey = instanceKey(uids.studyUid, uids.seriesUid, uids.sopInstanceUid);
-      if (expectedKey !== object.key)
-        throw new Error(`object key does not match its UIDs (expected ${expectedKey})`);
-      if (warnings.length > 0)
-        log.warn({ key: object.key, warnings }, 'instance has invalid values; indexed as stored');
-      batch.push({
-        metadata,
-        transferSyntaxUid: meta.transferSyntaxUid,
-        sizeBytes: file.length,
-        datasetSha256: createHash('sha256').update(dataset).digest('hex'),
-        storageKey: object.key,
-        receivedAt: new Date().toISOString(),
-        callingAe: meta.sourceAeTitle ?? '',
-      });
+      batch.push(await readStoredInstance(store, object.key, maxHeaderBytes, log));
     } catch (error) {
       report.skipped++;
       log.error(

@@ -83,3 +83,19 @@ export async function sampleFacts(path: string): Promise<SampleFacts> {
     dataset: file.subarray(meta.datasetOffset),
   };
 }
+
+/**
+ * Some samples are one instance in several transfer syntaxes (same SOP Instance UID), and the
+ * bridge keeps the first of those. Split them into rounds without a repeated UID: round k
+ * holds the k-th file of every SOP Instance UID; each round goes to a fresh bridge.
+ */
+export function roundsWithoutDuplicateUids(samples: SampleFacts[]): SampleFacts[][] {
+  const seen = new Map<string, number>();
+  const result: SampleFacts[][] = [];
+  for (const sample of samples) {
+    const round = seen.get(sample.sopInstanceUid) ?? 0;
+    seen.set(sample.sopInstanceUid, round + 1);
+    (result[round] ??= []).push(sample);
+  }
+  return result;
+}

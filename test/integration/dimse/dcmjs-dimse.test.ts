@@ -5,7 +5,13 @@ import dcmjsDimse from 'dcmjs-dimse';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyseDataset, createWalker } from '../../../src/dicom/analyse.js';
 import { BRIDGE_AE, disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
-import { sampleFacts, sampleName, validSamples, type SampleFacts } from '../../helpers/samples.js';
+import {
+  sampleFacts,
+  sampleName,
+  validSamples,
+  type SampleFacts,
+  roundsWithoutDuplicateUids,
+} from '../../helpers/samples.js';
 import { storedDataset } from '../../helpers/stored.js';
 import { waitFor } from '../../helpers/tools.js';
 
@@ -95,16 +101,8 @@ beforeAll(async () => {
   samples = await Promise.all(validSamples().map((path) => sampleFacts(path)));
 });
 
-/** Round k holds the k-th file of every SOP Instance UID (the bridge keeps the first of a UID). */
 function rounds(): SampleFacts[][] {
-  const seen = new Map<string, number>();
-  const result: SampleFacts[][] = [];
-  for (const sample of samples) {
-    const round = seen.get(sample.sopInstanceUid) ?? 0;
-    seen.set(sample.sopInstanceUid, round + 1);
-    (result[round] ??= []).push(sample);
-  }
-  return result;
+  return roundsWithoutDuplicateUids(samples);
 }
 
 function byTransferSyntax(group: SampleFacts[]): SampleFacts[][] {

@@ -5,7 +5,13 @@ import {
   STORESCP_PROFILE,
   type ReferenceScp,
 } from '../../helpers/reference-scp.js';
-import { sampleFacts, sampleName, validSamples, type SampleFacts } from '../../helpers/samples.js';
+import {
+  roundsWithoutDuplicateUids,
+  sampleFacts,
+  sampleName,
+  validSamples,
+  type SampleFacts,
+} from '../../helpers/samples.js';
 import { storedDataset } from '../../helpers/stored.js';
 import { runTool } from '../../helpers/tools.js';
 
@@ -32,20 +38,8 @@ beforeAll(async () => {
   samples = await Promise.all(validSamples().map((path) => sampleFacts(path)));
 });
 
-/**
- * Some samples are one instance in several transfer syntaxes (same SOP Instance UID). The
- * bridge keeps the first of those, so each goes to a fresh bridge: round k holds the k-th file
- * of every SOP Instance UID.
- */
 function rounds(): SampleFacts[][] {
-  const seen = new Map<string, number>();
-  const result: SampleFacts[][] = [];
-  for (const sample of samples) {
-    const round = seen.get(sample.sopInstanceUid) ?? 0;
-    seen.set(sample.sopInstanceUid, round + 1);
-    (result[round] ??= []).push(sample);
-  }
-  return result;
+  return roundsWithoutDuplicateUids(samples);
 }
 
 function byTransferSyntax(group: SampleFacts[]): Map<string, SampleFacts[]> {

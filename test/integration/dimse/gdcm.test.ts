@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyseDataset } from '../../../src/dicom/analyse.js';
 import { BRIDGE_AE, disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
-import { sampleFacts, sampleName, validSamples, type SampleFacts } from '../../helpers/samples.js';
+import {
+  sampleFacts,
+  sampleName,
+  validSamples,
+  type SampleFacts,
+  roundsWithoutDuplicateUids,
+} from '../../helpers/samples.js';
 import { storedDataset } from '../../helpers/stored.js';
 import { runTool, waitFor } from '../../helpers/tools.js';
 
@@ -122,16 +128,8 @@ afterAll(() => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-/** Round k holds the k-th file of every SOP Instance UID (the bridge keeps the first of a UID). */
 function rounds(): SampleFacts[][] {
-  const seen = new Map<string, number>();
-  const result: SampleFacts[][] = [];
-  for (const sample of samples) {
-    const round = seen.get(sample.sopInstanceUid) ?? 0;
-    seen.set(sample.sopInstanceUid, round + 1);
-    (result[round] ??= []).push(sample);
-  }
-  return result;
+  return roundsWithoutDuplicateUids(samples);
 }
 
 describe('interoperability with GDCM gdcmscu', () => {

@@ -31,6 +31,7 @@ import {
   sampleName,
   validSamples,
   type SampleFacts,
+  roundsWithoutDuplicateUids,
 } from '../../helpers/samples.js';
 import { storedDataset } from '../../helpers/stored.js';
 import { writeSyntheticInstances } from '../../helpers/synthetic.js';
@@ -88,16 +89,8 @@ describe('ingest with S3 storage', () => {
     );
   });
 
-  /** Rounds without duplicate SOP Instance UIDs: round k holds the k-th file of each UID. */
   function rounds(): SampleFacts[][] {
-    const seen = new Map<string, number>();
-    const result: SampleFacts[][] = [];
-    for (const sample of samples) {
-      const round = seen.get(sample.sopInstanceUid) ?? 0;
-      seen.set(sample.sopInstanceUid, round + 1);
-      (result[round] ??= []).push(sample);
-    }
-    return result;
+    return roundsWithoutDuplicateUids(samples);
   }
 
   it('stores every sample of single/ sent by dcmsend, indexed, bytes as on the wire', async () => {
