@@ -160,6 +160,15 @@ export class BatchWriter {
       WHERE id = @pk`);
   }
 
+  /** Removes one instance's row and its counts; false when it was not indexed. */
+  remove(sopInstanceUid: string): boolean {
+    const removed = this.#deleteInstance.get(sopInstanceUid);
+    if (!removed) return false;
+    this.#addToSeries.run(-1, removed.series_fk);
+    this.#removeFromCounts.run(removed.series_fk);
+    return true;
+  }
+
   /**
    * Indexes `items`. Must run inside a transaction (the caller's), since it leaves counts
    * inconsistent between its statements. Instances already indexed are left as they are.
@@ -168,12 +177,7 @@ export class BatchWriter {
     const now = new Date().toISOString();
     // Replaced instances leave their old row (and its counts) first, in the same transaction.
     for (const item of items) {
-      if (!replace.has(item.metadata.instance.uid)) continue;
-      const removed = this.#deleteInstance.get(item.metadata.instance.uid);
-      if (removed) {
-        this.#addToSeries.run(-1, removed.series_fk);
-        this.#removeFromCounts.run(removed.series_fk);
-      }
+      if (replace.has(item.metadata.instance.uid)) this.remove(item.metadata.instance.uid);
     }
     // Counts and modalities are applied once per series/study at the end rather than per
     // instance: a batch usually holds many instances of few series.

@@ -61,6 +61,7 @@ export class StudyIndex {
     replace: ReadonlySet<string>,
   ) => CommitResult;
   readonly #clear: () => void;
+  readonly #remove: (sopInstanceUid: string) => boolean;
   readonly #findInstance: Statement<[string], LocationRow>;
   readonly #getStudy: Statement<[string], StudyRow>;
   readonly #listStudies: Statement<[], StudyRow>;
@@ -80,6 +81,8 @@ export class StudyIndex {
     // IMMEDIATE takes the write lock up front, so a concurrent writer makes us wait
     // (busy_timeout) instead of failing mid-transaction when upgrading a read lock.
     this.#commit = (items, replace) => commitTx.immediate(items, replace);
+    const removeTx = db.transaction((sopInstanceUid: string) => writer.remove(sopInstanceUid));
+    this.#remove = (sopInstanceUid) => removeTx.immediate(sopInstanceUid);
     const deletes = ['instances', 'series', 'studies', 'patients'].map((table) =>
       // Children first: the foreign keys forbid orphans.
       db.prepare(`DELETE FROM ${table}`),
@@ -179,6 +182,14 @@ export class StudyIndex {
       'instances indexed',
     );
     return result;
+  }
+
+  /**
+   * Removes an instance's row (counts follow); false when it was not indexed. For repairing
+   * the index when storage does not hold what a row points to.
+   */
+  removeInstance(sopInstanceUid: string): boolean {
+    return this.#run('removeInstance', () => this.#remove(sopInstanceUid));
   }
 
   /** Every study, newest first (by study date and time; undated studies last). */

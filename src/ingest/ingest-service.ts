@@ -82,7 +82,19 @@ export class IngestService implements StoreService {
     await mkdir(this.#options.spoolDir, { recursive: true });
     let reconciled = 0;
     for (const intent of await this.#intents.pending()) {
-      if (await this.#reconcile(intent.key)) reconciled++;
+      const sopInstanceUid = intent.key
+        .slice(intent.key.lastIndexOf('/') + 1)
+        .replace(/\.dcm$/, '');
+      try {
+        if (await this.#reconcile(intent.key, sopInstanceUid)) reconciled++;
+      } catch (error) {
+        // Never index an unreadable object, never delete one (it may be an earlier,
+        // acknowledged version): an operator decides, with the log line and the object.
+        this.#log.error(
+          { key: intent.key, err: (error as Error).message },
+          'object noted before an interruption cannot be read; left as it is',
+        );
+      }
       this.#intents.clear(intent.path);
     }
     const leftovers = await readdir(this.#options.spoolDir);
@@ -98,25 +110,28 @@ export class IngestService implements StoreService {
     return { reconciled, removed: leftovers.length };
   }
 
-  /** Index the object under `key` if storage has it and the index does not agree; true if it did. */
-  async #reconcile(key: string): Promise<boolean> {
-    if (!(await this.#store.stat(key))) return false;
-    let stored: StoredInstance;
-    try {
-      stored = await readStoredInstance(this.#store, key, this.#options.maxHeaderBytes, this.#log);
-    } catch (error) {
-      // Not expected for an object renamed into place after fdatasync: never index it, and
-      // never delete it either (it may be an earlier, acknowledged version); an operator decides.
-      this.#log.error(
-        { key, err: (error as Error).message },
-        'object noted before an interruption is unreadable; left as it is',
-      );
-      return false;
+  /**
+   * Make the index agree with what storage holds under `key` (storage is the truth): a complete
+   * object the index does not know is indexed; a row whose object is absent is removed.
+   * Returns true when it changed the index. Throws when it cannot decide (the note stays).
+   */
+  async #reconcile(key: string, sopInstanceUid: string): Promise<boolean> {
+    const indexed = this.#index.findInstance(sopInstanceUid);
+    if (!(await this.#store.stat(key))) {
+      if (indexed?.storageKey !== key) return false;
+      this.#index.removeInstance(sopInstanceUid);
+      this.#log.warn({ key }, 'index row without its object removed');
+      return true;
     }
-    const indexed = this.#index.findInstance(stored.metadata.instance.uid);
+    const stored = await readStoredInstance(
+      this.#store,
+      key,
+      this.#options.maxHeaderBytes,
+      this.#log,
+    );
     if (indexed?.storageKey === key && indexed.datasetSha256 === stored.datasetSha256) return false;
-    this.#index.commitInstances([stored], new Set([stored.metadata.instance.uid]));
-    this.#log.warn({ key }, 'object stored before an interruption indexed at start-up');
+    this.#index.commitInstances([stored], new Set([sopInstanceUid]));
+    this.#log.warn({ key }, 'stored object indexed after an interruption');
     return true;
   }
 
@@ -139,11 +154,9 @@ export class IngestService implements StoreService {
   /** Make a received instance durable and indexed; one at a time per SOP Instance UID. */
   commit(received: ReceivedInstance): Promise<StoreOutcome> {
     return this.#locks.run(received.metadata.instance.uid, async () => {
-      try {
-        return await this.#commit(received);
-      } finally {
-        if (received.intentPath) this.#intents.clear(received.intentPath);
-      }
+      const outcome = await this.#commit(received);
+      if (received.intentPath) this.#intents.clear(received.intentPath);
+      return outcome;
     });
   }
 
@@ -171,13 +184,6 @@ export class IngestService implements StoreService {
       };
     }
     const { key } = received;
-    try {
-      await this.#store.putFile(key, received.spoolPath, { synced: true });
-    } catch (error) {
-      await rm(received.spoolPath, { force: true });
-      log.error({ err: error, key }, 'storage failed; instance refused');
-      return { status: Status.OutOfResources, errorComment: 'storage failure' };
-    }
     const stored: StoredInstance = {
       metadata,
       transferSyntaxUid: received.transferSyntaxUid,
@@ -187,15 +193,27 @@ export class IngestService implements StoreService {
       receivedAt: new Date().toISOString(),
       callingAe: received.callingAe,
     };
-    try {
-      await this.#committer.commit(stored, existing !== undefined);
-    } catch (error) {
-      // Keep nothing half-written: an object without its index row is removed again,
-      // unless it replaced one that the index still points to.
-      if (!existing || existing.storageKey !== key)
-        await this.#store.delete(key).catch(() => undefined);
-      log.error({ err: error }, 'index commit failed; instance refused');
-      return { status: Status.OutOfResources, errorComment: 'index failure' };
+    // The spooled data and the intent note are durable already, so the object's rename (or
+    // PUT) and the index commit can run at the same time: if either fails, or the process dies
+    // in between, the note says which key to reconcile. Success waits for both.
+    const [put, indexed] = await Promise.allSettled([
+      this.#store.putFile(key, received.spoolPath, { synced: true }),
+      this.#committer.commit(stored, existing !== undefined),
+    ]);
+    if (put.status === 'rejected' || indexed.status === 'rejected') {
+      await rm(received.spoolPath, { force: true });
+      const failure = put.status === 'rejected' ? 'storage failure' : 'index failure';
+      log.error(
+        {
+          err: put.status === 'rejected' ? put.reason : (indexed as PromiseRejectedResult).reason,
+          key,
+        },
+        `${failure}; instance refused`,
+      );
+      // Put index and storage back in agreement now; if that fails too, the intent note stays
+      // and start-up finishes the job.
+      await this.#reconcile(key, metadata.instance.uid);
+      return { status: Status.OutOfResources, errorComment: failure };
     }
     if (existing) {
       log.warn(

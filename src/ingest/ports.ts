@@ -8,6 +8,8 @@ export interface IngestIndex {
    * in `replace` take the place of the row already indexed for it.
    */
   commitInstances(items: readonly StoredInstance[], replace?: ReadonlySet<string>): unknown;
+  /** Removes an instance's row; false when it was not indexed. */
+  removeInstance(sopInstanceUid: string): boolean;
 }
 
 /** What to do with an instance whose SOP Instance UID is stored already with other content. */
