@@ -55,6 +55,7 @@ export async function startApp(config: BridgeConfig, log: Logger): Promise<Runni
       log.child({ component: 'ingest' }),
     );
     await ingest.prepare();
+    releases.push(() => ingest.close());
     const allowedPeers = config.dicom.allowedPeers.map((peer) => ({
       aeTitle: peer.aeTitle,
       host: peer.host,

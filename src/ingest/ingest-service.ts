@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { InstanceMetadata, StoredInstance } from '../dicom/instance-metadata.js';
@@ -14,7 +13,8 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { DiskGuard } from './disk-guard.js';
 import { GroupCommitter } from './group-commit.js';
 import { InstanceReceiver } from './instance-receiver.js';
-import { IntentLog } from './intent-log.js';
+import { FilePool } from './file-pool.js';
+import { IntentLog, type Intent } from './intent-log.js';
 import { KeyedLock } from './keyed-lock.js';
 import { readStoredInstance } from './rebuild.js';
 import type { DuplicatePolicy, IngestIndex } from './ports.js';
@@ -34,8 +34,8 @@ export interface ReceivedInstance {
   spoolPath: string;
   /** Object key the instance goes under. */
   key: string;
-  /** The durable note of `key` (IntentLog), removed once the outcome is settled. */
-  intentPath: string | undefined;
+  /** The durable note of `key` (IntentLog), cleared once the outcome is settled. */
+  intent: Intent | undefined;
   metadata: InstanceMetadata;
   transferSyntaxUid: string;
   sizeBytes: number;
@@ -56,6 +56,7 @@ export class IngestService implements StoreService {
   #log: Logger;
   #locks = new KeyedLock();
   #intents: IntentLog;
+  #spoolFiles: FilePool;
 
   constructor(
     options: IngestOptions,
@@ -71,6 +72,7 @@ export class IngestService implements StoreService {
     this.#disk = disk;
     this.#log = log;
     this.#intents = new IntentLog(options.spoolDir);
+    this.#spoolFiles = new FilePool(options.spoolDir, '.part', { size: 8, durable: false });
   }
 
   /**
@@ -95,19 +97,24 @@ export class IngestService implements StoreService {
           'object noted before an interruption cannot be read; left as it is',
         );
       }
-      this.#intents.clear(intent.path);
+      this.#intents.remove(intent.path);
     }
     const leftovers = await readdir(this.#options.spoolDir);
-    await Promise.all(
-      leftovers.map((name) => rm(join(this.#options.spoolDir, name), { force: true })),
-    );
-    if (leftovers.length > 0) {
+    let unacknowledged = 0;
+    for (const name of leftovers) {
+      const path = join(this.#options.spoolDir, name);
+      // Files prepared ahead and never used are empty; a non-empty one was a transfer in flight.
+      if (name.endsWith('.part') && (await stat(path)).size > 0) unacknowledged++;
+      await rm(path, { force: true });
+    }
+    if (unacknowledged > 0) {
       this.#log.warn(
-        { files: leftovers.length },
+        { files: unacknowledged },
         'removed unacknowledged instances left in the spool',
       );
     }
-    return { reconciled, removed: leftovers.length };
+    await Promise.all([this.#spoolFiles.fill(), this.#intents.start()]);
+    return { reconciled, removed: unacknowledged };
   }
 
   /**
@@ -135,11 +142,17 @@ export class IngestService implements StoreService {
     return true;
   }
 
+  /** Remove the spool and note files prepared ahead and not used. */
+  close(): void {
+    this.#spoolFiles.close();
+    this.#intents.close();
+  }
+
   begin(request: StoreRequest): StoreReceiver {
-    const id = randomUUID();
     return new InstanceReceiver(request, {
-      spoolPath: join(this.#options.spoolDir, `${id}.part`),
-      recordIntent: (key) => this.#intents.record(id, key),
+      spool: this.#spoolFiles.take(),
+      recordIntent: (key) => this.#intents.record(key),
+      clearIntent: (intent) => this.#intents.clear(intent),
       maxInstanceBytes: this.#options.maxInstanceBytes,
       maxHeaderBytes: this.#options.maxHeaderBytes,
       // Checked while the dataset arrives; a failed check refuses rather than crashes.
@@ -155,7 +168,7 @@ export class IngestService implements StoreService {
   commit(received: ReceivedInstance): Promise<StoreOutcome> {
     return this.#locks.run(received.metadata.instance.uid, async () => {
       const outcome = await this.#commit(received);
-      if (received.intentPath) this.#intents.clear(received.intentPath);
+      if (received.intent) this.#intents.clear(received.intent);
       return outcome;
     });
   }

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fdatasync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { rm } from 'node:fs/promises';
 import { createInflateRaw, type InflateRaw } from 'node:zlib';
@@ -12,17 +12,21 @@ import { encodingOf } from '../dicom/transfer-syntax.js';
 import { InvalidUidError, isValidUid } from '../dicom/uid.js';
 import type { StoreOutcome, StoreReceiver, StoreRequest } from '../dimse/store-service.js';
 import { Status } from '../dimse/status.js';
+import type { PooledFile } from './file-pool.js';
 import type { ReceivedInstance } from './ingest-service.js';
+import type { Intent } from './intent-log.js';
 import { instanceKey } from '../storage/keys.js';
 
 export interface ReceiverDeps {
-  spoolPath: string;
+  /** The spool file, created ahead and open for writing. */
+  spool: PooledFile;
   maxInstanceBytes: number;
   maxHeaderBytes: number;
   /** Started when the command arrived; undefined when there is room. */
   diskShortage: Promise<string | undefined>;
-  /** Durably notes the key about to be stored (see IntentLog); resolves with the note's path. */
-  recordIntent(key: string): Promise<string>;
+  /** Durably notes the key about to be stored (see IntentLog). */
+  recordIntent(key: string): Promise<Intent>;
+  clearIntent(intent: Intent): void;
   commit(received: ReceivedInstance): Promise<StoreOutcome>;
   log: Logger;
 }
@@ -83,7 +87,7 @@ export class InstanceReceiver implements StoreReceiver {
     });
     this.#metaBytes = meta.length;
     try {
-      this.#fd = openSync(deps.spoolPath, 'wx');
+      this.#fd = deps.spool.fd;
       this.#writeSpool(meta);
     } catch (error) {
       this.#refuse(Status.OutOfResources, `spool write failed: ${(error as Error).message}`);
@@ -181,15 +185,12 @@ export class InstanceReceiver implements StoreReceiver {
     if (shortage && !this.#refusal) this.#refuse(Status.OutOfResources, shortage);
     if (received && !this.#refusal) {
       // The spooled data and the note of its key become durable together.
-      const [, intentPath] = await Promise.all([
-        this.#syncSpool(),
-        this.#recordIntent(received.key),
-      ]);
-      received.intentPath = intentPath;
+      const [, intent] = await Promise.all([this.#syncSpool(), this.#recordIntent(received.key)]);
+      received.intent = intent;
     }
     this.#closeFile();
     if (this.#refusal || !received) {
-      if (received?.intentPath) await rm(received.intentPath, { force: true });
+      if (received?.intent) this.#deps.clearIntent(received.intent);
       await this.#discardSpool();
       const refusal =
         this.#refusal ?? new Refusal(Status.ProcessingFailure, 'instance could not be read');
@@ -207,7 +208,7 @@ export class InstanceReceiver implements StoreReceiver {
     return this.#deps.commit(received);
   }
 
-  async #recordIntent(key: string): Promise<string | undefined> {
+  async #recordIntent(key: string): Promise<Intent | undefined> {
     try {
       return await this.#deps.recordIntent(key);
     } catch (error) {
@@ -255,8 +256,8 @@ export class InstanceReceiver implements StoreReceiver {
         );
       }
       return {
-        spoolPath: this.#deps.spoolPath,
-        intentPath: undefined,
+        spoolPath: this.#deps.spool.path,
+        intent: undefined,
         key: instanceKey(uids.studyUid, uids.seriesUid, uids.sopInstanceUid),
         metadata,
         transferSyntaxUid: this.#request.transferSyntaxUid,
@@ -290,6 +291,6 @@ export class InstanceReceiver implements StoreReceiver {
 
   async #discardSpool(): Promise<void> {
     this.#closeFile();
-    await rm(this.#deps.spoolPath, { force: true });
+    await rm(this.#deps.spool.path, { force: true });
   }
 }

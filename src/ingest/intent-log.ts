@@ -1,56 +1,78 @@
-import { closeSync, fdatasync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { fdatasync, readFileSync, rmSync, write } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DirSyncGroups } from '../storage/dir-sync.js';
+import { FilePool, type PooledFile } from './file-pool.js';
 
 const fdatasyncAsync = promisify(fdatasync);
+const writeAsync = promisify(write);
 const SUFFIX = '.intent';
+const POOL_SIZE = 8;
+
+/** A recorded note; pass it back to `clear`. */
+export type Intent = PooledFile;
 
 /**
  * Durable notes of "this key is about to be stored", kept in the spool directory. An instance
- * is written to storage before its index row commits; if the process dies in between, the note
- * says which object to look at on the next start, so storage and index never disagree for long
- * and no full scan of storage is needed. A note is recorded while the spooled data is being
- * synced, so it costs no extra wait on the acknowledgement path.
+ * is written to storage and to the index at the same time; if the process dies in between, or
+ * one of the two fails, the note says which key to reconcile, so storage and index never
+ * disagree for long and no full scan of storage is needed. Note files are created (and their
+ * directory fsync'd) ahead of need, so recording one costs a small write and one fdatasync,
+ * run while the spooled data is being synced.
  */
 export class IntentLog {
   readonly #dir: string;
+  readonly #pool: FilePool;
   readonly #dirSyncs = new DirSyncGroups();
 
   constructor(dir: string) {
     this.#dir = dir;
+    this.#pool = new FilePool(dir, SUFFIX, { size: POOL_SIZE, durable: true });
   }
 
-  /** Durably record that `key` is about to be written; returns the note's path. */
-  async record(id: string, key: string): Promise<string> {
-    const path = join(this.#dir, `${id}${SUFFIX}`);
-    const fd = openSync(path, 'wx');
-    try {
-      writeSync(fd, key);
-      await fdatasyncAsync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    await this.#dirSyncs.sync(this.#dir);
-    return path;
+  /** Prepare note files ahead of need; call after `pending()` has been settled. */
+  start(): Promise<void> {
+    return this.#pool.fill();
   }
 
-  /** The object is indexed (or was never stored): the note is no longer needed. */
-  clear(path: string): void {
+  /** Durably record that `key` is about to be written. */
+  async record(key: string): Promise<Intent> {
+    const file = this.#pool.take();
     try {
-      unlinkSync(path);
+      await writeAsync(file.fd, Buffer.from(key, 'utf8'), 0, Buffer.byteLength(key), 0);
+      await fdatasyncAsync(file.fd);
+      if (!file.entryDurable) await this.#dirSyncs.sync(this.#dir);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.#pool.discard(file);
+      throw error;
     }
+    return file;
   }
 
-  /** Notes left by a previous run. */
+  /** The outcome is settled and storage and index agree: the note is no longer needed. */
+  clear(intent: Intent): void {
+    this.#pool.discard(intent);
+  }
+
+  /** Notes left by a previous run (empty files were prepared but never used). */
   async pending(): Promise<Array<{ path: string; key: string }>> {
     const names = (await readdir(this.#dir)).filter((name) => name.endsWith(SUFFIX));
-    return names.map((name) => {
-      const path = join(this.#dir, name);
-      return { path, key: readFileSync(path, 'utf8') };
-    });
+    return names
+      .map((name) => {
+        const path = join(this.#dir, name);
+        return { path, key: readFileSync(path, 'utf8') };
+      })
+      .filter((intent) => intent.key !== '');
+  }
+
+  /** Remove a note file left by a previous run. */
+  remove(path: string): void {
+    rmSync(path, { force: true });
+  }
+
+  /** Remove the prepared, unused note files. */
+  close(): void {
+    this.#pool.close();
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, renameSync } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import { copyFile, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -164,9 +164,9 @@ export class FilesystemStore implements ObjectStore {
 
   async #renameIntoPlace(spoolPath: string, dest: string): Promise<void> {
     try {
-      // A rename is one metadata operation that does not wait on the disk: run it inline
-      // rather than paying a thread-pool round trip on every acknowledgement.
-      renameSync(spoolPath, dest);
+      // In the thread pool: a rename is journalled, and inline it can stall the event loop
+      // while other instances' fsyncs commit.
+      await rename(spoolPath, dest);
       return;
     } catch (err) {
       if (isCode(err, 'ENOENT') && this.#knownDirs.has(path.dirname(dest))) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pino } from 'pino';
 import {
@@ -53,9 +53,11 @@ export async function objectFiles(bridge: TestBridge): Promise<string[]> {
     .sort();
 }
 
-/** Files in the spool directory. */
+/** Files in the spool directory that hold data (empty ones are prepared ahead of need). */
 export async function spoolFiles(bridge: TestBridge): Promise<string[]> {
-  return walkFiles(bridge.config.spoolDir, () => false);
+  const files = await walkFiles(bridge.config.spoolDir, () => false);
+  const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size));
+  return files.filter((_, i) => sizes[i]! > 0);
 }
 
 /** Nothing indexed, no object under the storage root, and the spool empties (polled). */

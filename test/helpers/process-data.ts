@@ -11,6 +11,14 @@ import type { DaemonProcess } from './daemon-process.js';
 import { waitFor } from './tools.js';
 
 /** Every regular file under `dir`, as paths relative to it ('/'-separated); empty when absent. */
+/**
+ * Spool files that hold data. The bridge keeps a few empty spool and note files prepared
+ * ahead of need; those hold nothing and are not what a check for leftovers is about.
+ */
+export function spoolFilesWithData(dir: string): string[] {
+  return filesUnder(dir).filter((name) => statSync(join(dir, name)).size > 0);
+}
+
 export function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const out: string[] = [];

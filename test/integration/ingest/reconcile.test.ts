@@ -1,8 +1,9 @@
-import { readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BRIDGE_AE, startBridge, type TestBridge } from '../../helpers/bridge.js';
 import { SAMPLES_DIR, sampleFacts } from '../../helpers/samples.js';
+import { spoolFilesWithData } from '../../helpers/process-data.js';
 import { runTool } from '../../helpers/tools.js';
 
 /*
@@ -53,7 +54,7 @@ describe('start-up reconciliation', () => {
     bridge = await startBridge({}, dataDir);
     expect(bridge.app.index.findInstance(sopInstanceUid)).toBeUndefined();
     expect(bridge.app.index.countInstances()).toBe(0);
-    expect(readdirSync(join(objects, '.spool'))).toEqual([]);
+    expect(spoolFilesWithData(join(objects, '.spool'))).toEqual([]);
     expect(bridge.logs.some((line) => line.msg === 'index row without its object removed')).toBe(
       true,
     );
@@ -67,6 +68,6 @@ describe('start-up reconciliation', () => {
     bridge = await startBridge({}, dataDir);
     expect(bridge.app.index.findInstance(sopInstanceUid)?.storageKey).toBe(key);
     expect(bridge.app.index.countInstances()).toBe(1);
-    expect(readdirSync(join(objects, '.spool'))).toEqual([]);
+    expect(spoolFilesWithData(join(objects, '.spool'))).toEqual([]);
   });
 });

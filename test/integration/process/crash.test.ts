@@ -1,12 +1,4 @@
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +13,7 @@ import {
   killDaemon,
   readIndexFile,
   signalAndWait,
+  spoolFilesWithData,
   type IndexSnapshot,
 } from '../../helpers/process-data.js';
 import { startStorescu } from '../../helpers/process-storescu.js';
@@ -151,7 +144,7 @@ describe('kill -9 during a 2 000 instance association, then restart', () => {
   });
 
   it('leaves no temp or spool file behind after the restart', () => {
-    const spool = filesUnder(scenario.config.spoolDir);
+    const spool = spoolFilesWithData(scenario.config.spoolDir);
     expect(spool, 'spool is empty').toEqual([]);
     expect(scenario.dataFiles.filter((file) => /\.tmp/.test(file) || /\.part$/.test(file))).toEqual(
       [],
@@ -223,7 +216,7 @@ describe('an object stored but not indexed when the daemon died', () => {
       const index = readIndexFile(config.index.path);
       expect(index.instances.map((i) => i.storageKey)).toEqual([key]);
       expect(filesUnder(join(config.storage.rootDir, 'studies'))).toHaveLength(1);
-      expect(readdirSync(config.spoolDir)).toEqual([]);
+      expect(spoolFilesWithData(config.spoolDir)).toEqual([]);
     } finally {
       await killDaemon(restarted);
       rmSync(root, { recursive: true, force: true });

@@ -13,10 +13,10 @@ import { Status } from '../../../src/dimse/status.js';
 import { BRIDGE_AE, writeTestConfig } from '../../helpers/bridge.js';
 import { startDaemon, type DaemonProcess } from '../../helpers/daemon-process.js';
 import {
-  filesUnder,
   killDaemon,
   readIndexFile,
   signalAndWait,
+  spoolFilesWithData,
 } from '../../helpers/process-data.js';
 import { startStorescu } from '../../helpers/process-storescu.js';
 import { writeSyntheticInstances } from '../../helpers/synthetic.js';
@@ -110,7 +110,7 @@ describe('SIGTERM during an association', () => {
     const missing = storescu.acknowledged.filter((path) => !indexed.has(sopOf.get(path)!));
     expect(storescu.acknowledged.length).toBeGreaterThanOrEqual(50);
     expect(missing, 'acknowledged but not indexed after restart').toEqual([]);
-    expect(filesUnder(config.spoolDir)).toEqual([]);
+    expect(spoolFilesWithData(config.spoolDir)).toEqual([]);
   });
 
   it('aborts an association still open when the drain time is over, and exits 0', async () => {

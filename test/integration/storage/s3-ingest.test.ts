@@ -17,10 +17,10 @@ import {
 import { startDaemon, type DaemonProcess } from '../../helpers/daemon-process.js';
 import {
   fileDataset,
-  filesUnder,
   killDaemon,
   readIndexFile,
   signalAndWait,
+  spoolFilesWithData,
 } from '../../helpers/process-data.js';
 import { startStorescu } from '../../helpers/process-storescu.js';
 import { startReferenceScp, type ReferenceScp } from '../../helpers/reference-scp.js';
@@ -145,7 +145,7 @@ describe('ingest with S3 storage', () => {
         .map((sample) => bridge.app.index.findInstance(sample.sopInstanceUid)!.storageKey)
         .sort();
       expect(await bucketKeys(bucket)).toEqual(indexedKeys);
-      expect(filesUnder(bridge.config.spoolDir)).toEqual([]);
+      expect(spoolFilesWithData(bridge.config.spoolDir)).toEqual([]);
     }
     expect(checked).toBe(samples.length);
     // Some files do go out unchanged: the comparison with the wire is not vacuous.
@@ -209,7 +209,7 @@ describe('kill -9 with S3 storage', () => {
       }
       const keys = await bucketKeys(bucket);
       const rowKeys = [...rows.values()].map((row) => row.storageKey);
-      expect(filesUnder(config.spoolDir), 'spool emptied at restart').toEqual([]);
+      expect(spoolFilesWithData(config.spoolDir), 'spool emptied at restart').toEqual([]);
       expect(
         rowKeys.filter((key) => !keys.includes(key)),
         'index rows without their object',
