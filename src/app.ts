@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { BridgeConfig } from './config/load.js';
 import { AePolicy } from './dimse/ae-policy.js';
 import { DimseServer } from './dimse/scp.js';
+import { IndexWriter } from './index/index-writer.js';
 import { StudyIndex } from './index/study-index.js';
 import { DiskGuard } from './ingest/disk-guard.js';
 import { IngestService } from './ingest/ingest-service.js';
@@ -44,13 +45,20 @@ export async function startApp(config: BridgeConfig, log: Logger): Promise<Runni
     await mkdir(config.dataDir, { recursive: true });
     const store = await createObjectStore(config.storage, log.child({ component: 'storage' }));
     releases.push(() => store.close());
+    // Reads on this thread; commits, with their fsync, on the writer's thread.
     const index = StudyIndex.open(config.index.path, log);
     releases.push(() => index.close());
+    const writer = await IndexWriter.start(config.index.path);
+    releases.push(() => writer.close());
     const disk = new DiskGuard(config.dataDir, config.ingest.minFreeDiskBytes);
     const ingest = new IngestService(
       { spoolDir: config.spoolDir, ...config.ingest },
       store,
-      index,
+      {
+        findInstance: (uid) => index.findInstance(uid),
+        commitInstances: (items, replace) => writer.commitInstances(items, replace),
+        removeInstance: (uid) => writer.removeInstance(uid),
+      },
       disk,
       log.child({ component: 'ingest' }),
     );

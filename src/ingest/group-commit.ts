@@ -9,13 +9,14 @@ interface Waiter {
 }
 
 /**
- * Group commit of index rows: instances whose storage became durable in the same turn of the
- * event loop are written in one transaction (one WAL fsync), however many associations sent them.
+ * Group commit of index rows, however many associations sent them: while one transaction is
+ * being committed (its WAL fsync included), the rows that arrive wait, and the next
+ * transaction takes them all. One row alone is committed at once.
  */
 export class GroupCommitter {
   #index: IngestIndex;
   #pending: Waiter[] = [];
-  #scheduled = false;
+  #running = false;
 
   constructor(index: IngestIndex) {
     this.#index = index;
@@ -28,19 +29,26 @@ export class GroupCommitter {
   commit(item: StoredInstance, replace = false): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ item, replace, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(() => this.#flush());
+      if (!this.#running) {
+        this.#running = true;
+        // Rows that become ready in this same turn of the event loop join the first batch.
+        setImmediate(() => void this.#drain());
       }
     });
   }
 
-  #flush(): void {
-    this.#scheduled = false;
-    const batch = this.#pending;
-    this.#pending = [];
+  async #drain(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending;
+      this.#pending = [];
+      await this.#flush(batch);
+    }
+    this.#running = false;
+  }
+
+  async #flush(batch: Waiter[]): Promise<void> {
     try {
-      this.#write(batch);
+      await this.#write(batch);
     } catch (error) {
       if (batch.length === 1) {
         batch[0]!.reject(error);
@@ -49,7 +57,7 @@ export class GroupCommitter {
       // One bad row must not fail the instances of other associations: retry them one by one.
       for (const waiter of batch) {
         try {
-          this.#write([waiter]);
+          await this.#write([waiter]);
         } catch (single) {
           waiter.reject(single);
           continue;
@@ -61,11 +69,11 @@ export class GroupCommitter {
     for (const waiter of batch) waiter.resolve();
   }
 
-  #write(batch: Waiter[]): void {
+  async #write(batch: Waiter[]): Promise<void> {
     const replace = new Set(
       batch.filter((w) => w.replace).map((w) => w.item.metadata.instance.uid),
     );
-    this.#index.commitInstances(
+    await this.#index.commitInstances(
       batch.map((waiter) => waiter.item),
       replace,
     );

@@ -126,7 +126,7 @@ export class IngestService implements StoreService {
     const indexed = this.#index.findInstance(sopInstanceUid);
     if (!(await this.#store.stat(key))) {
       if (indexed?.storageKey !== key) return false;
-      this.#index.removeInstance(sopInstanceUid);
+      await this.#index.removeInstance(sopInstanceUid);
       this.#log.warn({ key }, 'index row without its object removed');
       return true;
     }
@@ -137,7 +137,7 @@ export class IngestService implements StoreService {
       this.#log,
     );
     if (indexed?.storageKey === key && indexed.datasetSha256 === stored.datasetSha256) return false;
-    this.#index.commitInstances([stored], new Set([sopInstanceUid]));
+    await this.#index.commitInstances([stored], new Set([sopInstanceUid]));
     this.#log.warn({ key }, 'stored object indexed after an interruption');
     return true;
   }

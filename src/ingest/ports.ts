@@ -7,9 +7,12 @@ export interface IngestIndex {
    * One transaction for the whole batch; throws when it cannot commit. Instances whose UID is
    * in `replace` take the place of the row already indexed for it.
    */
-  commitInstances(items: readonly StoredInstance[], replace?: ReadonlySet<string>): unknown;
+  commitInstances(
+    items: readonly StoredInstance[],
+    replace?: ReadonlySet<string>,
+  ): Promise<unknown> | unknown;
   /** Removes an instance's row; false when it was not indexed. */
-  removeInstance(sopInstanceUid: string): boolean;
+  removeInstance(sopInstanceUid: string): Promise<boolean> | boolean;
 }
 
 /** What to do with an instance whose SOP Instance UID is stored already with other content. */

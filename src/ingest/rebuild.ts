@@ -74,12 +74,12 @@ export async function rebuildIndex(
       continue;
     }
     if (batch.length >= BATCH) {
-      index.commitInstances(batch);
+      await index.commitInstances(batch);
       report.indexed += batch.length;
       batch = [];
     }
   }
-  index.commitInstances(batch);
+  await index.commitInstances(batch);
   report.indexed += batch.length;
   return report;
 }

@@ -56,7 +56,15 @@ export async function objectFiles(bridge: TestBridge): Promise<string[]> {
 /** Files in the spool directory that hold data (empty ones are prepared ahead of need). */
 export async function spoolFiles(bridge: TestBridge): Promise<string[]> {
   const files = await walkFiles(bridge.config.spoolDir, () => false);
-  const sizes = await Promise.all(files.map(async (file) => (await stat(file)).size));
+  // A file may go between the listing and its stat: gone counts as empty.
+  const sizes = await Promise.all(
+    files.map((file) =>
+      stat(file).then(
+        (info) => info.size,
+        () => 0,
+      ),
+    ),
+  );
   return files.filter((_, i) => sizes[i]! > 0);
 }
 

@@ -16,7 +16,9 @@ import { waitFor } from './tools.js';
  * ahead of need; those hold nothing and are not what a check for leftovers is about.
  */
 export function spoolFilesWithData(dir: string): string[] {
-  return filesUnder(dir).filter((name) => statSync(join(dir, name)).size > 0);
+  return filesUnder(dir).filter(
+    (name) => (statSync(join(dir, name), { throwIfNoEntry: false })?.size ?? 0) > 0,
+  );
 }
 
 export function filesUnder(dir: string): string[] {
