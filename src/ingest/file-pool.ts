@@ -25,16 +25,23 @@ export class FilePool {
   readonly #suffix: string;
   readonly #size: number;
   readonly #durable: boolean;
+  readonly #flags: string | number;
   readonly #dirSyncs = new DirSyncGroups();
   #ready: PooledFile[] = [];
   #creating = 0;
   #closed = false;
 
-  constructor(dir: string, suffix: string, options: { size: number; durable: boolean }) {
+  /** `flags`: how files are opened (default `wx`: created, must not exist, write only). */
+  constructor(
+    dir: string,
+    suffix: string,
+    options: { size: number; durable: boolean; flags?: string | number },
+  ) {
     this.#dir = dir;
     this.#suffix = suffix;
     this.#size = options.size;
     this.#durable = options.durable;
+    this.#flags = options.flags ?? 'wx';
   }
 
   /** Fill the pool (start-up). */
@@ -59,11 +66,12 @@ export class FilePool {
   close(): void {
     this.#closed = true;
     for (const file of this.#ready.splice(0)) this.discard(file);
+    this.#dirSyncs.close();
   }
 
   #createInline(): PooledFile {
     const path = join(this.#dir, `${randomUUID()}${this.#suffix}`);
-    return { fd: openSync(path, 'wx'), path, entryDurable: false };
+    return { fd: openSync(path, this.#flags), path, entryDurable: false };
   }
 
   #refill(): void {
@@ -77,7 +85,7 @@ export class FilePool {
 
   async #create(): Promise<void> {
     const path = join(this.#dir, `${randomUUID()}${this.#suffix}`);
-    const fd = await openAsync(path, 'wx');
+    const fd = await openAsync(path, this.#flags);
     if (this.#durable) await this.#dirSyncs.sync(this.#dir);
     if (this.#closed) {
       close(fd, () => unlink(path, () => undefined));

@@ -5,9 +5,9 @@ import { rm } from 'node:fs/promises';
 import { createInflateRaw, type InflateRaw } from 'node:zlib';
 import type { Logger } from 'pino';
 import { createWalker } from '../dicom/analyse.js';
-import { DatasetError, type DatasetWalker } from '../dicom/dataset-walker.js';
+import { DatasetError, type DatasetWalker, type WalkResult } from '../dicom/dataset-walker.js';
 import { encodeFileMeta } from '../dicom/file-meta.js';
-import { extractMetadata, keyUids, walkedSyntax } from '../dicom/metadata.js';
+import { extractMetadata, keyUids, walkedSyntax, type KeyUids } from '../dicom/metadata.js';
 import { encodingOf } from '../dicom/transfer-syntax.js';
 import { InvalidUidError, isValidUid } from '../dicom/uid.js';
 import type { StoreOutcome, StoreReceiver, StoreRequest } from '../dimse/store-service.js';
@@ -33,6 +33,12 @@ export interface ReceiverDeps {
 
 /** Why an instance is refused; the dataset is still read to its end so the association survives. */
 const fdatasyncAsync = promisify(fdatasync);
+
+interface Checked {
+  walked: WalkResult;
+  uids: KeyUids;
+  key: string;
+}
 
 class Refusal {
   constructor(
@@ -64,6 +70,8 @@ export class InstanceReceiver implements StoreReceiver {
   constructor(request: StoreRequest, deps: ReceiverDeps) {
     this.#request = request;
     this.#deps = deps;
+    // Owned from here on: closed and removed on every path that does not store it.
+    this.#fd = deps.spool.fd;
     this.outcome = new Promise((resolve) => (this.#settle = resolve));
     const encoding = encodingOf(request.transferSyntaxUid);
     this.#walker = createWalker(request.transferSyntaxUid, deps.maxHeaderBytes);
@@ -87,7 +95,6 @@ export class InstanceReceiver implements StoreReceiver {
     });
     this.#metaBytes = meta.length;
     try {
-      this.#fd = deps.spool.fd;
       this.#writeSpool(meta);
     } catch (error) {
       this.#refuse(Status.OutOfResources, `spool write failed: ${(error as Error).message}`);
@@ -180,17 +187,19 @@ export class InstanceReceiver implements StoreReceiver {
       this.#inflater.end();
       await this.#inflated;
     }
-    const received = this.#refusal ? undefined : this.#validate();
+    const checked = this.#refusal ? undefined : this.#check();
+    // The spooled data and the note of its key start becoming durable now, while the header
+    // is read for metadata on this thread.
+    const durable = checked
+      ? Promise.all([this.#syncSpool(), this.#recordIntent(checked.key)])
+      : undefined;
+    const received = checked ? this.#describe(checked) : undefined;
     const shortage = await this.#deps.diskShortage;
     if (shortage && !this.#refusal) this.#refuse(Status.OutOfResources, shortage);
-    if (received && !this.#refusal) {
-      // The spooled data and the note of its key become durable together.
-      const [, intent] = await Promise.all([this.#syncSpool(), this.#recordIntent(received.key)]);
-      received.intent = intent;
-    }
+    const intent = durable ? (await durable)[1] : undefined;
     this.#closeFile();
     if (this.#refusal || !received) {
-      if (received?.intent) this.#deps.clearIntent(received.intent);
+      if (intent) this.#deps.clearIntent(intent);
       await this.#discardSpool();
       const refusal =
         this.#refusal ?? new Refusal(Status.ProcessingFailure, 'instance could not be read');
@@ -205,6 +214,7 @@ export class InstanceReceiver implements StoreReceiver {
       );
       return { status: refusal.status, errorComment: refusal.comment };
     }
+    received.intent = intent;
     return this.#deps.commit(received);
   }
 
@@ -225,7 +235,8 @@ export class InstanceReceiver implements StoreReceiver {
     }
   }
 
-  #validate(): ReceivedInstance | undefined {
+  /** Completeness and key UIDs: cheap, from what the walker kept while the data streamed. */
+  #check(): Checked | undefined {
     try {
       const walked = this.#walker.finish();
       const uids = keyUids(walked.values);
@@ -243,6 +254,16 @@ export class InstanceReceiver implements StoreReceiver {
         );
         return undefined;
       }
+      return { walked, uids, key: instanceKey(uids.studyUid, uids.seriesUid, uids.sopInstanceUid) };
+    } catch (error) {
+      this.#refuseFor(error);
+      return undefined;
+    }
+  }
+
+  /** The index metadata, read from the header with dcmjs. */
+  #describe({ walked, uids, key }: Checked): ReceivedInstance | undefined {
+    try {
       const { metadata, warnings } = extractMetadata(
         walked.header,
         walkedSyntax(this.#request.transferSyntaxUid),
@@ -258,7 +279,7 @@ export class InstanceReceiver implements StoreReceiver {
       return {
         spoolPath: this.#deps.spool.path,
         intent: undefined,
-        key: instanceKey(uids.studyUid, uids.seriesUid, uids.sopInstanceUid),
+        key,
         metadata,
         transferSyntaxUid: this.#request.transferSyntaxUid,
         sizeBytes: this.#metaBytes + this.#bytes,

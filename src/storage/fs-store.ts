@@ -152,6 +152,7 @@ export class FilesystemStore implements ObjectStore {
 
   async close(): Promise<void> {
     this.#knownDirs.clear();
+    this.#dirSyncs.close();
   }
 
   #pathOf(key: string): string {
@@ -172,6 +173,7 @@ export class FilesystemStore implements ObjectStore {
       if (isCode(err, 'ENOENT') && this.#knownDirs.has(path.dirname(dest))) {
         // Someone removed the directory behind our cache (an operator tidying up): recreate.
         this.#knownDirs.delete(path.dirname(dest));
+        this.#dirSyncs.forget(path.dirname(dest));
         await this.#ensureDir(path.dirname(dest));
         await rename(spoolPath, dest);
         return;
