@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { StorageConfig } from '../storage/create-store.js';
 import type { PeerSetting } from './formats.js';
 import { createSchema } from './schema.js';
 
@@ -24,18 +25,7 @@ export interface BridgeConfig {
     minFreeDiskBytes: number;
     maxHeaderBytes: number;
   };
-  storage:
-    | { kind: 'fs'; rootDir: string }
-    | {
-        kind: 's3';
-        endPoint: string;
-        port: number;
-        useSSL: boolean;
-        accessKey: string;
-        secretKey: string;
-        bucket: string;
-        region: string;
-      };
+  storage: StorageConfig;
   index: { path: string };
   spoolDir: string;
   shutdown: { drainTimeoutMs: number };
