@@ -20,8 +20,15 @@ export interface FilesystemStoreOptions {
   rootDir: string;
 }
 
-/** Temp files are `<final name>.tmp-<12 hex digits>`, next to the final name. */
+/** Temp files are `<final name>.tmp-<12 hex digits>`. */
 const TEMP_FILE_PATTERN = /\.tmp-[0-9a-f]{12}$/;
+
+/**
+ * Temp files live in one directory under the root (same filesystem, so the final step is a
+ * rename): clearing what a crash left is emptying that directory, not walking a store of
+ * millions of files at every start.
+ */
+const TEMP_DIR = '.tmp';
 
 /**
  * The known-directory cache only saves a `stat` + directory fsync per write; past this size it
@@ -69,7 +76,7 @@ export class FilesystemStore implements ObjectStore {
 
   async putBuffer(key: string, data: Buffer): Promise<void> {
     const dest = this.#pathOf(key);
-    const temp = tempNameFor(dest);
+    const temp = await this.#tempNameFor(dest);
     try {
       await this.#ensureDir(path.dirname(dest));
       const handle = await open(temp, 'wx');
@@ -155,6 +162,12 @@ export class FilesystemStore implements ObjectStore {
     this.#dirSyncs.close();
   }
 
+  /** A temp name for `dest`, in the temp directory (created on first use). */
+  async #tempNameFor(dest: string): Promise<string> {
+    await this.#ensureDir(path.join(this.#rootDir, TEMP_DIR));
+    return tempNameFor(this.#rootDir, dest);
+  }
+
   #pathOf(key: string): string {
     assertValidKey(key);
     if (TEMP_FILE_PATTERN.test(key)) {
@@ -187,7 +200,7 @@ export class FilesystemStore implements ObjectStore {
         'spool and object store are on different filesystems; every instance is copied',
       );
     }
-    const temp = tempNameFor(dest);
+    const temp = await this.#tempNameFor(dest);
     try {
       await copyFile(spoolPath, temp, fsConstants.COPYFILE_EXCL);
       await syncFile(temp, 'r+');
@@ -243,29 +256,28 @@ export class FilesystemStore implements ObjectStore {
  * in progress would be removed too, and that write would then fail.
  */
 export async function removeStaleTempFiles(rootDir: string): Promise<number> {
-  let removed = 0;
+  const tempDir = path.join(path.resolve(rootDir), TEMP_DIR);
+  let names: string[];
   try {
-    for await (const entry of walk(path.resolve(rootDir), '', { includeTemp: true })) {
-      if (!TEMP_FILE_PATTERN.test(entry.key)) continue;
-      try {
-        await unlink(path.join(rootDir, entry.key));
-        removed += 1;
-      } catch (err) {
-        if (!isCode(err, 'ENOENT')) throw err;
-      }
-    }
+    names = await readdir(tempDir);
   } catch (err) {
+    if (isCode(err, 'ENOENT')) return 0;
     throw wrap(err, `cannot remove stale temp files under ${rootDir}`);
+  }
+  let removed = 0;
+  for (const name of names) {
+    try {
+      await unlink(path.join(tempDir, name));
+      removed += 1;
+    } catch (err) {
+      if (!isCode(err, 'ENOENT')) throw wrap(err, `cannot remove stale temp file ${name}`);
+    }
   }
   return removed;
 }
 
 /** Every regular file under `dir` (whose key is `dirKey`), depth first; nothing if absent. */
-async function* walk(
-  dir: string,
-  dirKey: string,
-  options: { includeTemp?: boolean } = {},
-): AsyncGenerator<ObjectInfo> {
+async function* walk(dir: string, dirKey: string): AsyncGenerator<ObjectInfo> {
   let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -278,9 +290,10 @@ async function* walk(
     const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) {
-      yield* walk(full, key, options);
+      // The store's own working directories (temp files, the ingest spool) hold no objects.
+      if (dirKey === '' && entry.name.startsWith('.')) continue;
+      yield* walk(full, key);
     } else if (entry.isFile()) {
-      if (!options.includeTemp && TEMP_FILE_PATTERN.test(entry.name)) continue;
       try {
         yield { key, sizeBytes: (await stat(full)).size };
       } catch (err) {
@@ -290,8 +303,12 @@ async function* walk(
   }
 }
 
-function tempNameFor(dest: string): string {
-  return `${dest}.tmp-${randomBytes(6).toString('hex')}`;
+function tempNameFor(rootDir: string, dest: string): string {
+  return path.join(
+    rootDir,
+    TEMP_DIR,
+    `${path.basename(dest)}.tmp-${randomBytes(6).toString('hex')}`,
+  );
 }
 
 async function syncFile(file: string, flags: 'r' | 'r+'): Promise<void> {

@@ -184,23 +184,21 @@ describe('FilesystemStore', () => {
 });
 
 describe('removeStaleTempFiles', () => {
-  it('removes only temp files, anywhere in the tree, and counts them', async () => {
+  it('empties the temp directory, counts what it removed, and leaves objects alone', async () => {
     await store.putBuffer('studies/1/1.1/keep.dcm', Buffer.from('keep'));
-    await writeFile(path.join(rootDir, 'studies/1/1.1/keep.dcm.tmp-0123456789ab'), 'half');
-    await writeFile(path.join(rootDir, 'studies/1/other.dcm.tmp-ba9876543210'), 'half');
-    await writeFile(path.join(rootDir, 'studies/1/not-temp.tmp-xyz'), 'not ours');
+    await mkdir(path.join(rootDir, '.tmp'), { recursive: true });
+    await writeFile(path.join(rootDir, '.tmp/keep.dcm.tmp-0123456789ab'), 'half');
+    await writeFile(path.join(rootDir, '.tmp/other.dcm.tmp-ba9876543210'), 'half');
+    await mkdir(path.join(rootDir, '.spool'), { recursive: true });
+    await writeFile(path.join(rootDir, '.spool/in-flight.part'), 'spool');
 
-    // Listings never show temp files, even before the clean-up.
+    // Listings never show the store's working directories, even before the clean-up.
     expect((await collect(store.list(''))).map((item) => item.key)).toEqual([
       'studies/1/1.1/keep.dcm',
-      'studies/1/not-temp.tmp-xyz',
     ]);
 
     expect(await removeStaleTempFiles(rootDir)).toBe(2);
-    expect(await filesUnder(rootDir)).toEqual([
-      'studies/1/1.1/keep.dcm',
-      'studies/1/not-temp.tmp-xyz',
-    ]);
+    expect(await filesUnder(rootDir)).toEqual(['.spool/in-flight.part', 'studies/1/1.1/keep.dcm']);
     expect(await removeStaleTempFiles(rootDir)).toBe(0);
   });
 
@@ -209,8 +207,8 @@ describe('removeStaleTempFiles', () => {
   });
 
   it('runs when the store is created through createObjectStore', async () => {
-    await mkdir(path.join(rootDir, 'a'), { recursive: true });
-    await writeFile(path.join(rootDir, 'a/b.dcm.tmp-0123456789ab'), 'half');
+    await mkdir(path.join(rootDir, '.tmp'), { recursive: true });
+    await writeFile(path.join(rootDir, '.tmp/b.dcm.tmp-0123456789ab'), 'half');
     const created = await createObjectStore({ kind: 'fs', rootDir }, logger);
     try {
       expect(created.description).toBe(`fs:${rootDir}`);
