@@ -130,6 +130,13 @@ export class IngestService implements StoreService {
       this.#log.warn({ key }, 'index row without its object removed');
       return true;
     }
+    if (indexed && indexed.storageKey !== key && (await this.#store.stat(indexed.storageKey))) {
+      // Two objects for one SOP Instance UID (a replacement under new study or series UIDs):
+      // the one the index points to stands, this one is superseded.
+      await this.#store.delete(key);
+      this.#log.warn({ key, indexedKey: indexed.storageKey }, 'superseded object removed');
+      return true;
+    }
     const stored = await readStoredInstance(
       this.#store,
       key,
@@ -209,6 +216,10 @@ export class IngestService implements StoreService {
     // The spooled data and the intent note are durable already, so the object's rename (or
     // PUT) and the index commit can run at the same time: if either fails, or the process dies
     // in between, the note says which key to reconcile. Success waits for both.
+    // A replacement under other study or series UIDs leaves the old object to remove: note it
+    // too, so an interruption cannot leave two objects for one SOP Instance UID.
+    const movedFrom = existing && existing.storageKey !== key ? existing.storageKey : undefined;
+    const movedIntent = movedFrom ? await this.#intents.record(movedFrom) : undefined;
     const [put, indexed] = await Promise.allSettled([
       this.#store.putFile(key, received.spoolPath, { synced: true }),
       this.#committer.commit(stored, existing !== undefined),
@@ -226,6 +237,8 @@ export class IngestService implements StoreService {
       // Put index and storage back in agreement now; if that fails too, the intent note stays
       // and start-up finishes the job.
       await this.#reconcile(key, metadata.instance.uid);
+      if (movedFrom) await this.#reconcile(movedFrom, metadata.instance.uid);
+      if (movedIntent) this.#intents.clear(movedIntent);
       return { status: Status.OutOfResources, errorComment: failure };
     }
     if (existing) {
@@ -234,15 +247,14 @@ export class IngestService implements StoreService {
         'SOP Instance UID stored again with other content; replaced',
       );
       // The replaced object lives under another key when the study or series UID changed.
-      if (existing.storageKey !== key) {
-        await this.#store
-          .delete(existing.storageKey)
-          .catch((error: unknown) =>
-            log.error(
-              { err: error, key: existing.storageKey },
-              'replaced object could not be removed',
-            ),
-          );
+      if (movedFrom) {
+        try {
+          await this.#store.delete(movedFrom);
+          this.#intents.clear(movedIntent!);
+        } catch (error) {
+          // The note stays: the next start removes the superseded object.
+          log.error({ err: error, key: movedFrom }, 'replaced object could not be removed');
+        }
       }
     }
     log.debug({ key, bytes: received.sizeBytes }, 'instance stored');

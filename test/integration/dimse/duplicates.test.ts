@@ -214,4 +214,31 @@ describe('duplicates', () => {
     ).toHaveLength(1);
     expect((await theStoredInstance()).dataset.equals(altered)).toBe(true);
   });
+
+  it('moves the instance when a replacement carries another SeriesInstanceUID, keeping one object', async () => {
+    bridge = await startBridge({ ingest: { duplicatePolicy: 'replace' } });
+    expect(await send(ct.dataset)).toBe(0x0000);
+    const firstKey = bridge.app.index.findInstance(ct.sopInstanceUid)!.storageKey;
+
+    // Same length, last digit of the SeriesInstanceUID changed.
+    const series = Buffer.from(ct.seriesUid, 'latin1');
+    const at = ct.dataset.indexOf(series);
+    expect(at).toBeGreaterThan(0);
+    const moved = Buffer.from(ct.dataset);
+    const last = at + series.length - 1;
+    moved[last] = moved[last] === 0x31 ? 0x32 : 0x31;
+    const movedSeries = moved.toString('latin1', at, at + series.length);
+
+    expect(await send(moved)).toBe(0x0000);
+    const location = bridge.app.index.findInstance(ct.sopInstanceUid)!;
+    expect(location.seriesUid).toBe(movedSeries);
+    expect(location.storageKey).not.toBe(firstKey);
+    expect(await objectFiles(bridge)).toEqual([location.storageKey]);
+    const counts = bridge.app.index
+      .listSeries(ct.studyUid)
+      .map((s) => [s.seriesUid, s.instanceCount]);
+    expect(counts).toContainEqual([movedSeries, 1]);
+    expect(counts).toContainEqual([ct.seriesUid, 0]);
+    expect(bridge.app.index.getStudy(ct.studyUid)?.instanceCount).toBe(1);
+  });
 });

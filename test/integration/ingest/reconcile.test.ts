@@ -1,4 +1,4 @@
-import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BRIDGE_AE, startBridge, type TestBridge } from '../../helpers/bridge.js';
@@ -69,5 +69,22 @@ describe('start-up reconciliation', () => {
     expect(bridge.app.index.findInstance(sopInstanceUid)?.storageKey).toBe(key);
     expect(bridge.app.index.countInstances()).toBe(1);
     expect(spoolFilesWithData(join(objects, '.spool'))).toEqual([]);
+  });
+
+  it('removes an object superseded by a replacement stored under other UIDs', async () => {
+    const { key, sopInstanceUid } = await storeSample();
+    const objects = join(dataDir!, 'objects');
+    // The state a kill leaves after a replacement moved the instance to another study: the
+    // old object still there, the index pointing at the new one, the note of the old key.
+    const oldKey = `studies/1.2.3.4/1.2.3.4.5/${sopInstanceUid}.dcm`;
+    mkdirSync(join(objects, 'studies/1.2.3.4/1.2.3.4.5'), { recursive: true });
+    copyFileSync(join(objects, key), join(objects, oldKey));
+    writeFileSync(join(objects, '.spool', 'moved.intent'), oldKey);
+
+    bridge = await startBridge({}, dataDir);
+    expect(bridge.app.index.findInstance(sopInstanceUid)?.storageKey).toBe(key);
+    expect(existsSync(join(objects, oldKey))).toBe(false);
+    expect(existsSync(join(objects, key))).toBe(true);
+    expect(bridge.logs.some((line) => line.msg === 'superseded object removed')).toBe(true);
   });
 });
