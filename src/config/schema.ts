@@ -216,5 +216,3 @@ function schemaDefinition() {
     },
   };
 }
-
-export type ConfigSchema = ReturnType<typeof createSchema>;

@@ -108,11 +108,6 @@ export class Association {
     return this.#phase;
   }
 
-  /** True while a dataset is being received. */
-  get receiving(): boolean {
-    return this.#sink !== undefined;
-  }
-
   /** Called by the owner once AC has been sent or received. */
   established(peerMaxPdu: number): void {
     this.#phase = 'established';

@@ -85,10 +85,6 @@ export class ClientAssociation {
     this.#closed = closed;
   }
 
-  get acceptedContexts(): readonly ClientContext[] {
-    return this.#accepted;
-  }
-
   /** The accepted context for an abstract syntax (and transfer syntax, when given). */
   findContext(abstractSyntax: string, transferSyntax?: string): ClientContext | undefined {
     return this.#accepted.find(

@@ -37,7 +37,7 @@ const enum State {
  */
 export class PduReader {
   #handlers: PduReaderHandlers;
-  #limits: PduReaderLimits;
+  readonly #limits: PduReaderLimits;
   #state = State.PduHeader;
   #header = Buffer.alloc(6);
   #headerFill = 0;
@@ -52,15 +52,6 @@ export class PduReader {
   constructor(handlers: PduReaderHandlers, limits: PduReaderLimits) {
     this.#handlers = handlers;
     this.#limits = limits;
-  }
-
-  /** True while a PDU has started but not ended: a disconnect now loses data. */
-  get inPdu(): boolean {
-    return this.#state !== State.PduHeader || this.#headerFill > 0;
-  }
-
-  setMaxPDataLength(length: number): void {
-    this.#limits = { ...this.#limits, maxPDataLength: length };
   }
 
   push(chunk: Buffer): void {

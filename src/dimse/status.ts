@@ -20,14 +20,6 @@ export const Status = {
   ProcessingFailure: 0x0110,
 } as const;
 
-export function isPending(status: number): boolean {
-  return status === Status.Pending || status === Status.PendingWarning;
-}
-
-export function isWarning(status: number): boolean {
-  return status === 0x0001 || (status & 0xf000) === 0xb000;
-}
-
 /** Hex form used in logs and errors, e.g. `0xA700`. */
 export function formatStatus(status: number): string {
   return `0x${status.toString(16).toUpperCase().padStart(4, '0')}`;

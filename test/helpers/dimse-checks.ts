@@ -149,3 +149,18 @@ export function settle<T>(
     (error: unknown) => ({ ok: false as const, error }),
   );
 }
+
+/** Association close reasons the bridge logged, in order. */
+export function closeReasons(bridge: TestBridge): unknown[] {
+  return bridge.logs.filter((line) => line.msg === 'association closed').map((line) => line.reason);
+}
+
+/** The close reasons, once the bridge has logged `count` closed associations (it logs on socket close). */
+export async function closedAssociations(bridge: TestBridge, count: number): Promise<unknown[]> {
+  await waitFor(
+    () => closeReasons(bridge).length >= count,
+    10_000,
+    'the bridge to log the associations closed',
+  );
+  return closeReasons(bridge);
+}

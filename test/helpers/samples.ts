@@ -99,3 +99,12 @@ export function roundsWithoutDuplicateUids(samples: SampleFacts[]): SampleFacts[
   }
   return result;
 }
+
+/** Samples grouped by transfer syntax, in first-seen order (senders propose one family per run). */
+export function groupByTransferSyntax(samples: SampleFacts[]): Map<string, SampleFacts[]> {
+  const groups = new Map<string, SampleFacts[]>();
+  for (const sample of samples) {
+    groups.set(sample.transferSyntaxUid, [...(groups.get(sample.transferSyntaxUid) ?? []), sample]);
+  }
+  return groups;
+}

@@ -4,16 +4,17 @@ import { inflateRawSync } from 'node:zlib';
 import dcmjsDimse from 'dcmjs-dimse';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyseDataset, createWalker } from '../../../src/dicom/analyse.js';
-import { BRIDGE_AE, disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
+import { BRIDGE_AE, disposeBridge, startBridge } from '../../helpers/bridge.js';
 import {
   sampleFacts,
   sampleName,
   validSamples,
   type SampleFacts,
   roundsWithoutDuplicateUids,
+  groupByTransferSyntax,
 } from '../../helpers/samples.js';
+import { closedAssociations } from '../../helpers/dimse-checks.js';
 import { storedDataset } from '../../helpers/stored.js';
-import { waitFor } from '../../helpers/tools.js';
 
 /*
  * dcmjs-dimse 0.3.3 (devDependency) as a test-only DIMSE client: an implementation independent
@@ -105,27 +106,6 @@ function rounds(): SampleFacts[][] {
   return roundsWithoutDuplicateUids(samples);
 }
 
-function byTransferSyntax(group: SampleFacts[]): SampleFacts[][] {
-  const groups = new Map<string, SampleFacts[]>();
-  for (const sample of group)
-    groups.set(sample.transferSyntaxUid, [...(groups.get(sample.transferSyntaxUid) ?? []), sample]);
-  return [...groups.values()];
-}
-
-function closeReasons(bridge: TestBridge): unknown[] {
-  return bridge.logs.filter((line) => line.msg === 'association closed').map((line) => line.reason);
-}
-
-/** The close reasons, once the bridge has logged `count` closed associations (it logs on socket close). */
-async function closedAssociations(bridge: TestBridge, count: number): Promise<unknown[]> {
-  await waitFor(
-    () => closeReasons(bridge).length >= count,
-    10_000,
-    'the bridge to log the associations closed',
-  );
-  return closeReasons(bridge);
-}
-
 describe('interoperability with dcmjs-dimse as SCU', () => {
   it('answers C-ECHO with Success', async () => {
     const bridge = await startBridge();
@@ -163,7 +143,7 @@ describe('interoperability with dcmjs-dimse as SCU', () => {
       );
       const bridge = await startBridge();
       try {
-        const groups = byTransferSyntax(round);
+        const groups = [...groupByTransferSyntax(round).values()];
         for (const group of groups) {
           const outcome = await send(
             bridge.port,

@@ -11,6 +11,7 @@ import {
   sampleName,
   validSamples,
   type SampleFacts,
+  groupByTransferSyntax,
 } from '../../helpers/samples.js';
 import { storedDataset } from '../../helpers/stored.js';
 import { runTool } from '../../helpers/tools.js';
@@ -40,13 +41,6 @@ beforeAll(async () => {
 
 function rounds(): SampleFacts[][] {
   return roundsWithoutDuplicateUids(samples);
-}
-
-function byTransferSyntax(group: SampleFacts[]): Map<string, SampleFacts[]> {
-  const groups = new Map<string, SampleFacts[]>();
-  for (const sample of group)
-    groups.set(sample.transferSyntaxUid, [...(groups.get(sample.transferSyntaxUid) ?? []), sample]);
-  return groups;
 }
 
 type Sender = (
@@ -79,7 +73,7 @@ async function checkRound(
   round: SampleFacts[],
   send: Sender,
 ): Promise<void> {
-  for (const [ts, group] of byTransferSyntax(round)) {
+  for (const [ts, group] of groupByTransferSyntax(round)) {
     const files = group.map((sample) => sample.path);
     await send(reference.port, BRIDGE_AE, files, ts);
     await send(bridge.port, BRIDGE_AE, files, ts);

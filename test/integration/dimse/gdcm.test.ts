@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyseDataset } from '../../../src/dicom/analyse.js';
-import { BRIDGE_AE, disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
+import { BRIDGE_AE, disposeBridge, startBridge } from '../../helpers/bridge.js';
 import {
   sampleFacts,
   sampleName,
@@ -11,8 +11,9 @@ import {
   type SampleFacts,
   roundsWithoutDuplicateUids,
 } from '../../helpers/samples.js';
+import { closedAssociations } from '../../helpers/dimse-checks.js';
 import { storedDataset } from '../../helpers/stored.js';
-import { runTool, waitFor } from '../../helpers/tools.js';
+import { runTool } from '../../helpers/tools.js';
 
 /*
  * GDCM's gdcmscu (Debian libgdcm-tools, 3.0.21) as an independent DICOM peer.
@@ -70,21 +71,6 @@ function parseResponses(output: string): DimseResponse[] {
   }
   flush();
   return [...responses.values()];
-}
-
-/** Association close reasons the bridge logged, in order. */
-function closeReasons(bridge: TestBridge): unknown[] {
-  return bridge.logs.filter((line) => line.msg === 'association closed').map((line) => line.reason);
-}
-
-/** The close reasons, once the bridge has logged `count` closed associations (it logs on socket close). */
-async function closedAssociations(bridge: TestBridge, count: number): Promise<unknown[]> {
-  await waitFor(
-    () => closeReasons(bridge).length >= count,
-    10_000,
-    'the bridge to log the associations closed',
-  );
-  return closeReasons(bridge);
 }
 
 /**

@@ -72,6 +72,19 @@ async function expectStillServing(): Promise<void> {
   expect(await echoStatus(bridge)).toBe(0x0000);
 }
 
+/** A C-STORE-RQ for CT_small, as command P-DATA-TF PDUs on context `ctId`. */
+function storeCommandPdus(ctId: number): Buffer {
+  const command = encodeCommand({
+    commandField: CommandField.CStoreRq,
+    messageId: 1,
+    priority: 0,
+    affectedSopClassUid: ct.sopClassUid,
+    affectedSopInstanceUid: ct.sopInstanceUid,
+    hasDataset: true,
+  });
+  return pDataPdus(ctId, true, command, 8000);
+}
+
 describe('protocol abuse', () => {
   it('drops a peer that sends garbage instead of an A-ASSOCIATE-RQ', async () => {
     const peer = await RawPeer.connect(bridge.port);
@@ -108,15 +121,7 @@ describe('protocol abuse', () => {
   it('aborts an association on a P-DATA-TF longer than the negotiated maximum', async () => {
     const { peer, ctId } = await establishedPeer();
     try {
-      const command = encodeCommand({
-        commandField: CommandField.CStoreRq,
-        messageId: 1,
-        priority: 0,
-        affectedSopClassUid: ct.sopClassUid,
-        affectedSopInstanceUid: ct.sopInstanceUid,
-        hasDataset: true,
-      });
-      await peer.write(pDataPdus(ctId, true, command, 8000));
+      await peer.write(storeCommandPdus(ctId));
       // One PDU of 1 MiB of dataset, where the bridge advertised 16 KiB.
       const oversized = 1024 * 1024;
       const header = encodePDataHeader(ctId, false, true, oversized);
@@ -177,15 +182,7 @@ describe('protocol abuse', () => {
   it('keeps nothing when the peer sends A-ABORT in the middle of a dataset', async () => {
     const { peer, ctId } = await establishedPeer();
     try {
-      const command = encodeCommand({
-        commandField: CommandField.CStoreRq,
-        messageId: 1,
-        priority: 0,
-        affectedSopClassUid: ct.sopClassUid,
-        affectedSopInstanceUid: ct.sopInstanceUid,
-        hasDataset: true,
-      });
-      await peer.write(pDataPdus(ctId, true, command, 8000));
+      await peer.write(storeCommandPdus(ctId));
       await peer.write(pDataPdus(ctId, false, ct.dataset.subarray(0, 10_000), 8000, false));
       await waitFor(
         async () => (await spoolFiles(bridge)).length === 1,
@@ -211,15 +208,7 @@ describe('protocol abuse', () => {
   it('aborts when the peer asks for release in the middle of a dataset, keeping nothing', async () => {
     const { peer, ctId } = await establishedPeer();
     try {
-      const command = encodeCommand({
-        commandField: CommandField.CStoreRq,
-        messageId: 1,
-        priority: 0,
-        affectedSopClassUid: ct.sopClassUid,
-        affectedSopInstanceUid: ct.sopInstanceUid,
-        hasDataset: true,
-      });
-      await peer.write(pDataPdus(ctId, true, command, 8000));
+      await peer.write(storeCommandPdus(ctId));
       await peer.write(pDataPdus(ctId, false, ct.dataset.subarray(0, 10_000), 8000, false));
       await peer.write(encodeReleaseRq());
       await peer.waitClosed();
