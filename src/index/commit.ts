@@ -48,6 +48,9 @@ interface StudyPatientRow {
   issuer: string;
 }
 
+/** Studies whose announced instance count waits for their first instance, at most. */
+const MAX_PENDING_EXPECTED = 10_000;
+
 /** What one batch changes in a study, applied once per study at the end of the batch. */
 interface StudyDelta {
   instances: number;
@@ -83,6 +86,9 @@ export class BatchWriter {
     modalities: string | null;
     now: string;
   }>;
+  readonly #setExpected: Statement<[number | null, string]>;
+  /** Counts announced for studies not indexed yet, oldest first. */
+  readonly #pendingExpected = new Map<string, number | null>();
 
   constructor(db: Database, logger: Logger) {
     this.#logger = logger;
@@ -158,6 +164,24 @@ export class BatchWriter {
         modalities = COALESCE(@modalities, modalities),
         updated_at = @now
       WHERE id = @pk`);
+    this.#setExpected = db.prepare('UPDATE studies SET expected_instances = ? WHERE study_uid = ?');
+  }
+
+  /**
+   * Records how many instances the PACS says a study has (`null`: unknown again). A study not
+   * indexed yet gets the count with its first instance, since the retriever asks the PACS
+   * before it retrieves; until then the count is kept in memory only (for the latest
+   * MAX_PENDING_EXPECTED studies), so a restart forgets it. Leaves `updated_at` alone: that
+   * one tells when instances last arrived.
+   */
+  setExpected(studyUid: string, expected: number | null): void {
+    this.#pendingExpected.delete(studyUid);
+    if (this.#setExpected.run(expected, studyUid).changes > 0) return;
+    this.#pendingExpected.set(studyUid, expected);
+    if (this.#pendingExpected.size > MAX_PENDING_EXPECTED) {
+      const [oldest] = this.#pendingExpected.keys();
+      if (oldest !== undefined) this.#pendingExpected.delete(oldest);
+    }
   }
 
   /** Removes one instance's row and its counts; false when it was not indexed. */
@@ -292,6 +316,9 @@ export class BatchWriter {
       now,
     });
     if (!studyRow) throw new Error('study insert returned no row');
+    // Kept after use: should this batch roll back, the next attempt needs it again.
+    const expected = this.#pendingExpected.get(study.uid);
+    if (expected !== undefined) this.#setExpected.run(expected, study.uid);
     return studyRow.id;
   }
 }

@@ -9,6 +9,7 @@ import { StudyIndex } from './study-index.js';
 export type WriterRequest =
   | { id: number; op: 'commit'; items: StoredInstance[]; replace: string[] }
   | { id: number; op: 'remove'; sopInstanceUid: string }
+  | { id: number; op: 'setExpected'; studyUid: string; expected: number | null }
   | { id: number; op: 'close' };
 
 export type WriterResponse =
@@ -26,6 +27,8 @@ function serve(): void {
       if (request.op === 'commit')
         result = index.commitInstances(request.items, new Set(request.replace));
       else if (request.op === 'remove') result = index.removeInstance(request.sopInstanceUid);
+      else if (request.op === 'setExpected')
+        result = index.setExpectedInstances(request.studyUid, request.expected);
       else {
         index.close();
         result = true;

@@ -79,6 +79,11 @@ export class IndexWriter {
     return this.#request({ op: 'remove', sopInstanceUid }) as Promise<boolean>;
   }
 
+  /** See `StudyIndex.setExpectedInstances`; runs on the writer thread, after queued commits. */
+  async setExpectedInstances(studyUid: string, expected: number | null): Promise<void> {
+    await this.#request({ op: 'setExpected', studyUid, expected });
+  }
+
   /** Finish queued commits, close the connection and stop the thread. */
   close(): Promise<void> {
     this.#closed ??= (async () => {

@@ -7,6 +7,8 @@ import { BatchWriter } from './commit.js';
 import type { CommitResult } from './commit.js';
 import { IndexError, toIndexError } from './errors.js';
 import { applyMigrations } from './migrations.js';
+import { QrQueries, planFind, planRetrieve } from './qr-query.js';
+import type { MatchKeys, QrLevel, QrMatch, QrModel, RetrieveItem } from './qr-query.js';
 import {
   INSTANCE_COLUMNS,
   SERIES_COLUMNS,
@@ -38,6 +40,8 @@ export type {
   StudySummary,
 } from './records.js';
 export { IndexError } from './errors.js';
+export type { MatchKeys, QrLevel, QrMatch, QrModel, RetrieveItem } from './qr-query.js';
+export { QrQueryError } from './qr-query.js';
 
 interface LocationRow {
   dataset_sha256: string;
@@ -62,6 +66,9 @@ export class StudyIndex {
   ) => CommitResult;
   readonly #clear: () => void;
   readonly #remove: (sopInstanceUid: string) => boolean;
+  readonly #setExpected: (studyUid: string, expected: number | null) => void;
+  /** Made on first use: the writer thread's index never queries. */
+  #queries: QrQueries | undefined;
   readonly #findInstance: Statement<[string], LocationRow>;
   readonly #getStudy: Statement<[string], StudyRow>;
   readonly #listStudies: Statement<[], StudyRow>;
@@ -83,6 +90,8 @@ export class StudyIndex {
     this.#commit = (items, replace) => commitTx.immediate(items, replace);
     const removeTx = db.transaction((sopInstanceUid: string) => writer.remove(sopInstanceUid));
     this.#remove = (sopInstanceUid) => removeTx.immediate(sopInstanceUid);
+    // One UPDATE: atomic without a transaction of its own.
+    this.#setExpected = (studyUid, expected) => writer.setExpected(studyUid, expected);
     const deletes = ['instances', 'series', 'studies', 'patients'].map((table) =>
       // Children first: the foreign keys forbid orphans.
       db.prepare(`DELETE FROM ${table}`),
@@ -215,6 +224,59 @@ export class StudyIndex {
     );
   }
 
+  /**
+   * C-FIND: the entities at `level` of `model` that `keys` match (PS3.4 C.2.2.2, C.6), each
+   * with the unique keys of the level and above and every key asked; at most `limit`. See
+   * `qr-query.ts` for the matching rules and the choices made where PS3.4 leaves room.
+   *
+   * @throws QrQueryError when the identifier cannot be answered (map it to 0xA900 or 0xC000).
+   * @throws IndexError on a database failure (0xA700) or a `limit` that is not a positive integer.
+   */
+  query(model: QrModel, level: QrLevel, keys: MatchKeys, limit?: number): QrMatch[] {
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0))
+      throw new IndexError(`query limit must be a positive integer, got ${limit}`);
+    // Planned outside #run, which would wrap QrQueryError into IndexError.
+    const plan = planFind(model, level, keys, limit);
+    return this.#run('query', () => this.#qr().find(plan));
+  }
+
+  /**
+   * C-MOVE / C-GET: the instances a retrieve identifier selects: the unique key of `level`
+   * (several UIDs allowed) and those above it, single-valued; other non-empty keys narrow the
+   * selection. Ordered by study, series number, instance number.
+   *
+   * @throws QrQueryError when the identifier cannot be answered (map it to 0xA900 or 0xC000).
+   * @throws IndexError on a database failure.
+   */
+  instancesFor(model: QrModel, level: QrLevel, keys: MatchKeys): RetrieveItem[] {
+    const plan = planRetrieve(model, level, keys);
+    return this.#run('instancesFor', () => this.#qr().retrieve(plan));
+  }
+
+  /** Instances held for a study (0 when not indexed), to check it against the PACS's count. */
+  countStudyInstances(studyUid: string): number {
+    return this.#run('countStudyInstances', () => this.#qr().countStudyInstances(studyUid));
+  }
+
+  /**
+   * Records NumberOfStudyRelatedInstances as the PACS announces it (`null`: unknown again), in
+   * `expectedInstances`. A study not indexed yet gets it with its first instance (held in
+   * memory until then, so a restart forgets it).
+   *
+   * A write: in the daemon, call `IndexWriter.setExpectedInstances`, which runs it on the
+   * writer thread's index like every commit. Called on the main thread's index it would wait
+   * for the write lock on the event loop, and only that index's own commits would pick up the
+   * count of a study not indexed yet.
+   *
+   * @throws IndexError when `expected` is not a non-negative integer or null, or on a
+   * database failure.
+   */
+  setExpectedInstances(studyUid: string, expected: number | null): void {
+    if (expected !== null && !(Number.isSafeInteger(expected) && expected >= 0))
+      throw new IndexError(`expected instances must be a non-negative integer, got ${expected}`);
+    this.#run('setExpectedInstances', () => this.#setExpected(studyUid, expected));
+  }
+
   /** How many instances are indexed in all. */
   countInstances(): number {
     return this.#run('countInstances', () => this.#countInstances.get()?.n ?? 0);
@@ -235,6 +297,11 @@ export class StudyIndex {
     if (!this.#db.open) return;
     this.#run('close', () => this.#db.close());
     this.#logger.info('study index closed');
+  }
+
+  #qr(): QrQueries {
+    this.#queries ??= new QrQueries(this.#db);
+    return this.#queries;
   }
 
   #run<T>(operation: string, fn: () => T): T {
