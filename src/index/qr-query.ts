@@ -25,12 +25,13 @@
  *   Counts are those of the instances held, not what the PACS announced.
  */
 import type { Database, Statement } from 'better-sqlite3';
-import type { QrModel } from '../dicom/sop-class.js';
 import { QrQueryError, foldName, keyCondition } from './qr-match.js';
 import type { MatchKind, MatchTarget } from './qr-match.js';
 
-export type { QrModel } from '../dicom/sop-class.js';
 export { QrQueryError } from './qr-match.js';
+
+/** Query/Retrieve information model (PS3.4 C.6.1, C.6.2); the same union as the DIMSE layer's. */
+export type QrModel = 'PATIENT_ROOT' | 'STUDY_ROOT';
 
 /** Query/Retrieve Level (0008,0052). */
 export type QrLevel = 'PATIENT' | 'STUDY' | 'SERIES' | 'IMAGE';
