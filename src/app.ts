@@ -9,12 +9,17 @@ import { IngestService } from './ingest/ingest-service.js';
 import { createObjectStore } from './storage/create-store.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { mkdir } from 'node:fs/promises';
+import { PacsClient } from './retrieve/pacs-client.js';
+import { StudyRetriever } from './retrieve/retrieve-study.js';
+import { IndexQrService } from './qr/index-qr-service.js';
 
 export interface RunningApp {
   /** The DICOM port actually bound (differs from the configured one when that is 0). */
   dicomPort: number;
   index: StudyIndex;
   store: ObjectStore;
+  /** One retriever per configured PACS node, by node name. */
+  retrievers: Map<string, StudyRetriever>;
   /** Graceful stop; calling it again returns the same promise. */
   stop(): Promise<void>;
 }
@@ -64,18 +69,49 @@ export async function startApp(config: BridgeConfig, log: Logger): Promise<Runni
     );
     await ingest.prepare();
     releases.push(() => ingest.close());
-    const allowedPeers = config.dicom.allowedPeers.map((peer) => ({
-      aeTitle: peer.aeTitle,
-      host: peer.host,
-    }));
+    // The AEs a PACS node sends from may store to us from its host (C-MOVE sub-operations).
+    const allowedPeers = [
+      ...config.dicom.allowedPeers.map((peer) => ({ aeTitle: peer.aeTitle, host: peer.host })),
+      ...config.pacs.nodes.flatMap((node) =>
+        node.sendingAeTitles.map((aeTitle) => ({ aeTitle, host: node.host })),
+      ),
+    ];
     const policy = await AePolicy.create(config.dicom.aeTitles, allowedPeers);
     if (allowedPeers.length === 0)
       log.warn('no peers are allowed to send: set dicom.allowedPeers (BRIDGE_ALLOWED_PEERS)');
-    const scp = new DimseServer(config.dicom, policy, ingest, log.child({ component: 'dimse' }));
+    const retrievers = new Map(
+      config.pacs.nodes.map((node) => [
+        node.name,
+        new StudyRetriever({
+          pacs: new PacsClient(node, node.callingAeTitle, log.child({ component: 'pacs' })),
+          index: {
+            countStudyInstances: (uid) => index.countStudyInstances(uid),
+            setExpectedInstances: (uid, expected) => writer.setExpectedInstances(uid, expected),
+          },
+          store: (request) => ingest.begin(request),
+          log: log.child({ component: 'retrieve' }),
+        }),
+      ]),
+    );
+    // Our Q/R SCP moves to the configured destinations and to the PACS nodes themselves.
+    const qr = new IndexQrService(index, store, {
+      ...config.queryRetrieve,
+      moveDestinations: [
+        ...config.queryRetrieve.moveDestinations,
+        ...config.pacs.nodes.map(({ aeTitle, host, port }) => ({ aeTitle, host, port })),
+      ],
+    });
+    const scp = new DimseServer(
+      config.dicom,
+      policy,
+      ingest,
+      log.child({ component: 'dimse' }),
+      qr,
+    );
     const dicomPort = await scp.listen();
     releases.push(() => scp.close(config.shutdown.drainTimeoutMs));
     log.info({ dicomPort, storage: store.description, index: config.index.path }, 'bridge started');
-    return { dicomPort, index, store, stop };
+    return { dicomPort, index, store, retrievers, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { StorageConfig } from '../storage/create-store.js';
 import type { PeerSetting } from './formats.js';
+import type { MoveDestinationSetting } from './move-destinations.js';
+import { normalisePacsNodes, type PacsNodeSetting } from './pacs-nodes.js';
 import { createSchema } from './schema.js';
 
 /** The validated configuration, with derived paths resolved. */
@@ -24,6 +26,14 @@ export interface BridgeConfig {
     maxInstanceBytes: number;
     minFreeDiskBytes: number;
     maxHeaderBytes: number;
+  };
+  pacs: { nodes: PacsNodeSetting[] };
+  queryRetrieve: {
+    moveDestinations: MoveDestinationSetting[];
+    maxConcurrentRetrieves: number;
+    maxMatches: number;
+    transcoding: 'none' | 'uncompressed';
+    sendTimeoutMs: number;
   };
   storage: StorageConfig;
   index: { path: string };
@@ -50,7 +60,12 @@ export interface LoadOptions {
  * then environment variables. Unknown keys and invalid values are errors.
  */
 export function loadConfig(options: LoadOptions = {}): BridgeConfig {
-  return derive(loadSchema(options));
+  const schema = loadSchema(options);
+  try {
+    return derive(schema);
+  } catch (error) {
+    throw new ConfigError((error as Error).message, { cause: error });
+  }
 }
 
 function loadSchema(options: LoadOptions): ReturnType<typeof createSchema> {
@@ -92,6 +107,8 @@ function derive(schema: ReturnType<typeof createSchema>): BridgeConfig {
     log: raw.log,
     dicom: raw.dicom,
     ingest: raw.ingest as BridgeConfig['ingest'],
+    pacs: { nodes: nodesOf(raw.pacs.nodes, raw.dicom.aeTitles) },
+    queryRetrieve: raw.queryRetrieve as BridgeConfig['queryRetrieve'],
     storage,
     index: { path: raw.index.path ? resolve(raw.index.path) : resolve(dataDir, 'index.sqlite') },
     // The spool sits inside the filesystem store so that making an instance durable is a rename.
@@ -99,6 +116,14 @@ function derive(schema: ReturnType<typeof createSchema>): BridgeConfig {
       storage.kind === 'fs' ? resolve(storage.rootDir, '.spool') : resolve(dataDir, 'spool'),
     shutdown: raw.shutdown,
   };
+}
+
+function nodesOf(raw: Array<Record<string, unknown>>, ownAeTitles: string[]): PacsNodeSetting[] {
+  try {
+    return normalisePacsNodes(raw, ownAeTitles);
+  } catch (error) {
+    throw new Error(`pacs.nodes: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** The configuration as JSON with secrets hidden, for `bridge config`. */

@@ -7,6 +7,8 @@ import {
   coercePeers,
   type PeerSetting,
 } from './formats.js';
+import { assertMoveDestinations, type MoveDestinationSetting } from './move-destinations.js';
+import { assertPacsNodes, coercePacsNodes } from './pacs-nodes.js';
 
 const SECOND = 1000;
 const MIB = 1024 * 1024;
@@ -21,6 +23,12 @@ function addFormats(): void {
     coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v),
   });
   convict.addFormat({ name: 'peers', validate: assertPeers, coerce: coercePeers });
+  convict.addFormat({ name: 'pacs-nodes', validate: assertPacsNodes, coerce: coercePacsNodes });
+  convict.addFormat({
+    name: 'move-destinations',
+    validate: assertMoveDestinations,
+    coerce: coercePacsNodes,
+  });
   convict.addFormat({
     name: 'positive-int',
     validate: assertPositiveInt,
@@ -113,6 +121,46 @@ function schemaDefinition() {
         format: Boolean,
         default: true,
         env: 'BRIDGE_ACCEPT_PRIVATE_SOP_CLASSES',
+      },
+    },
+    pacs: {
+      nodes: {
+        doc: 'PACS nodes the bridge queries and retrieves from: [{"name": "pacs", "aeTitle": "PACS", "host": "10.1.2.3", "port": 104, ...}]; see the README for every field. From the environment: the same JSON.',
+        format: 'pacs-nodes',
+        default: [] as Array<Record<string, unknown>>,
+        env: 'BRIDGE_PACS_NODES',
+      },
+    },
+    queryRetrieve: {
+      moveDestinations: {
+        doc: 'AEs our Q/R SCP may C-MOVE to, besides the PACS nodes: [{"aeTitle": "VIEWER", "host": "10.1.2.4", "port": 104}].',
+        format: 'move-destinations',
+        default: [] as MoveDestinationSetting[],
+        env: 'BRIDGE_MOVE_DESTINATIONS',
+      },
+      maxConcurrentRetrieves: {
+        doc: 'C-MOVE and C-GET requests served at once by our Q/R SCP; more are refused (0xA701 move, 0xA702 get).',
+        format: 'positive-int',
+        default: 4,
+        env: 'BRIDGE_QR_MAX_RETRIEVES',
+      },
+      maxMatches: {
+        doc: 'Largest number of C-FIND matches our Q/R SCP returns; a query matching more is refused (0xA700).',
+        format: 'positive-int',
+        default: 10_000,
+        env: 'BRIDGE_QR_MAX_MATCHES',
+      },
+      transcoding: {
+        doc: "When a C-STORE peer refuses an instance's own transfer syntax: none (the sub-operation fails) or uncompressed (an instance stored in an uncompressed syntax is sent in one the peer accepts).",
+        format: ['none', 'uncompressed'],
+        default: 'none',
+        env: 'BRIDGE_TRANSCODING',
+      },
+      sendTimeoutMs: {
+        doc: 'Longest wait for a C-STORE response when the bridge sends instances, in milliseconds.',
+        format: 'positive-int',
+        default: 60 * SECOND,
+        env: 'BRIDGE_SEND_TIMEOUT_MS',
       },
     },
     ingest: {

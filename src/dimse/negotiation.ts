@@ -8,6 +8,13 @@ export interface NegotiationResult {
   roles: RoleSelection[];
 }
 
+export interface NegotiationOptions {
+  /** Whether a transfer syntax is acceptable for an abstract syntax (default: any supported). */
+  acceptsTransferSyntax?: (abstractSyntax: string, transferSyntax: string) => boolean;
+  /** Accept the requestor's proposal to act as SCP (C-GET sub-operations come back to it). */
+  acceptRequestorScp?: boolean;
+}
+
 /**
  * Answer each proposed presentation context. The requestor's order of transfer syntaxes is its
  * preference, and the bridge stores what it receives, so the first supported one wins: a PACS
@@ -17,7 +24,9 @@ export function negotiateContexts(
   proposed: ProposedContext[],
   isAbstractSyntaxSupported: (uid: string) => boolean,
   proposedRoles: RoleSelection[],
+  options: NegotiationOptions = {},
 ): NegotiationResult {
+  const acceptsSyntax = options.acceptsTransferSyntax ?? (() => true);
   const contexts: AcceptedContext[] = [];
   const accepted = new Map<number, { abstractSyntax: string; transferSyntax: string }>();
   for (const pc of proposed) {
@@ -29,7 +38,9 @@ export function negotiateContexts(
       });
       continue;
     }
-    const transferSyntax = pc.transferSyntaxes.find((ts) => SUPPORTED_TRANSFER_SYNTAXES.has(ts));
+    const transferSyntax = pc.transferSyntaxes.find(
+      (ts) => SUPPORTED_TRANSFER_SYNTAXES.has(ts) && acceptsSyntax(pc.abstractSyntax, ts),
+    );
     if (!transferSyntax) {
       contexts.push({
         id: pc.id,
@@ -41,9 +52,14 @@ export function negotiateContexts(
     contexts.push({ id: pc.id, result: PcResult.Acceptance, transferSyntax });
     accepted.set(pc.id, { abstractSyntax: pc.abstractSyntax, transferSyntax });
   }
-  // As a storage SCP the bridge lets the requestor act as SCU and never takes the SCU role itself.
+  // As a storage SCP the bridge lets the requestor act as SCU. The requestor may also act as
+  // storage SCP (receiving C-GET sub-operations) when the bridge serves C-GET.
   const roles = proposedRoles
     .filter((role) => isAbstractSyntaxSupported(role.sopClassUid))
-    .map((role) => ({ sopClassUid: role.sopClassUid, scu: role.scu, scp: false }));
+    .map((role) => ({
+      sopClassUid: role.sopClassUid,
+      scu: role.scu,
+      scp: role.scp && (options.acceptRequestorScp ?? false),
+    }));
   return { contexts, accepted, roles };
 }

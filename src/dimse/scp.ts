@@ -1,6 +1,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { VERIFICATION_SOP_CLASS, isStorageSopClass } from '../dicom/sop-class.js';
+import { VERIFICATION_SOP_CLASS, isStorageSopClass, qrServiceOf } from '../dicom/sop-class.js';
+import { QR_TRANSFER_SYNTAXES } from './qr-scu.js';
+import { ClientAssociation } from './client.js';
+import { serveFind, serveGet, serveMove, type QrOperation } from './qr-scp.js';
+import type { QrService } from './qr-service.js';
+import { collectingSink } from './sinks.js';
 import {
   Association,
   type CloseReason,
@@ -26,6 +31,7 @@ import {
 } from './pdu.js';
 import { Status, formatStatus } from './status.js';
 import type { StoreService } from './store-service.js';
+import { discardingSink } from './sinks.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.js';
 
 export interface ScpOptions {
@@ -43,7 +49,15 @@ interface ActiveAssociation {
   association: Association;
   /** Operations answered in order; settles when the last one is answered. */
   queue: Promise<void>;
+  /** Sends C-STOREs back to the requestor (C-GET) and takes their responses. */
+  requestor: ClientAssociation | undefined;
+  /** Query/retrieve operations in progress, by message id (for C-CANCEL). */
+  operations: Map<number, AbortController>;
 }
+
+/** Largest C-FIND/C-MOVE/C-GET identifier accepted. */
+const MAX_IDENTIFIER_BYTES = 1024 * 1024;
+const QR_SYNTAXES: ReadonlySet<string> = new Set(QR_TRANSFER_SYNTAXES);
 
 /**
  * The DICOM SCP: accepts associations from allowed peers, answers C-ECHO, and hands C-STORE
@@ -54,16 +68,24 @@ export class DimseServer {
   #log: Logger;
   #policy: AePolicy;
   #store: StoreService;
+  #qr: QrService | undefined;
   #server: Server;
   #sockets = new Set<Socket>();
   #active = new Set<ActiveAssociation>();
   #closing: Promise<void> | undefined;
   #nextId = 1;
 
-  constructor(options: ScpOptions, policy: AePolicy, store: StoreService, log: Logger) {
+  constructor(
+    options: ScpOptions,
+    policy: AePolicy,
+    store: StoreService,
+    log: Logger,
+    qr?: QrService,
+  ) {
     this.#options = options;
     this.#policy = policy;
     this.#store = store;
+    this.#qr = qr;
     this.#log = log;
     this.#server = createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
   }
@@ -136,6 +158,8 @@ export class DimseServer {
     const active: ActiveAssociation = {
       association: undefined as unknown as Association,
       queue: Promise.resolve(),
+      requestor: undefined,
+      operations: new Map(),
     };
     const association = new Association(
       socket,
@@ -188,6 +212,10 @@ export class DimseServer {
             rq.contexts,
             (uid) => this.#isSupported(uid),
             rq.user.roles,
+            {
+              acceptsTransferSyntax: (uid, ts) => !qrServiceOf(uid) || QR_SYNTAXES.has(ts),
+              acceptRequestorScp: this.#qr !== undefined,
+            },
           );
           association.sendPdu(
             encodeAssociateAc({
@@ -205,6 +233,7 @@ export class DimseServer {
             }),
           );
           association.established(rq.user.maxPduLength);
+          active.requestor = requestorOf(association, negotiated, callingAe, calledAe);
           this.#active.add(active);
           log.info(
             { ...who, accepted: negotiated.accepted.size, proposed: rq.contexts.length },
@@ -218,6 +247,8 @@ export class DimseServer {
         onReleaseRp: () => undefined,
         onClose: (reason: CloseReason, detail) => {
           const wasActive = this.#active.has(active);
+          for (const operation of active.operations.values()) operation.abort();
+          active.requestor?.onClose(reason);
           // An instance may still be on its way to storage: the association counts as open
           // (and shutdown waits for it) until its last outcome has settled.
           void active.queue.finally(() => this.#active.delete(active));
@@ -239,7 +270,56 @@ export class DimseServer {
   #isSupported(uid: string): boolean {
     return (
       uid === VERIFICATION_SOP_CLASS ||
-      isStorageSopClass(uid, this.#options.acceptPrivateSopClasses)
+      isStorageSopClass(uid, this.#options.acceptPrivateSopClasses) ||
+      (this.#qr !== undefined && qrServiceOf(uid) !== undefined)
+    );
+  }
+
+  /** C-FIND, C-MOVE, C-GET: gather the identifier, then serve in turn with other requests. */
+  #onQrRequest(
+    active: ActiveAssociation,
+    message: IncomingCommand,
+    context: { abstractSyntax: string; transferSyntax: string },
+    callingAe: string,
+    calledAe: string,
+  ): DatasetSink {
+    const { command } = message;
+    const model = qrServiceOf(context.abstractSyntax)!.model;
+    const controller = new AbortController();
+    const messageId = command.messageId ?? 0;
+    active.operations.set(messageId, controller);
+    const serve =
+      command.commandField === CommandField.CFindRq
+        ? serveFind
+        : command.commandField === CommandField.CMoveRq
+          ? serveMove
+          : serveGet;
+    return collectingSink(
+      MAX_IDENTIFIER_BYTES,
+      (identifier) => {
+        const operation: QrOperation = {
+          request: { callingAe, calledAe, model },
+          command,
+          identifier,
+          transferSyntax: context.transferSyntax,
+          signal: controller.signal,
+          respond: (response, dataset) =>
+            active.association.sendMessage(message.contextId, response, dataset),
+          requestor: active.requestor!,
+          service: this.#qr!,
+          log: active.association.log,
+        };
+        active.queue = active.queue
+          .then(() => serve(operation))
+          .catch((error: unknown) =>
+            active.association.log.warn(
+              { err: (error as Error).message },
+              'query/retrieve operation ended early',
+            ),
+          )
+          .finally(() => active.operations.delete(messageId));
+      },
+      (error) => active.association.abort(undefined, error.message),
     );
   }
 
@@ -259,6 +339,19 @@ export class DimseServer {
       );
     }
     const { command } = message;
+    // Responses to the C-STOREs of a C-GET the bridge is serving.
+    if (command.commandField & 0x8000 && active.requestor)
+      return active.requestor.onCommand(message);
+    switch (command.commandField) {
+      case CommandField.CFindRq:
+      case CommandField.CMoveRq:
+      case CommandField.CGetRq:
+        if (!qrServiceOf(context.abstractSyntax)) break;
+        return this.#onQrRequest(active, message, context, callingAe, calledAe);
+      case CommandField.CCancelRq:
+        active.operations.get(command.messageIdBeingRespondedTo ?? -1)?.abort();
+        return undefined;
+    }
     switch (command.commandField) {
       case CommandField.CEchoRq:
         this.#answer(
@@ -325,12 +418,22 @@ export class DimseServer {
   }
 }
 
-/** A sink that throws the dataset away (for requests answered with a failure). */
-export function discardingSink(): DatasetSink {
-  return {
-    write: () => true,
-    onDrain: () => undefined,
-    end: () => undefined,
-    fail: () => undefined,
-  };
+/**
+ * The association seen from the other side: the bridge sends C-STORE sub-operations of a C-GET
+ * to the requestor on the storage contexts where the requestor took the SCP role.
+ */
+function requestorOf(
+  association: Association,
+  negotiated: NegotiationResult,
+  callingAe: string,
+  calledAe: string,
+): ClientAssociation {
+  const scpClasses = new Set(negotiated.roles.filter((r) => r.scp).map((r) => r.sopClassUid));
+  const contexts = [...negotiated.accepted]
+    .filter(([, pc]) => scpClasses.has(pc.abstractSyntax))
+    .map(([id, pc]) => ({ id, ...pc }));
+  return new ClientAssociation(association, contexts, Promise.resolve(), {
+    callingAe: calledAe,
+    calledAe: callingAe,
+  });
 }

@@ -16,6 +16,18 @@ export const Status = {
   SopClassNotSupported: 0x0122,
   /** Failure: unrecognized operation. */
   UnrecognizedOperation: 0x0211,
+  /** C-MOVE/C-GET warning: sub-operations complete, one or more failed or had warnings. */
+  SubOperationsCompleteWithFailures: 0xb000,
+  /** C-MOVE refused: the move destination is unknown. */
+  MoveDestinationUnknown: 0xa801,
+  /** C-MOVE refused: out of resources, unable to perform sub-operations. */
+  OutOfResourcesMove: 0xa701,
+  /** C-GET refused: out of resources, unable to perform sub-operations. */
+  OutOfResourcesGet: 0xa702,
+  /** C-FIND/C-MOVE/C-GET failed: the identifier does not match the SOP class. */
+  IdentifierDoesNotMatchSopClass: 0xa900,
+  /** C-FIND/C-MOVE/C-GET failed: unable to process. */
+  UnableToProcess: 0xc000,
   /** Failure: processing failure. */
   ProcessingFailure: 0x0110,
 } as const;

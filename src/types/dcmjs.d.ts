@@ -10,6 +10,7 @@ declare module 'dcmjs' {
   interface DicomDict {
     meta: Record<string, unknown>;
     dict: Record<string, unknown>;
+    write(options?: { allowInvalidVRLength?: boolean }): ArrayBuffer;
   }
   const dcmjs: {
     data: {
