@@ -2,10 +2,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { VERIFICATION_SOP_CLASS, isStorageSopClass, qrServiceOf } from '../dicom/sop-class.js';
 import { QR_TRANSFER_SYNTAXES } from './qr-scu.js';
-import { ClientAssociation } from './client.js';
-import { serveFind, serveGet, serveMove, type QrOperation } from './qr-scp.js';
+import type { ClientAssociation } from './client.js';
+import { receiveQrRequest, requestorOf } from './qr-dispatch.js';
 import type { QrService } from './qr-service.js';
-import { collectingSink } from './sinks.js';
 import {
   Association,
   type CloseReason,
@@ -55,8 +54,6 @@ interface ActiveAssociation {
   operations: Map<number, AbortController>;
 }
 
-/** Largest C-FIND/C-MOVE/C-GET identifier accepted. */
-const MAX_IDENTIFIER_BYTES = 1024 * 1024;
 const QR_SYNTAXES: ReadonlySet<string> = new Set(QR_TRANSFER_SYNTAXES);
 
 /**
@@ -233,7 +230,10 @@ export class DimseServer {
             }),
           );
           association.established(rq.user.maxPduLength);
-          active.requestor = requestorOf(association, negotiated, callingAe, calledAe);
+          active.requestor = requestorOf(association, negotiated.accepted, negotiated.roles, {
+            callingAe,
+            calledAe,
+          });
           this.#active.add(active);
           log.info(
             { ...who, accepted: negotiated.accepted.size, proposed: rq.contexts.length },
@@ -275,54 +275,6 @@ export class DimseServer {
     );
   }
 
-  /** C-FIND, C-MOVE, C-GET: gather the identifier, then serve in turn with other requests. */
-  #onQrRequest(
-    active: ActiveAssociation,
-    message: IncomingCommand,
-    context: { abstractSyntax: string; transferSyntax: string },
-    callingAe: string,
-    calledAe: string,
-  ): DatasetSink {
-    const { command } = message;
-    const model = qrServiceOf(context.abstractSyntax)!.model;
-    const controller = new AbortController();
-    const messageId = command.messageId ?? 0;
-    active.operations.set(messageId, controller);
-    const serve =
-      command.commandField === CommandField.CFindRq
-        ? serveFind
-        : command.commandField === CommandField.CMoveRq
-          ? serveMove
-          : serveGet;
-    return collectingSink(
-      MAX_IDENTIFIER_BYTES,
-      (identifier) => {
-        const operation: QrOperation = {
-          request: { callingAe, calledAe, model },
-          command,
-          identifier,
-          transferSyntax: context.transferSyntax,
-          signal: controller.signal,
-          respond: (response, dataset) =>
-            active.association.sendMessage(message.contextId, response, dataset),
-          requestor: active.requestor!,
-          service: this.#qr!,
-          log: active.association.log,
-        };
-        active.queue = active.queue
-          .then(() => serve(operation))
-          .catch((error: unknown) =>
-            active.association.log.warn(
-              { err: (error as Error).message },
-              'query/retrieve operation ended early',
-            ),
-          )
-          .finally(() => active.operations.delete(messageId));
-      },
-      (error) => active.association.abort(undefined, error.message),
-    );
-  }
-
   #onCommand(
     active: ActiveAssociation,
     message: IncomingCommand,
@@ -347,7 +299,20 @@ export class DimseServer {
       case CommandField.CMoveRq:
       case CommandField.CGetRq:
         if (!qrServiceOf(context.abstractSyntax)) break;
-        return this.#onQrRequest(active, message, context, callingAe, calledAe);
+        return receiveQrRequest(
+          {
+            association: active.association,
+            requestor: active.requestor!,
+            operations: active.operations,
+            service: this.#qr!,
+            enqueue: (work) => {
+              active.queue = active.queue.then(work);
+            },
+          },
+          message,
+          context,
+          { callingAe, calledAe },
+        );
       case CommandField.CCancelRq:
         active.operations.get(command.messageIdBeingRespondedTo ?? -1)?.abort();
         return undefined;
@@ -416,24 +381,4 @@ export class DimseServer {
       await active.association.sendMessage(contextId, response).catch(() => undefined);
     });
   }
-}
-
-/**
- * The association seen from the other side: the bridge sends C-STORE sub-operations of a C-GET
- * to the requestor on the storage contexts where the requestor took the SCP role.
- */
-function requestorOf(
-  association: Association,
-  negotiated: NegotiationResult,
-  callingAe: string,
-  calledAe: string,
-): ClientAssociation {
-  const scpClasses = new Set(negotiated.roles.filter((r) => r.scp).map((r) => r.sopClassUid));
-  const contexts = [...negotiated.accepted]
-    .filter(([, pc]) => scpClasses.has(pc.abstractSyntax))
-    .map(([id, pc]) => ({ id, ...pc }));
-  return new ClientAssociation(association, contexts, Promise.resolve(), {
-    callingAe: calledAe,
-    calledAe: callingAe,
-  });
 }
