@@ -5,6 +5,7 @@ import { openAssociation } from './dimse/client.js';
 import { formatStatus, Status } from './dimse/status.js';
 import { StudyIndex } from './index/study-index.js';
 import { rebuildIndex } from './ingest/rebuild.js';
+import { PacsClient } from './retrieve/pacs-client.js';
 import { createLogger } from './logger.js';
 import { createObjectStore } from './storage/create-store.js';
 
@@ -15,6 +16,9 @@ Commands:
   echo [--host H] [--port P] [--called-ae AE] [--ae-title AE]
                                       C-ECHO to a DICOM node (default: this bridge,
                                       calling as its own AE title)
+  echo --node NAME                    C-ECHO to a configured PACS node
+  find --node NAME [--accession A] [--patient-id P] [--study UID]
+                                      study-level C-FIND at a configured PACS node
   rebuild-index                       rebuild the index from what storage holds
   config                              print the effective configuration (secrets hidden)
 
@@ -119,6 +123,46 @@ async function echo(
   return status === Status.Success ? 0 : 1;
 }
 
+function pacsClient(config: BridgeConfig, name: string | undefined): PacsClient {
+  const node = config.pacs.nodes.find((n) => n.name === name);
+  if (!node) {
+    const known = config.pacs.nodes.map((n) => n.name).join(', ') || 'none configured';
+    throw new Error(`unknown PACS node ${JSON.stringify(name ?? '')} (nodes: ${known})`);
+  }
+  return new PacsClient(node, node.callingAeTitle, createLogger('warn'));
+}
+
+async function echoNode(config: BridgeConfig, name: string | undefined): Promise<number> {
+  const client = pacsClient(config, name);
+  const { aeTitle, host, port } = client.node;
+  await client.echo();
+  console.log(`C-ECHO ${client.node.callingAeTitle} -> ${aeTitle}@${host}:${port}: success`);
+  return 0;
+}
+
+async function find(
+  config: BridgeConfig,
+  name: string | undefined,
+  query: { accessionNumber?: string; patientId?: string; studyInstanceUid?: string },
+): Promise<number> {
+  const studies = await pacsClient(config, name).findStudies(query);
+  console.log(
+    table(
+      studies.map((s) => ({
+        studyUid: s.studyInstanceUid,
+        patientId: s.patientId,
+        issuer: s.issuerOfPatientId,
+        accession: s.accessionNumber,
+        date: s.studyDate,
+        modalities: s.modalitiesInStudy.join(','),
+        instances: s.numberOfStudyRelatedInstances,
+      })),
+    ),
+  );
+  console.log(`\n${studies.length} studies`);
+  return 0;
+}
+
 async function rebuild(config: BridgeConfig): Promise<number> {
   const log = createLogger(config.log.level);
   const store = await createObjectStore(config.storage, log);
@@ -147,6 +191,9 @@ async function run(argv: string[]): Promise<number> {
       port: { type: 'string' },
       'called-ae': { type: 'string' },
       'ae-title': { type: 'string' },
+      node: { type: 'string' },
+      accession: { type: 'string' },
+      'patient-id': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -165,11 +212,18 @@ async function run(argv: string[]): Promise<number> {
       list(config, values.study, values.series);
       return 0;
     case 'echo':
+      if (values.node !== undefined) return echoNode(config, values.node);
       return echo(config, {
         host: values.host,
         port: values.port,
         calledAe: values['called-ae'],
         aeTitle: values['ae-title'],
+      });
+    case 'find':
+      return find(config, values.node, {
+        accessionNumber: values.accession,
+        patientId: values['patient-id'],
+        studyInstanceUid: values.study,
       });
     case 'rebuild-index':
       return rebuild(config);

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RetrieveOutcome } from '../../../src/retrieve/retrieve-study.js';
-import { BRIDGE_AE, disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
+import { rmSync } from 'node:fs';
+import {
+  BRIDGE_AE,
+  disposeBridge,
+  startBridge,
+  writeTestConfig,
+  type TestBridge,
+} from '../../helpers/bridge.js';
+import { runTool, type ToolResult } from '../../helpers/tools.js';
 import { startOrthanc } from '../../helpers/orthanc.js';
 import { startSamplePacs, type SamplePacs } from '../../helpers/pacs-fixture.js';
 import { storedDataset } from '../../helpers/stored.js';
@@ -151,6 +159,42 @@ describe('retrieve from Orthanc', () => {
       await disposeBridge(bridge);
     }
   });
+});
+
+describe('bridge CLI against Orthanc', () => {
+  function cli(args: string[]): Promise<ToolResult> {
+    return runTool(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+      env: { ...process.env, BRIDGE_LOG_LEVEL: 'warn' },
+      timeoutMs: 60_000,
+    });
+  }
+
+  it('echoes a PACS node and finds its studies by accession', async () => {
+    await fixture.pacs.setModality('bridge', { aeTitle: BRIDGE_AE, host: '127.0.0.1', port: 1 });
+    const { file, dataDir } = writeTestConfig({ pacs: { nodes: [node()] } });
+    try {
+      const echo = await cli(['echo', '--node', 'orthanc', '--config', file]);
+      expect(echo.code, echo.stderr).toBe(0);
+      expect(echo.stdout).toMatch(/C-ECHO FSEBRIDGE -> ORTHANC@127\.0\.0\.1:\d+: success/);
+      const study = fixture.studies[0]!;
+      const find = await cli([
+        'find',
+        '--node',
+        'orthanc',
+        '--accession',
+        study.accessionNumber,
+        '--config',
+        file,
+      ]);
+      expect(find.code, find.stderr).toBe(0);
+      expect(find.stdout).toContain(study.studyUid);
+      const unknown = await cli(['find', '--node', 'nowhere', '--config', file]);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain('unknown PACS node "nowhere" (nodes: orthanc)');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('a PACS that is down', () => {
