@@ -69,7 +69,14 @@ export function loadConfig(options: LoadOptions = {}): BridgeConfig {
 }
 
 function loadSchema(options: LoadOptions): ReturnType<typeof createSchema> {
-  const schema = createSchema(options.env);
+  let schema: ReturnType<typeof createSchema>;
+  try {
+    // Environment values are coerced here; a format whose coercion throws is still a
+    // configuration error.
+    schema = createSchema(options.env);
+  } catch (error) {
+    throw new ConfigError(`environment: ${(error as Error).message}`, { cause: error });
+  }
   try {
     // convict reads process.env; a custom env is applied by loading its values explicitly.
     const defaults = resolve(options.baseDir ?? process.cwd(), 'config', 'default.json');

@@ -10,10 +10,15 @@ export interface MoveDestinationSetting {
 
 /** Validate `queryRetrieve.moveDestinations`; each error names the entry and the key. */
 export function assertMoveDestinations(value: unknown): void {
+  if (typeof value === 'string')
+    throw new Error(
+      `must be a JSON array of move destinations: value was ${JSON.stringify(value)}`,
+    );
   if (!Array.isArray(value))
     throw new Error(`must be a list of move destinations: value was ${JSON.stringify(value)}`);
+  const seen = new Set<string>();
   value.forEach((entry: unknown, i) => {
-    if (typeof entry !== 'object' || entry === null)
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
       throw new Error(`entry ${i} must be an object: value was ${JSON.stringify(entry)}`);
     const { aeTitle, host, port, ...rest } = entry as Record<string, unknown>;
     const unknownKeys = Object.keys(rest);
@@ -24,6 +29,12 @@ export function assertMoveDestinations(value: unknown): void {
     } catch (error) {
       throw new Error(`entry ${i} aeTitle ${(error as Error).message}`, { cause: error });
     }
+    // The SCP looks destinations up by AE title: a second entry would never be used.
+    if (seen.has(aeTitle as string))
+      throw new Error(
+        `entry ${i} aeTitle is used by another move destination: value was ${JSON.stringify(aeTitle)}`,
+      );
+    seen.add(aeTitle as string);
     if (typeof host !== 'string' || !(isIP(host) || /^[A-Za-z0-9.-]{1,253}$/.test(host)))
       throw new Error(
         `entry ${i} host must be an IP address or host name: value was ${JSON.stringify(host)}`,

@@ -57,7 +57,8 @@ const KEYS = new Set([
 ]);
 
 function fail(i: number, key: string, problem: string, value: unknown): never {
-  throw new Error(`entry ${i} ${key} ${problem}: value was ${JSON.stringify(value)}`);
+  const what = key === '' ? `entry ${i}` : `entry ${i} ${key}`;
+  throw new Error(`${what} ${problem}: value was ${JSON.stringify(value)}`);
 }
 
 function checkInt(i: number, key: string, value: unknown, min: number, max: number): void {
@@ -68,6 +69,8 @@ function checkInt(i: number, key: string, value: unknown, min: number, max: numb
 
 /** Validate the `pacs.nodes` list; each error names the entry and the key. */
 export function assertPacsNodes(value: unknown): void {
+  if (typeof value === 'string')
+    throw new Error(`must be a JSON array of PACS nodes: value was ${JSON.stringify(value)}`);
   if (!Array.isArray(value))
     throw new Error(`must be a list of PACS nodes: value was ${JSON.stringify(value)}`);
   const names = new Set<string>();
@@ -133,9 +136,21 @@ export function assertPacsNodes(value: unknown): void {
   });
 }
 
-/** Parse the environment form: a JSON array. */
+/**
+ * Parse the environment form (also used for `queryRetrieve.moveDestinations`): a JSON array;
+ * empty means none, as for the allowed peers. Anything else is left as the string, which the
+ * format's validation then refuses naming the key (a JSON object would be merged by convict as
+ * nested keys, and a parse error thrown here would name no key at all).
+ */
 export function coercePacsNodes(value: unknown): unknown {
-  return typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+  if (typeof value !== 'string') return value;
+  if (value.trim() === '') return [];
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return Array.isArray(parsed) ? parsed : value;
+  } catch {
+    return value;
+  }
 }
 
 /**
