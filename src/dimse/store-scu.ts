@@ -1,4 +1,4 @@
-import { TRANSCODE_TARGETS, isUncompressed, transcodeUncompressed } from '../dicom/transcode.js';
+import { TRANSCODE_TARGETS, canTranscode, transcodeUncompressed } from '../dicom/transcode.js';
 import type { ClientAssociation, ClientOptions } from './client.js';
 import type { RetrieveInstance } from './qr-service.js';
 import { Status, formatStatus } from './status.js';
@@ -14,7 +14,7 @@ export interface SubOperationResult {
 }
 
 export interface SendOptions {
-  /** Re-encode an uncompressed instance when the peer refuses its own syntax. */
+  /** Re-encode an explicit VR instance (native pixels) when the peer refuses its own syntax. */
   transcode: boolean;
   timeoutMs: number;
   /** For C-MOVE sub-operations: who asked for the move. */
@@ -24,7 +24,8 @@ export interface SendOptions {
 /**
  * The presentation contexts to propose for sending `instances`: one per SOP class and stored
  * transfer syntax, so each instance can go out as received; with transcoding, one more per SOP
- * class of an uncompressed instance offering the syntaxes it can be re-encoded into.
+ * class of a transcodable instance (see `canTranscode`) offering the syntaxes it can be
+ * re-encoded into.
  */
 export function proposeStorageContexts(
   instances: readonly RetrieveInstance[],
@@ -41,7 +42,7 @@ export function proposeStorageContexts(
   for (const instance of instances) add(instance.sopClassUid, [instance.transferSyntaxUid]);
   if (transcode) {
     for (const instance of instances)
-      if (isUncompressed(instance.transferSyntaxUid))
+      if (canTranscode(instance.transferSyntaxUid))
         add(instance.sopClassUid, [...TRANSCODE_TARGETS]);
   }
   return contexts;
@@ -56,8 +57,8 @@ async function readAll(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
 /**
  * Send one stored instance with C-STORE: its dataset bytes as received, on a context with its
  * own transfer syntax; only when the peer accepted none, and transcoding is allowed, an
- * uncompressed instance re-encoded into a syntax it accepted. Never throws: the outcome says how
- * the sub-operation counts.
+ * explicit VR instance with native pixels re-encoded into a syntax it accepted (implicit VR and
+ * compressed instances never are). Never throws: the outcome says how the sub-operation counts.
  */
 export async function sendInstance(
   client: ClientAssociation,
@@ -72,7 +73,7 @@ export async function sendInstance(
       dataset = await instance.open();
     } else {
       const target =
-        options.transcode && isUncompressed(transferSyntaxUid)
+        options.transcode && canTranscode(transferSyntaxUid)
           ? TRANSCODE_TARGETS.find((ts) => client.findContext(sopClassUid, ts))
           : undefined;
       if (!target)
@@ -82,7 +83,6 @@ export async function sendInstance(
         };
       dataset = transcodeUncompressed(
         await readAll(await instance.open()),
-        { sopClassUid, sopInstanceUid },
         transferSyntaxUid,
         target,
       );
