@@ -30,12 +30,20 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-export async function startReferenceScp(aeTitle = 'FSEBRIDGE'): Promise<ReferenceScp> {
+/**
+ * Start storescp +B. `acceptance` replaces the presentation contexts it accepts (by default
+ * the profile's, every syntax the bridge accepts), e.g. ['+xi'] for Implicit VR Little Endian
+ * only.
+ */
+export async function startReferenceScp(
+  aeTitle = 'FSEBRIDGE',
+  acceptance: string[] = ['-xf', STORESCP_PROFILE, 'Bridge'],
+): Promise<ReferenceScp> {
   const dir = mkdtempSync(join(tmpdir(), 'storescp-ref-'));
   const port = await freePort();
   const child: ChildProcess = spawn(
     'storescp',
-    ['+B', '-aet', aeTitle, '-xf', STORESCP_PROFILE, 'Bridge', '-od', dir, '-uf', String(port)],
+    ['+B', '-aet', aeTitle, ...acceptance, '-od', dir, '-uf', String(port)],
     {
       env: DCMTK_ENV,
       stdio: 'ignore',
