@@ -151,7 +151,7 @@ function schemaDefinition() {
         env: 'BRIDGE_QR_MAX_MATCHES',
       },
       transcoding: {
-        doc: "When a C-STORE peer refuses an instance's own transfer syntax: none (the sub-operation fails) or uncompressed (an instance stored in an uncompressed syntax is sent in one the peer accepts).",
+        doc: "When a C-STORE peer refuses an instance's own transfer syntax: none (the sub-operation fails) or uncompressed (an instance stored in Explicit VR Little or Big Endian is re-encoded into a little endian syntax the peer accepts; values are sent as stored).",
         format: ['none', 'uncompressed'],
         default: 'none',
         env: 'BRIDGE_TRANSCODING',
