@@ -81,6 +81,8 @@ export class Association {
   #sinkContext = -1;
   #closeReason: CloseReason | undefined;
   #closeDetail: string | undefined;
+  /** Settles when the message being sent is out; the next one starts after it. */
+  #outgoing: Promise<void> = Promise.resolve();
 
   constructor(socket: Socket, log: Logger, hooks: AssociationHooks, options: AssociationOptions) {
     this.socket = socket;
@@ -128,20 +130,33 @@ export class Association {
     this.#arm(this.#options.artimMs);
   }
 
-  /** Send a DIMSE message; resolves when the socket has taken the bytes (back-pressure honoured). */
-  async sendMessage(contextId: number, command: Command, dataset?: Buffer): Promise<void> {
-    await this.#sendFragments(contextId, true, encodeCommand(command));
-    if (dataset) await this.#sendFragments(contextId, false, dataset);
-  }
-
-  /** Send a dataset from a stream of chunks, fragmenting to the peer's maximum PDU length. */
-  async sendDatasetStream(contextId: number, chunks: AsyncIterable<Buffer>): Promise<void> {
-    let pending: Buffer | undefined;
-    for await (const chunk of chunks) {
-      if (pending) await this.#sendFragments(contextId, false, pending, false);
-      pending = chunk;
-    }
-    await this.#sendFragments(contextId, false, pending ?? Buffer.alloc(0), true);
+  /**
+   * Send a DIMSE message: the command, then its dataset, whole or as a stream of chunks
+   * fragmented to the peer's maximum PDU length. Resolves when the socket has taken the bytes
+   * (back-pressure honoured). Messages never interleave: one that is sent while another is
+   * going out (a C-CANCEL behind its request, a response during a C-GET sub-operation) waits.
+   */
+  sendMessage(
+    contextId: number,
+    command: Command,
+    dataset?: Buffer | AsyncIterable<Buffer>,
+  ): Promise<void> {
+    const send = this.#outgoing.then(async () => {
+      await this.#sendFragments(contextId, true, encodeCommand(command));
+      if (dataset === undefined) return;
+      if (Buffer.isBuffer(dataset)) {
+        await this.#sendFragments(contextId, false, dataset);
+        return;
+      }
+      let pending: Buffer | undefined;
+      for await (const chunk of dataset) {
+        if (pending) await this.#sendFragments(contextId, false, pending, false);
+        pending = chunk;
+      }
+      await this.#sendFragments(contextId, false, pending ?? Buffer.alloc(0), true);
+    });
+    this.#outgoing = send.catch(() => undefined);
+    return send;
   }
 
   async #sendFragments(

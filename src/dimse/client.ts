@@ -252,12 +252,12 @@ export class ClientAssociation {
     this.#waiters.clear();
   }
 
-  async send(contextId: number, command: Command, dataset?: Buffer): Promise<void> {
+  async send(
+    contextId: number,
+    command: Command,
+    dataset?: Buffer | AsyncIterable<Buffer>,
+  ): Promise<void> {
     await this.#association.sendMessage(contextId, command, dataset);
-  }
-
-  sendDatasetStream(contextId: number, chunks: AsyncIterable<Buffer>): Promise<void> {
-    return this.#association.sendDatasetStream(contextId, chunks);
   }
 
   /** C-ECHO; resolves with the status. */
@@ -305,11 +305,7 @@ export class ClientAssociation {
       moveOriginatorMessageId: options.moveOriginator?.messageId,
     };
     try {
-      if (Buffer.isBuffer(dataset)) await this.send(context.id, command, dataset);
-      else {
-        await this.send(context.id, command);
-        await this.sendDatasetStream(context.id, dataset);
-      }
+      await this.send(context.id, command, dataset);
     } catch (error) {
       this.#waiters.delete(messageId);
       throw error;

@@ -84,18 +84,23 @@ export async function serveFind(op: QrOperation): Promise<void> {
     await refuse(op, error, Status.UnableToProcess);
     return;
   }
+  let sent = 0;
   for (const match of matches) {
+    // Let a C-CANCEL that has arrived be read: answers are written without waiting otherwise.
+    if (sent > 0) await new Promise((resolve) => setImmediate(resolve));
     if (op.signal.aborted) break;
     await op.respond(
       response(op, Status.Pending, { hasDataset: true }),
       encodeIdentifier(match, encodingOf(op)),
     );
+    sent++;
   }
-  const final = op.signal.aborted ? Status.Cancel : Status.Success;
+  const final = sent < matches.length ? Status.Cancel : Status.Success;
   op.log.info(
     {
       callingAe: op.request.callingAe,
       matches: matches.length,
+      sent,
       cancelled: final === Status.Cancel,
     },
     'C-FIND answered',

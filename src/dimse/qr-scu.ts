@@ -83,35 +83,37 @@ export async function cFind(
   const maxMatches = options.maxMatches ?? 10_000;
   let tooMany = false;
   let decodeError: Error | undefined;
+  // Messages go out in order (Association.sendMessage), so a C-CANCEL follows its request.
+  const answer = client.request(
+    context.id,
+    {
+      commandField: CommandField.CFindRq,
+      messageId,
+      priority: 0,
+      affectedSopClassUid: context.abstractSyntax,
+      hasDataset: true,
+    },
+    encodeIdentifier(query, encoding),
+    {
+      timeoutMs: options.timeoutMs,
+      onPending: (_response, dataset) => {
+        if (tooMany || decodeError) return;
+        if (!dataset) return;
+        try {
+          matches.push(decodeIdentifier(dataset, encoding));
+        } catch (error) {
+          decodeError = error as Error;
+        }
+        if (matches.length > maxMatches) {
+          tooMany = true;
+          void client.cancel(context.id, messageId).catch(() => undefined);
+        }
+      },
+    },
+  );
   const stopCancel = cancelOn(client, context.id, messageId, options.signal);
   try {
-    const final = await client.request(
-      context.id,
-      {
-        commandField: CommandField.CFindRq,
-        messageId,
-        priority: 0,
-        affectedSopClassUid: context.abstractSyntax,
-        hasDataset: true,
-      },
-      encodeIdentifier(query, encoding),
-      {
-        timeoutMs: options.timeoutMs,
-        onPending: (_response, dataset) => {
-          if (tooMany || decodeError) return;
-          if (!dataset) return;
-          try {
-            matches.push(decodeIdentifier(dataset, encoding));
-          } catch (error) {
-            decodeError = error as Error;
-          }
-          if (matches.length > maxMatches) {
-            tooMany = true;
-            void client.cancel(context.id, messageId).catch(() => undefined);
-          }
-        },
-      },
-    );
+    const final = await answer;
     if (decodeError) throw decodeError;
     if (tooMany) throw new TooManyMatchesError(maxMatches);
     if (final.status === Status.Cancel) throw new RetrieveCancelledError(countsOf(final));
@@ -165,24 +167,26 @@ async function retrieve(
   options: RetrieveOptions,
 ): Promise<SubOperationCounts> {
   let announced = 0;
+  // Messages go out in order (Association.sendMessage), so a C-CANCEL follows its request.
+  const answer = client.request(
+    context.id,
+    command,
+    encodeIdentifier(identifier, encodingOfContext(context)),
+    {
+      timeoutMs: options.timeoutMs,
+      onPending: (response) => {
+        const counts = countsOf(response);
+        announced = Math.max(
+          announced,
+          counts.remaining + counts.completed + counts.failed + counts.warning,
+        );
+        options.onProgress?.(counts);
+      },
+    },
+  );
   const stopCancel = cancelOn(client, context.id, command.messageId ?? 0, options.signal);
   try {
-    const final = await client.request(
-      context.id,
-      command,
-      encodeIdentifier(identifier, encodingOfContext(context)),
-      {
-        timeoutMs: options.timeoutMs,
-        onPending: (response) => {
-          const counts = countsOf(response);
-          announced = Math.max(
-            announced,
-            counts.remaining + counts.completed + counts.failed + counts.warning,
-          );
-          options.onProgress?.(counts);
-        },
-      },
-    );
+    const final = await answer;
     return judgeRetrieve(final, announced);
   } finally {
     stopCancel();

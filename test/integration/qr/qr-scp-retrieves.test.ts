@@ -32,11 +32,8 @@ import { runTool } from '../../helpers/tools.js';
  * network layer that holds its answers until the test lets them go, so a C-MOVE stays in
  * progress exactly as long as a test needs.
  *
- * Not tested: C-CANCEL of a C-FIND in the middle of its matches. The SCP writes every pending
- * response as soon as the socket takes it and waits only when the socket pushes back (after
- * megabytes on loopback), so with the matches a test index holds, whether the C-CANCEL is read
- * before the last match is written depends on scheduling. A test of it would pass or fail by
- * chance.
+ * C-CANCEL of a C-FIND: the SCP lets incoming data be read between two matches, and the client
+ * sends its C-CANCEL right behind the request, so the SCP reads it before its second match.
  */
 
 const DEST_AE = 'HOLDSCP';
@@ -394,6 +391,28 @@ describe('identifiers the SCP cannot answer', () => {
       expect(error).toBeInstanceOf(DimseStatusError);
       expect((error as DimseStatusError).status).toBe(0xa900);
       expect(destination.requests).toHaveLength(0);
+    } finally {
+      await client.release();
+    }
+  });
+});
+
+describe('C-CANCEL of a C-FIND', () => {
+  it('stops sending matches and answers 0xFE00; the association answers again', async () => {
+    const client = await moveClient();
+    try {
+      const query = identifierOf({ QueryRetrieveLevel: 'STUDY', StudyInstanceUID: '' });
+      const total = bridge.app.index.listStudies().length;
+      expect(total).toBeGreaterThanOrEqual(3);
+      const cancelled = await settle(
+        cFind(client, 'STUDY_ROOT', query, { signal: AbortSignal.abort() }),
+      );
+      expect(cancelled.ok ? 'resolved' : cancelled.error).toBeInstanceOf(RetrieveCancelledError);
+      const answered = logsWithMessage(bridge, 'C-FIND answered').at(-1)!;
+      expect(answered).toMatchObject({ matches: total, cancelled: true });
+      expect(answered.sent as number).toBeLessThan(total);
+      // The same association, uncancelled, gets every match.
+      expect(await cFind(client, 'STUDY_ROOT', query)).toHaveLength(total);
     } finally {
       await client.release();
     }
