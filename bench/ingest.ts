@@ -64,7 +64,11 @@ async function startBridge(root: string): Promise<Target> {
       ingest: { minFreeDiskBytes: 0 },
     }),
   );
-  const child = spawn(process.execPath, ['dist/src/main.js', '--config', config], {
+  // BENCH_PROFILE=<dir>: the bridge writes a V8 CPU profile there when it stops.
+  const profile = process.env.BENCH_PROFILE
+    ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE]
+    : [];
+  const child = spawn(process.execPath, [...profile, 'dist/src/main.js', '--config', config], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
