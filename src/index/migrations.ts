@@ -91,6 +91,38 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX instances_series_fk ON instances (series_fk);
     `,
   },
+  {
+    id: 2,
+    name: 'outbox: notifications to the FSE side',
+    sql: `
+      CREATE TABLE outbox (
+        id               INTEGER PRIMARY KEY,
+        -- 'images-available' | 'report-cancelled'; checked in code, not by a CHECK, so that a
+        -- new kind needs no table rebuild (SQLite cannot alter a constraint).
+        kind             TEXT NOT NULL,
+        -- The report the notification is about: codCL and codDocumentoDipartimentale.
+        -- Notifications of one report are delivered in id order.
+        report_key       TEXT NOT NULL,
+        -- Sent as the Idempotency-Key header; enqueueing a key again keeps the first row.
+        idempotency_key  TEXT NOT NULL UNIQUE,
+        -- The request body, JSON text, sent byte for byte at every attempt.
+        payload          TEXT NOT NULL,
+        status           TEXT NOT NULL DEFAULT 'pending'
+                         CHECK (status IN ('pending', 'delivered', 'dead')),
+        -- Attempts that got an outcome (an answer, a timeout, a connection error).
+        attempts         INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+        -- ISO 8601 UTC (toISOString): the fixed width makes text order time order.
+        next_attempt_at  TEXT NOT NULL,
+        last_error       TEXT,
+        last_http_status INTEGER,
+        created_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL,
+        delivered_at     TEXT
+      );
+      CREATE INDEX outbox_status_next_attempt ON outbox (status, next_attempt_at);
+      CREATE INDEX outbox_report_key ON outbox (report_key, status);
+    `,
+  },
 ];
 
 /**

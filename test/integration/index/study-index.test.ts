@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../../src/index/migrations.js';
 import { IndexError, StudyIndex } from '../../../src/index/study-index.js';
 import { makeInstance, makeTempDir, seriesUid, sopUid, studyUid } from './fixtures.js';
 
@@ -41,7 +42,7 @@ describe('StudyIndex.open', () => {
     openIndex().close();
     openIndex().close();
     const index = openIndex();
-    expect(rawCount('SELECT COUNT(*) AS n FROM schema_migrations')).toBe(1);
+    expect(rawCount('SELECT COUNT(*) AS n FROM schema_migrations')).toBe(MIGRATIONS.length);
     expect(index.countInstances()).toBe(0);
   });
 
@@ -333,7 +334,7 @@ describe('clear and close', () => {
     expect(index.countInstances()).toBe(0);
     expect(index.listStudies()).toEqual([]);
     expect(rawCount('SELECT COUNT(*) AS n FROM patients')).toBe(0);
-    expect(rawCount('SELECT COUNT(*) AS n FROM schema_migrations')).toBe(1);
+    expect(rawCount('SELECT COUNT(*) AS n FROM schema_migrations')).toBe(MIGRATIONS.length);
     index.commitInstances([makeInstance({ study: 1, series: 1, sop: 1 })]);
     expect(index.getStudy(studyUid(1))?.instanceCount).toBe(1);
   });

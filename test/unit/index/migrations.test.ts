@@ -27,18 +27,35 @@ describe('MIGRATIONS', () => {
 
 describe('applyMigrations', () => {
   it('creates the schema once and records it', () => {
-    expect(applyMigrations(db)).toEqual([1]);
-    expect(tables()).toEqual(['instances', 'patients', 'schema_migrations', 'series', 'studies']);
+    expect(applyMigrations(db)).toEqual([1, 2]);
+    expect(tables()).toEqual([
+      'instances',
+      'outbox',
+      'patients',
+      'schema_migrations',
+      'series',
+      'studies',
+    ]);
     expect(applyMigrations(db)).toEqual([]);
     expect(db.prepare('SELECT id, name FROM schema_migrations').all()).toEqual([
       { id: 1, name: MIGRATIONS[0]?.name },
+      { id: 2, name: MIGRATIONS[1]?.name },
     ]);
+  });
+
+  it('upgrades a database at migration 1 to the outbox, keeping its rows', () => {
+    applyMigrations(db, undefined, MIGRATIONS.slice(0, 1));
+    db.prepare("INSERT INTO patients (patient_id, issuer) VALUES ('PAT-1', '')").run();
+    expect(applyMigrations(db)).toEqual([2]);
+    expect(tables()).toContain('outbox');
+    expect(db.prepare('SELECT COUNT(*) AS n FROM patients').get()).toEqual({ n: 1 });
   });
 
   it('applies only the migrations not yet recorded', () => {
     applyMigrations(db);
-    const next = [...MIGRATIONS, { id: 2, name: 'extra', sql: 'CREATE TABLE extra (x TEXT)' }];
-    expect(applyMigrations(db, undefined, next)).toEqual([2]);
+    const id = MIGRATIONS.length + 1;
+    const next = [...MIGRATIONS, { id, name: 'extra', sql: 'CREATE TABLE extra (x TEXT)' }];
+    expect(applyMigrations(db, undefined, next)).toEqual([id]);
     expect(applyMigrations(db, undefined, next)).toEqual([]);
     expect(tables()).toContain('extra');
   });
@@ -47,16 +64,26 @@ describe('applyMigrations', () => {
     applyMigrations(db);
     const broken = [
       ...MIGRATIONS,
-      { id: 2, name: 'broken', sql: 'CREATE TABLE half (x TEXT); CREATE TABLE patients (y)' },
+      {
+        id: MIGRATIONS.length + 1,
+        name: 'broken',
+        sql: 'CREATE TABLE half (x TEXT); CREATE TABLE patients (y)',
+      },
     ];
     expect(() => applyMigrations(db, undefined, broken)).toThrow(/already exists/);
     expect(tables()).not.toContain('half');
-    expect(db.prepare('SELECT MAX(id) AS id FROM schema_migrations').get()).toEqual({ id: 1 });
+    expect(db.prepare('SELECT MAX(id) AS id FROM schema_migrations').get()).toEqual({
+      id: MIGRATIONS.length,
+    });
   });
 
   it('refuses a schema newer than the migrations it knows', () => {
     applyMigrations(db);
-    db.prepare("INSERT INTO schema_migrations VALUES (2, 'future', '2030-01-01')").run();
+    db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(
+      MIGRATIONS.length + 1,
+      'future',
+      '2030-01-01',
+    );
     expect(() => applyMigrations(db)).toThrow(IndexError);
   });
 
