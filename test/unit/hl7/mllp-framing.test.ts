@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { type MllpEvent, MllpDecoder, frame } from '../../../src/hl7/mllp-framing.js';
+import { noise, seededRandom } from '../../helpers/mllp.js';
+
+const MESSAGE = Buffer.from(
+  'MSH|^~\\&|RIS|ASLTO3|FSEBRIDGE|ASLTO3|2025||MDM^T02|X1|P|2.5\rPID|1\r',
+);
+
+function messages(events: MllpEvent[]): string[] {
+  return events.flatMap((e) => (e.type === 'message' ? [e.bytes.toString('latin1')] : []));
+}
+
+describe('MllpDecoder', () => {
+  it('returns the bytes between the start block and the end block', () => {
+    const decoder = new MllpDecoder(1024);
+    expect(decoder.push(frame(MESSAGE))).toEqual([{ type: 'message', bytes: MESSAGE }]);
+    expect(decoder.inFrame).toBe(false);
+  });
+
+  it('reassembles a frame split at every byte', () => {
+    const decoder = new MllpDecoder(1024);
+    const events: MllpEvent[] = [];
+    for (const byte of Buffer.concat([frame(MESSAGE), frame(MESSAGE)]))
+      events.push(...decoder.push(Buffer.of(byte)));
+    expect(messages(events)).toEqual([MESSAGE.toString('latin1'), MESSAGE.toString('latin1')]);
+    expect(events).toHaveLength(2);
+  });
+
+  it('splits several frames in one chunk, skipping whitespace between them', () => {
+    const decoder = new MllpDecoder(1024);
+    const chunk = Buffer.concat([
+      frame(MESSAGE),
+      Buffer.from('\r\n \t'),
+      frame(Buffer.from('MSH|2')),
+    ]);
+    expect(messages(decoder.push(chunk))).toEqual([MESSAGE.toString('latin1'), 'MSH|2']);
+  });
+
+  it('reports other bytes outside frames as garbage and drops them', () => {
+    const decoder = new MllpDecoder(1024);
+    const events = decoder.push(
+      Buffer.concat([Buffer.from('GET / HTTP/1.1\r\n'), frame(MESSAGE), Buffer.from('xyz')]),
+    );
+    expect(events).toEqual([
+      { type: 'garbage', size: 'GET/HTTP/1.1'.length },
+      { type: 'message', bytes: MESSAGE },
+      { type: 'garbage', size: 3 },
+    ]);
+  });
+
+  it('ends a frame at a lone FS too', () => {
+    const decoder = new MllpDecoder(1024);
+    const events = decoder.push(
+      Buffer.concat([Buffer.of(0x0b), MESSAGE, Buffer.of(0x1c), frame(MESSAGE)]),
+    );
+    expect(messages(events)).toHaveLength(2);
+    expect(events.some((e) => e.type === 'garbage')).toBe(false);
+  });
+
+  it('drops an unfinished frame when a new start block comes', () => {
+    const decoder = new MllpDecoder(1024);
+    const events = decoder.push(
+      Buffer.concat([Buffer.of(0x0b), Buffer.from('MSH|half'), frame(MESSAGE)]),
+    );
+    expect(events).toEqual([
+      { type: 'restarted', dropped: 8 },
+      { type: 'message', bytes: MESSAGE },
+    ]);
+  });
+
+  it('holds no more than the limit of a larger frame, keeps its head and counts its size', () => {
+    const decoder = new MllpDecoder(100, 32);
+    const big = Buffer.concat([MESSAGE, Buffer.alloc(10_000, 0x41)]);
+    const events: MllpEvent[] = [];
+    const framed = frame(big);
+    for (let i = 0; i < framed.length; i += 7) {
+      events.push(...decoder.push(framed.subarray(i, i + 7)));
+      if (decoder.inFrame) expect(decoder.frameSize).toBeLessThanOrEqual(big.length);
+    }
+    expect(events).toEqual([
+      { type: 'oversized', head: MESSAGE.subarray(0, 32), size: big.length },
+    ]);
+    expect(messages(decoder.push(frame(MESSAGE)))).toEqual([MESSAGE.toString('latin1')]);
+  });
+
+  it('accepts a frame of exactly the limit', () => {
+    const decoder = new MllpDecoder(MESSAGE.length);
+    expect(messages(decoder.push(frame(MESSAGE)))).toHaveLength(1);
+    expect(new MllpDecoder(MESSAGE.length - 1).push(frame(MESSAGE))[0]!.type).toBe('oversized');
+  });
+
+  it('reports an empty frame as an empty message', () => {
+    expect(new MllpDecoder(10).push(Buffer.of(0x0b, 0x1c, 0x0d))).toEqual([
+      { type: 'message', bytes: Buffer.alloc(0) },
+    ]);
+  });
+
+  it('never throws on random input, stays bounded, and recovers at the next frame', () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const next = seededRandom(seed);
+      const decoder = new MllpDecoder(256, 64);
+      for (let n = 0; n < 40; n++) {
+        const chunk = noise(next, 1 + Math.floor(next() * 600), 0.02);
+        for (const event of decoder.push(chunk)) {
+          if (event.type === 'message') expect(event.bytes.length).toBeLessThanOrEqual(256);
+          if (event.type === 'oversized') expect(event.head.length).toBeLessThanOrEqual(64);
+        }
+      }
+      // Whatever state it was left in, an end block then a whole frame are read exactly.
+      decoder.push(Buffer.of(0x1c, 0x0d));
+      expect(decoder.push(frame(MESSAGE.subarray(0, 60)))).toEqual([
+        { type: 'message', bytes: MESSAGE.subarray(0, 60) },
+      ]);
+    }
+  });
+});
