@@ -62,6 +62,7 @@ async function startBridge(root: string): Promise<Target> {
         maxAssociations: 32,
       },
       ingest: { minFreeDiskBytes: 0 },
+      http: { host: '127.0.0.1', port: 0 },
     }),
   );
   // BENCH_PROFILE=<dir>: the bridge writes a V8 CPU profile there when it stops.

@@ -12,6 +12,7 @@ import { mkdir } from 'node:fs/promises';
 import { PacsClient } from './retrieve/pacs-client.js';
 import { StudyRetriever } from './retrieve/retrieve-study.js';
 import { IndexQrService } from './qr/index-qr-service.js';
+import { startReporting, type Reporting } from './reporting.js';
 
 export interface RunningApp {
   /** The DICOM port actually bound (differs from the configured one when that is 0). */
@@ -20,6 +21,8 @@ export interface RunningApp {
   store: ObjectStore;
   /** One retriever per configured PACS node, by node name. */
   retrievers: Map<string, StudyRetriever>;
+  /** Report linking, the FSE outbox, the HTTP API and the HL7 listener. */
+  reporting: Reporting;
   /** Graceful stop; calling it again returns the same promise. */
   stop(): Promise<void>;
 }
@@ -108,10 +111,25 @@ export async function startApp(config: BridgeConfig, log: Logger): Promise<Runni
       log.child({ component: 'dimse' }),
       qr,
     );
+    const reporting = await startReporting(
+      config,
+      { index, store, ingest, retrievers },
+      releases,
+      log,
+    );
     const dicomPort = await scp.listen();
     releases.push(() => scp.close(config.shutdown.drainTimeoutMs));
-    log.info({ dicomPort, storage: store.description, index: config.index.path }, 'bridge started');
-    return { dicomPort, index, store, retrievers, stop };
+    log.info(
+      {
+        dicomPort,
+        httpPort: reporting.httpPort,
+        hl7Port: reporting.hl7Port,
+        storage: store.description,
+        index: config.index.path,
+      },
+      'bridge started',
+    );
+    return { dicomPort, index, store, retrievers, reporting, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -5,6 +5,8 @@ import type { PeerSetting } from './formats.js';
 import type { MoveDestinationSetting } from './move-destinations.js';
 import { normalisePacsNodes, type PacsNodeSetting } from './pacs-nodes.js';
 import { createSchema } from './schema.js';
+import { isValidUid } from '../dicom/uid.js';
+import type { FacilitySetting } from '../hl7/facilities.js';
 
 /** The validated configuration, with derived paths resolved. */
 export interface BridgeConfig {
@@ -34,6 +36,35 @@ export interface BridgeConfig {
     maxMatches: number;
     transcoding: 'none' | 'uncompressed';
     sendTimeoutMs: number;
+  };
+  http: { host: string; port: number; bodyLimitBytes: number; apiToken: string };
+  hl7: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    maxMessageBytes: number;
+    maxConnections: number;
+    idleTimeoutMs: number;
+    facilities: FacilitySetting[];
+  };
+  fse: {
+    notifyUrl: string;
+    authKind: 'none' | 'bearer' | 'basic';
+    token: string;
+    username: string;
+    password: string;
+    timeoutMs: number;
+    pollIntervalMs: number;
+    maxInFlight: number;
+    retryBaseDelayMs: number;
+    retryMaxDelayMs: number;
+    maxAttempts: number;
+  };
+  links: {
+    pacsNode: string;
+    quietPeriodMs: number;
+    retrieveLocationUid: string;
+    institutionName: string;
   };
   storage: StorageConfig;
   index: { path: string };
@@ -116,6 +147,10 @@ function derive(schema: ReturnType<typeof createSchema>): BridgeConfig {
     ingest: raw.ingest as BridgeConfig['ingest'],
     pacs: { nodes: nodesOf(raw.pacs.nodes, raw.dicom.aeTitles) },
     queryRetrieve: raw.queryRetrieve as BridgeConfig['queryRetrieve'],
+    http: raw.http,
+    hl7: raw.hl7 as BridgeConfig['hl7'],
+    fse: raw.fse as BridgeConfig['fse'],
+    links: linksOf(raw.links, raw.pacs.nodes as Array<{ name?: unknown }>),
     storage,
     index: { path: raw.index.path ? resolve(raw.index.path) : resolve(dataDir, 'index.sqlite') },
     // The spool sits inside the filesystem store so that making an instance durable is a rename.
@@ -123,6 +158,21 @@ function derive(schema: ReturnType<typeof createSchema>): BridgeConfig {
       storage.kind === 'fs' ? resolve(storage.rootDir, '.spool') : resolve(dataDir, 'spool'),
     shutdown: raw.shutdown,
   };
+}
+
+function linksOf(
+  raw: BridgeConfig['links'],
+  nodes: Array<{ name?: unknown }>,
+): BridgeConfig['links'] {
+  if (raw.pacsNode && !nodes.some((node) => node.name === raw.pacsNode))
+    throw new Error(
+      `links.pacsNode must name a node of pacs.nodes: value was ${JSON.stringify(raw.pacsNode)}`,
+    );
+  if (raw.retrieveLocationUid && !isValidUid(raw.retrieveLocationUid))
+    throw new Error(
+      `links.retrieveLocationUid must be a UID: value was ${JSON.stringify(raw.retrieveLocationUid)}`,
+    );
+  return raw;
 }
 
 function nodesOf(raw: Array<Record<string, unknown>>, ownAeTitles: string[]): PacsNodeSetting[] {

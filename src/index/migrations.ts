@@ -123,6 +123,74 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_report_key ON outbox (report_key, status);
     `,
   },
+  {
+    id: 3,
+    name: 'reports: accessions, linked studies, KOS manifests, HL7 messages seen',
+    sql: `
+  CREATE TABLE reports (
+    id                INTEGER PRIMARY KEY,
+    -- codCL ^ codDocumentoDipartimentale: how the FSE names the report.
+    report_key        TEXT NOT NULL UNIQUE,
+    cod_cl            TEXT NOT NULL,
+    cod_documento     TEXT NOT NULL,
+    id_documento_ilec TEXT,
+    patient_id        TEXT NOT NULL,
+    patient_issuer    TEXT NOT NULL DEFAULT '',
+    codice_fiscale    TEXT,
+    signed_at         TEXT,
+    -- waiting | linked | cancelled
+    status            TEXT NOT NULL,
+    version           INTEGER NOT NULL DEFAULT 1,
+    source            TEXT NOT NULL,
+    created_at        TEXT NOT NULL,
+    updated_at        TEXT NOT NULL
+  );
+
+  CREATE TABLE report_accessions (
+    id                 INTEGER PRIMARY KEY,
+    report_fk          INTEGER NOT NULL REFERENCES reports (id),
+    accession_number   TEXT NOT NULL,
+    accession_issuer   TEXT NOT NULL DEFAULT '',
+    -- waiting | complete | incomplete | not-found | pacs-unreachable | refused
+    status             TEXT NOT NULL,
+    -- When the images became available (dataNotificaPacs).
+    data_notifica_pacs TEXT,
+    last_error         TEXT,
+    updated_at         TEXT NOT NULL,
+    UNIQUE (report_fk, accession_number, accession_issuer)
+  );
+  CREATE INDEX report_accessions_accession ON report_accessions (accession_number);
+
+  CREATE TABLE report_studies (
+    report_fk    INTEGER NOT NULL REFERENCES reports (id),
+    accession_fk INTEGER NOT NULL REFERENCES report_accessions (id) ON DELETE CASCADE,
+    study_uid    TEXT NOT NULL,
+    instances    INTEGER NOT NULL,
+    PRIMARY KEY (report_fk, study_uid)
+  );
+  CREATE INDEX report_studies_study ON report_studies (study_uid);
+
+  CREATE TABLE manifests (
+    id               INTEGER PRIMARY KEY,
+    report_fk        INTEGER NOT NULL REFERENCES reports (id),
+    sop_instance_uid TEXT NOT NULL UNIQUE,
+    study_uid        TEXT NOT NULL,
+    storage_key      TEXT NOT NULL,
+    instances        INTEGER NOT NULL,
+    created_at       TEXT NOT NULL,
+    superseded_at    TEXT
+  );
+
+  CREATE TABLE hl7_messages (
+    sending_application TEXT NOT NULL,
+    sending_facility    TEXT NOT NULL,
+    message_control_id  TEXT NOT NULL,
+    ack_code            TEXT NOT NULL,
+    received_at         TEXT NOT NULL,
+    PRIMARY KEY (sending_application, sending_facility, message_control_id)
+  );
+    `,
+  },
 ];
 
 /**

@@ -57,6 +57,7 @@ export class IngestService implements StoreService {
   #locks = new KeyedLock();
   #intents: IntentLog;
   #spoolFiles: FilePool;
+  #storedListeners: Array<(studyInstanceUid: string) => void> = [];
 
   constructor(
     options: IngestOptions,
@@ -258,6 +259,15 @@ export class IngestService implements StoreService {
       }
     }
     log.debug({ key, bytes: received.sizeBytes }, 'instance stored');
+    for (const listener of this.#storedListeners) listener(metadata.study.uid);
     return { status: Status.Success };
+  }
+
+  /**
+   * Call `listener` with the StudyInstanceUID of each instance newly stored and indexed (report
+   * links wait for studies to complete). Listeners must not throw.
+   */
+  onStored(listener: (studyInstanceUid: string) => void): void {
+    this.#storedListeners.push(listener);
   }
 }

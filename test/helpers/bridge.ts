@@ -29,6 +29,7 @@ export function writeTestConfig(
 ): { file: string; dataDir: string } {
   const dicom = (overrides.dicom as Record<string, unknown> | undefined) ?? {};
   const ingest = (overrides.ingest as Record<string, unknown> | undefined) ?? {};
+  const http = (overrides.http as Record<string, unknown> | undefined) ?? {};
   const config = {
     dataDir,
     log: { level: 'info' },
@@ -41,6 +42,7 @@ export function writeTestConfig(
       ...dicom,
     },
     ingest: { minFreeDiskBytes: 0, ...ingest },
+    http: { host: '127.0.0.1', port: 0, ...http },
   };
   const file = join(dataDir, 'test-config.json');
   writeFileSync(file, JSON.stringify(config, null, 2));

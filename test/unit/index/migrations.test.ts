@@ -27,26 +27,30 @@ describe('MIGRATIONS', () => {
 
 describe('applyMigrations', () => {
   it('creates the schema once and records it', () => {
-    expect(applyMigrations(db)).toEqual([1, 2]);
+    expect(applyMigrations(db)).toEqual([1, 2, 3]);
     expect(tables()).toEqual([
+      'hl7_messages',
       'instances',
+      'manifests',
       'outbox',
       'patients',
+      'report_accessions',
+      'report_studies',
+      'reports',
       'schema_migrations',
       'series',
       'studies',
     ]);
     expect(applyMigrations(db)).toEqual([]);
-    expect(db.prepare('SELECT id, name FROM schema_migrations').all()).toEqual([
-      { id: 1, name: MIGRATIONS[0]?.name },
-      { id: 2, name: MIGRATIONS[1]?.name },
-    ]);
+    expect(db.prepare('SELECT id, name FROM schema_migrations').all()).toEqual(
+      MIGRATIONS.map(({ id, name }) => ({ id, name })),
+    );
   });
 
   it('upgrades a database at migration 1 to the outbox, keeping its rows', () => {
     applyMigrations(db, undefined, MIGRATIONS.slice(0, 1));
     db.prepare("INSERT INTO patients (patient_id, issuer) VALUES ('PAT-1', '')").run();
-    expect(applyMigrations(db)).toEqual([2]);
+    expect(applyMigrations(db)).toEqual([2, 3]);
     expect(tables()).toContain('outbox');
     expect(db.prepare('SELECT COUNT(*) AS n FROM patients').get()).toEqual({ n: 1 });
   });

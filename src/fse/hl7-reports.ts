@@ -1,0 +1,87 @@
+import type { Logger } from 'pino';
+import { Hl7Error, Hl7ErrorCode } from '../hl7/errors.js';
+import type { ReportEventSink } from '../hl7/report-listener.js';
+import { hl7TimeToIso } from '../hl7/report-message.js';
+import { reportKey, type ReportRegistration } from './report.js';
+import type { ReportLinker } from './report-linker.js';
+import type { ReportStore } from './report-store.js';
+
+/**
+ * What an HL7 report event does: MDM^T02 / ORU^R01 register the report, MDM^T10 replaces it
+ * (relink, new manifest), MDM^T11 cancels it. A message already processed (same sending
+ * application, facility and MSH-10) is acknowledged again without effect. The ACK means the
+ * report is recorded; linking, which may retrieve from the PACS, goes on after it.
+ */
+export function reportEventSink(deps: {
+  linker: ReportLinker;
+  reports: ReportStore;
+  log: Logger;
+  now?: () => Date;
+}): ReportEventSink {
+  const now = deps.now ?? (() => new Date());
+  return async (event) => {
+    const { sendingApplication, sendingFacility, messageControlId } = event;
+    const seen = deps.reports.seenMessage(sendingApplication, sendingFacility, messageControlId);
+    if (seen) {
+      deps.log.info(
+        { controlId: messageControlId, sendingFacility },
+        'HL7 message seen before; not processed again',
+      );
+      return;
+    }
+    if (!event.codCL)
+      throw new Hl7Error(`no codCL is configured for sending facility ${sendingFacility}`, {
+        ack: 'AR',
+        code: Hl7ErrorCode.ApplicationInternalError,
+      });
+    const codCL = event.codCL;
+    if (event.kind === 'cancelled') {
+      const key = reportKey({
+        codCL,
+        codDocumentoDipartimentale: event.codDocumentoDipartimentale,
+      });
+      if (!deps.reports.get(key))
+        throw new Hl7Error('the cancelled document is not known', {
+          ack: 'AE',
+          code: Hl7ErrorCode.UnknownKeyIdentifier,
+          location: { segment: 'TXA', field: 12 },
+        });
+      deps.linker.cancel(key);
+    } else {
+      const registration: ReportRegistration = {
+        codCL,
+        codDocumentoDipartimentale: event.codDocumentoDipartimentale,
+        idDocumentoIlec: undefined,
+        accessions: event.accessionNumbers.map((accessionNumber) => ({
+          accessionNumber,
+          issuer: event.accessionIssuer,
+        })),
+        patientId: event.patientId,
+        issuerOfPatientId: event.patientIdIssuer,
+        codiceFiscale: event.codiceFiscale,
+        signedAt: event.signedAt ? hl7TimeToIso(event.signedAt) : undefined,
+        source: 'hl7',
+      };
+      // A replacement of another document drops that one's links.
+      if (
+        event.kind === 'replaced' &&
+        event.replacedDocumentId &&
+        event.replacedDocumentId !== event.codDocumentoDipartimentale
+      )
+        deps.linker.cancel(
+          reportKey({ codCL, codDocumentoDipartimentale: event.replacedDocumentId }),
+        );
+      const { state, linked } = deps.linker.accept(registration);
+      linked.catch((error: unknown) =>
+        deps.log.error({ err: error, report: state.reportKey }, 'linking a report failed'),
+      );
+    }
+    deps.reports.recordMessage(
+      sendingApplication,
+      sendingFacility,
+      messageControlId,
+      'AA',
+      now().toISOString(),
+    );
+  };
+}

@@ -1,0 +1,393 @@
+import type { Logger } from 'pino';
+import { KosInputError, buildKosManifest, type KosManifest, type KosStudy } from '../dicom/kos.js';
+import { newUid } from '../dicom/uid-generator.js';
+import type { StudyIndex } from '../index/study-index.js';
+import type { RetrieveOutcome, StudyRetriever } from '../retrieve/retrieve-study.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { Notification } from './fse-notifier.js';
+import { reportKey, type ReportRegistration } from './report.js';
+import type { AccessionState, AccessionStatus, ReportState, ReportStore } from './report-store.js';
+
+/** The durable outbox, as the linker sees it. */
+export interface NotificationQueue {
+  enqueue(notification: Notification): void;
+}
+
+export interface LinkerOptions {
+  /** Retrieve AE Title written in manifests (our own AE title). */
+  retrieveAeTitle: string;
+  /** Retrieve Location UID written in manifests: identifies this bridge. */
+  retrieveLocationUid: string;
+  institutionName?: string;
+}
+
+export interface LinkerDeps {
+  reports: ReportStore;
+  index: StudyIndex;
+  /** The PACS to retrieve missing or incomplete studies from; none: only what is pushed. */
+  retriever: StudyRetriever | undefined;
+  store: ObjectStore;
+  outbox: NotificationQueue;
+  options: LinkerOptions;
+  log: Logger;
+  now?: () => Date;
+}
+
+type StudyRef = { studyInstanceUid: string; instances: number };
+
+function sameContent(state: ReportState, registration: ReportRegistration): boolean {
+  const accessions = (list: Array<{ accessionNumber: string; issuer: string }>): string =>
+    list
+      .map((a) => `${a.accessionNumber}|${a.issuer}`)
+      .sort()
+      .join(',');
+  return (
+    state.patientId === registration.patientId &&
+    state.issuerOfPatientId === registration.issuerOfPatientId &&
+    (state.idDocumentoIlec ?? '') === (registration.idDocumentoIlec ?? '') &&
+    accessions(state.accessions) === accessions(registration.accessions)
+  );
+}
+
+/**
+ * Links reports to their studies: each accession number is looked up in the index and, when
+ * missing or incomplete, retrieved from the PACS; once every accession is complete a KOS
+ * manifest is stored and the FSE side is told through the outbox. A study that arrives later
+ * completes a waiting report by itself (`studyChanged`), and a linked report whose studies
+ * change gets a new manifest.
+ */
+export class ReportLinker {
+  #deps: LinkerDeps;
+  #now: () => Date;
+  /** One linking run per report at a time. */
+  #running = new Map<string, Promise<ReportState>>();
+
+  constructor(deps: LinkerDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? (() => new Date());
+  }
+
+  /** Register (or replace) a report and link it as far as the images allow. */
+  register(registration: ReportRegistration): Promise<ReportState> {
+    return this.accept(registration).linked;
+  }
+
+  /**
+   * Record a report durably and start linking it: `state` is the report as recorded (what an
+   * HL7 ACK or an HTTP 202 can promise), `linked` settles once linking has gone as far as the
+   * images allow (a retrieve from the PACS may take minutes).
+   */
+  accept(registration: ReportRegistration): { state: ReportState; linked: Promise<ReportState> } {
+    const key = reportKey(registration);
+    const existing = this.#deps.reports.get(key);
+    // The same report again (a re-sent registration) changes nothing and notifies nobody.
+    if (existing && existing.status !== 'cancelled' && sameContent(existing, registration)) {
+      return {
+        state: existing,
+        linked: existing.status === 'linked' ? Promise.resolve(existing) : this.#link(key),
+      };
+    }
+    const state = this.#deps.reports.upsert(registration, this.#stamp());
+    this.#deps.log.info(
+      { report: key, accessions: registration.accessions.length, replaced: Boolean(existing) },
+      existing ? 'report replaced' : 'report registered',
+    );
+    // A replacement waits for a linking run of the previous version to end, then links anew.
+    const previous = this.#running.get(key)?.catch(() => undefined) ?? Promise.resolve();
+    return { state, linked: previous.then(() => this.#link(key)) };
+  }
+
+  /** Wait for the linking runs in progress (shutdown). */
+  async idle(): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running.values()]);
+  }
+
+  /** A cancelled report: its links and manifest are dropped and the FSE side is told. */
+  cancel(key: string): ReportState | undefined {
+    const state = this.#deps.reports.get(key);
+    if (!state || state.status === 'cancelled') return state;
+    this.#deps.reports.unlink(key, this.#stamp());
+    this.#deps.outbox.enqueue({
+      kind: 'report-cancelled',
+      reportKey: key,
+      idempotencyKey: `report-cancelled:${key}:${state.version}`,
+      payload: {
+        codCL: state.codCL,
+        codDocumentoDipartimentale: state.codDocumentoDipartimentale,
+        ...(state.idDocumentoIlec ? { idDocumentoIlec: state.idDocumentoIlec } : {}),
+        accessionNumbers: state.accessions.map((a) => ({
+          accessionNumber: a.accessionNumber,
+          ...(a.issuer ? { issuer: a.issuer } : {}),
+        })),
+        studyInstanceUids: [
+          ...new Set(state.accessions.flatMap((a) => a.studies.map((s) => s.studyInstanceUid))),
+        ],
+        ...(state.manifest ? { manifestSopInstanceUid: state.manifest.sopInstanceUid } : {}),
+        cancelledAt: this.#stamp(),
+      },
+    });
+    this.#deps.log.info({ report: key }, 'report cancelled; links dropped');
+    return this.#deps.reports.get(key);
+  }
+
+  /**
+   * A study received new instances and has been quiet since: complete the reports waiting for
+   * its accession number, and re-issue the manifest of linked reports that include it.
+   */
+  async studyChanged(studyInstanceUid: string): Promise<void> {
+    const study = this.#deps.index.getStudy(studyInstanceUid);
+    if (!study?.accessionNumber) return;
+    for (const report of this.#deps.reports.byAccession(study.accessionNumber)) {
+      if (report.status === 'waiting') await this.#link(report.reportKey);
+      else if (report.status === 'linked') await this.#refreshManifest(report);
+    }
+  }
+
+  #link(key: string): Promise<ReportState> {
+    const running = this.#running.get(key);
+    if (running) return running;
+    const run = this.#linkNow(key).finally(() => this.#running.delete(key));
+    this.#running.set(key, run);
+    return run;
+  }
+
+  async #linkNow(key: string): Promise<ReportState> {
+    let report = this.#deps.reports.get(key)!;
+    for (const accession of report.accessions) {
+      if (accession.status === 'complete') continue;
+      const { status, studies, lastError } = await this.#linkAccession(report, accession);
+      this.#deps.reports.setAccession(accession.id, { status, studies, lastError }, this.#stamp());
+    }
+    report = this.#deps.reports.get(key)!;
+    if (report.accessions.every((a) => a.status === 'complete')) return this.#issueManifest(report);
+    this.#deps.log.info(
+      { report: key, accessions: report.accessions.map((a) => a.status) },
+      'report waiting for images',
+    );
+    return report;
+  }
+
+  async #linkAccession(
+    report: ReportState,
+    accession: AccessionState,
+  ): Promise<{ status: AccessionStatus; studies: StudyRef[]; lastError?: string }> {
+    const retriever = this.#deps.retriever;
+    if (!retriever) {
+      // Without a PACS to ask, what has been pushed is all there is.
+      const held = this.#heldStudies(report, accession);
+      return { status: held.length > 0 ? 'complete' : 'waiting', studies: held };
+    }
+    let outcome: RetrieveOutcome;
+    try {
+      outcome = await retriever.retrieveByAccession({
+        accessionNumber: accession.accessionNumber,
+        ...(accession.issuer ? { issuerOfAccessionNumber: accession.issuer } : {}),
+        patientId: report.patientId,
+        ...(report.issuerOfPatientId ? { issuerOfPatientId: report.issuerOfPatientId } : {}),
+      });
+    } catch (error) {
+      return { status: 'waiting', studies: [], lastError: (error as Error).message };
+    }
+    switch (outcome.kind) {
+      case 'complete':
+      case 'incomplete': {
+        const studies = outcome.studies.map((s) => ({
+          studyInstanceUid: s.studyInstanceUid,
+          instances: this.#deps.index.countStudyInstances(s.studyInstanceUid),
+        }));
+        const errors = outcome.studies.flatMap((s) => (s.error ? [s.error] : []));
+        return {
+          status: outcome.kind,
+          studies,
+          ...(errors.length > 0 ? { lastError: errors.join('; ') } : {}),
+        };
+      }
+      case 'not-found':
+        return { status: 'not-found', studies: [], lastError: outcome.reason };
+      default:
+        return { status: outcome.kind, studies: [], lastError: outcome.error };
+    }
+  }
+
+  /** Studies the index holds for an accession and the report's patient. */
+  #heldStudies(report: ReportState, accession: AccessionState): StudyRef[] {
+    const matches = this.#deps.index.query('STUDY_ROOT', 'STUDY', {
+      AccessionNumber: accession.accessionNumber,
+      PatientID: report.patientId,
+      IssuerOfAccessionNumber: '',
+      StudyInstanceUID: '',
+      NumberOfStudyRelatedInstances: '',
+    });
+    return matches
+      .filter(
+        (m) =>
+          !accession.issuer ||
+          !m.IssuerOfAccessionNumber ||
+          m.IssuerOfAccessionNumber === accession.issuer,
+      )
+      .map((m) => ({
+        studyInstanceUid: m.StudyInstanceUID!,
+        instances: Number(m.NumberOfStudyRelatedInstances ?? 0),
+      }));
+  }
+
+  async #refreshManifest(report: ReportState): Promise<void> {
+    const held = report.accessions
+      .flatMap((a) => a.studies)
+      .reduce((sum, s) => sum + this.#deps.index.countStudyInstances(s.studyInstanceUid), 0);
+    if (report.manifest && held === report.manifest.instances) return;
+    for (const accession of report.accessions) {
+      this.#deps.reports.setAccession(
+        accession.id,
+        {
+          status: 'complete',
+          studies: accession.studies.map((s) => ({
+            studyInstanceUid: s.studyInstanceUid,
+            instances: this.#deps.index.countStudyInstances(s.studyInstanceUid),
+          })),
+        },
+        this.#stamp(),
+      );
+    }
+    await this.#issueManifest(this.#deps.reports.get(report.reportKey)!);
+  }
+
+  /** Build and store the KOS manifest of a complete report, then notify the FSE side. */
+  async #issueManifest(report: ReportState): Promise<ReportState> {
+    const { index, store, options } = this.#deps;
+    const studyUids = [
+      ...new Set(report.accessions.flatMap((a) => a.studies.map((s) => s.studyInstanceUid))),
+    ];
+    const studies: KosStudy[] = studyUids.map((uid) => {
+      const record = index.getStudy(uid);
+      const accession = report.accessions.find((a) =>
+        a.studies.some((s) => s.studyInstanceUid === uid),
+      )!;
+      return {
+        studyInstanceUid: uid,
+        accessionNumber: accession.accessionNumber,
+        ...(accession.issuer ? { accessionIssuer: accession.issuer } : {}),
+        // Old-style values (ACR-NEMA `1997.04.24`) are left out rather than refused.
+        ...(record?.studyDate && /^\d{8}$/.test(record.studyDate)
+          ? { studyDate: record.studyDate }
+          : {}),
+        ...(record?.studyTime && /^\d{2,6}(\.\d{1,6})?$/.test(record.studyTime)
+          ? { studyTime: record.studyTime }
+          : {}),
+        series: index.listSeries(uid).map((series) => ({
+          seriesInstanceUid: series.seriesUid,
+          ...(series.modality ? { modality: series.modality } : {}),
+          instances: index.listInstances(series.seriesUid).map((i) => ({
+            sopClassUid: i.sopClassUid,
+            sopInstanceUid: i.sopInstanceUid,
+          })),
+        })),
+      };
+    });
+    const first = index.getStudy(studyUids[0]!);
+    const build = (name: string | undefined): KosManifest =>
+      buildKosManifest({
+        patient: {
+          id: report.patientId,
+          ...(report.issuerOfPatientId ? { issuer: report.issuerOfPatientId } : {}),
+          ...(name ? { name } : {}),
+        },
+        studies,
+        retrieveAeTitle: options.retrieveAeTitle,
+        retrieveLocationUid: options.retrieveLocationUid,
+        sopInstanceUid: newUid(),
+        seriesInstanceUid: newUid(),
+        seriesNumber: 9999,
+        instanceNumber: report.version,
+        contentDateTime: this.#now(),
+        ...(options.institutionName ? { institutionName: options.institutionName } : {}),
+      });
+    let manifest: KosManifest;
+    try {
+      manifest = build(first?.patientName);
+    } catch (error) {
+      // A name the instances carry in a form PN does not allow: the manifest goes without it.
+      if (!(error instanceof KosInputError) || !error.field.startsWith('patient.name')) throw error;
+      manifest = build(undefined);
+    }
+    const instances = studies.reduce(
+      (sum, s) => sum + s.series.reduce((n, series) => n + series.instances.length, 0),
+      0,
+    );
+    const storageKey = `manifests/${manifest.studyInstanceUid}/${manifest.sopInstanceUid}.dcm`;
+    await store.putBuffer(storageKey, manifest.file);
+    const now = this.#stamp();
+    this.#deps.reports.addManifest(
+      report.reportKey,
+      {
+        sopInstanceUid: manifest.sopInstanceUid,
+        studyInstanceUid: manifest.studyInstanceUid,
+        storageKey,
+        instances,
+      },
+      now,
+    );
+    this.#deps.reports.setStatus(report.reportKey, 'linked', now);
+    const linked = this.#deps.reports.get(report.reportKey)!;
+    this.#deps.outbox.enqueue({
+      kind: 'images-available',
+      reportKey: report.reportKey,
+      idempotencyKey: `images-available:${report.reportKey}:${manifest.sopInstanceUid}`,
+      payload: imagesAvailablePayload(
+        linked,
+        options,
+        (uid) => this.#deps.index.listSeries(uid).length,
+      ),
+    });
+    this.#deps.log.info(
+      {
+        report: report.reportKey,
+        studies: studyUids.length,
+        instances,
+        manifest: manifest.sopInstanceUid,
+      },
+      'report linked; manifest stored',
+    );
+    return linked;
+  }
+
+  #stamp(): string {
+    return this.#now().toISOString();
+  }
+}
+
+/** The images-available message content (the FSE adapter maps it onto the wire). */
+export function imagesAvailablePayload(
+  report: ReportState,
+  options: LinkerOptions,
+  seriesCount: (studyInstanceUid: string) => number,
+): Record<string, unknown> {
+  return {
+    codCL: report.codCL,
+    codDocumentoDipartimentale: report.codDocumentoDipartimentale,
+    ...(report.idDocumentoIlec ? { idDocumentoIlec: report.idDocumentoIlec } : {}),
+    ...(report.codiceFiscale ? { codiceFiscale: report.codiceFiscale } : {}),
+    patientId: report.patientId,
+    issuerOfPatientId: report.issuerOfPatientId,
+    accessionNumbers: report.accessions
+      .filter((a) => a.dataNotificaPacs)
+      .map((a) => ({
+        accessionNumber: a.accessionNumber,
+        ...(a.issuer ? { issuer: a.issuer } : {}),
+        dataNotificaPacs: a.dataNotificaPacs,
+      })),
+    studies: report.accessions.flatMap((a) =>
+      a.studies.map((s) => ({
+        studyInstanceUid: s.studyInstanceUid,
+        numberOfSeries: seriesCount(s.studyInstanceUid),
+        numberOfInstances: s.instances,
+      })),
+    ),
+    manifest: {
+      sopInstanceUid: report.manifest!.sopInstanceUid,
+      studyInstanceUid: report.manifest!.studyInstanceUid,
+      retrieveAeTitle: options.retrieveAeTitle,
+      retrieveLocationUid: options.retrieveLocationUid,
+    },
+  };
+}

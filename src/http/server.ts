@@ -1,0 +1,79 @@
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+
+export interface HttpOptions {
+  /** Address to bind; `127.0.0.1` for local only. */
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Larger request bodies are refused with 413. */
+  bodyLimitBytes: number;
+  /** When set, every /api request must carry `Authorization: Bearer <token>`. */
+  apiToken: string;
+}
+
+export interface RunningHttp {
+  port: number;
+  /** Stop accepting, let requests in progress finish; calling it twice is safe. */
+  close(): Promise<void>;
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * The HTTP listener: JSON API under /api (bearer token when configured), /healthz. Routes are
+ * registered by `routes`; errors become JSON `{ error, message }` with the status they carry.
+ */
+export async function startHttpServer(
+  options: HttpOptions,
+  routes: (app: FastifyInstance) => void,
+  log: Logger,
+): Promise<RunningHttp> {
+  const app = Fastify({
+    // Fastify logs every request at info; URLs carry report ids, so only its warnings are kept.
+    loggerInstance: log.child({}, { level: 'warn' }) as FastifyBaseLogger,
+    bodyLimit: options.bodyLimitBytes,
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (!options.apiToken || !request.url.startsWith('/api/')) return;
+    const header = request.headers.authorization ?? '';
+    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+    if (!sameSecret(token, options.apiToken)) {
+      log.warn(
+        { url: request.routeOptions.url, ip: request.ip },
+        'API request without valid token',
+      );
+      await reply.code(401).header('www-authenticate', 'Bearer').send({
+        error: 'unauthorized',
+        message: 'a valid bearer token is required',
+      });
+    }
+  });
+  app.setErrorHandler(
+    async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
+      const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+      if (status >= 500)
+        log.error({ err: error, url: request.routeOptions.url }, 'HTTP request failed');
+      await reply.code(status).send({
+        error: status === 413 ? 'body-too-large' : status >= 500 ? 'internal-error' : 'bad-request',
+        message: status >= 500 ? 'internal error' : error.message,
+      });
+    },
+  );
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  routes(app);
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  log.info({ host: options.host, port }, 'HTTP API listening');
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    close: () => (closing ??= app.close()),
+  };
+}
