@@ -1,0 +1,187 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReportState } from '../../../src/fse/report-store.js';
+import { BRIDGE_AE, disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
+import { FakeFse } from '../../helpers/fake-fse.js';
+import { Hl7Peer } from '../../helpers/hl7-peer.js';
+import {
+  FACILITY,
+  mdm,
+  obxRp,
+  obxText,
+  pid,
+  pv1,
+  segment,
+  txa,
+} from '../../helpers/hl7-messages.js';
+import { startSamplePacs, type SamplePacs } from '../../helpers/pacs-fixture.js';
+import { runTool, waitFor } from '../../helpers/tools.js';
+
+/*
+ * A signed report reaches the bridge (HL7 MDM over MLLP from a real client, or the HTTP API),
+ * is linked to its studies (held, pulled from Orthanc, or pushed later), gets a KOS manifest
+ * that an independent IOD validator accepts, and the FSE side (a strict fake) is told once.
+ */
+
+/** The samples' PACS stores no issuers, so the facility names none. */
+const SAMPLE_FACILITY = { ...FACILITY, patientIdIssuer: '', accessionIssuer: '' };
+let fse: FakeFse;
+let fixture: SamplePacs;
+
+beforeAll(async () => {
+  fse = await FakeFse.start();
+  fixture = await startSamplePacs();
+}, 120_000);
+
+afterAll(async () => {
+  await fse?.close();
+  await fixture?.pacs.stop();
+});
+
+const PID3_FOR = (patientId: string): string =>
+  [`R${patientId}^^^RIS`, `${patientId}^^^${FACILITY.patientIdAuthority}^PI`].join('~');
+
+function report(patientId: string, accession: string, documentId: string, trigger = 'T02'): string {
+  return mdm({
+    trigger,
+    controlId: `MSG-${documentId}-${trigger}`,
+    segments: [
+      segment('EVN', { 1: trigger, 2: '20250114093005' }),
+      pid(PID3_FOR(patientId)),
+      pv1(),
+      txa({ documentId }),
+      ...(trigger === 'T11' ? [] : [obxRp(accession), obxText()]),
+    ],
+  });
+}
+
+async function bridgeWith(overrides: Record<string, unknown>): Promise<TestBridge> {
+  const bridge = await startBridge({
+    fse: {
+      notifyUrl: fse.baseUrl,
+      retryBaseDelayMs: 20,
+      retryMaxDelayMs: 200,
+      pollIntervalMs: 100,
+    },
+    hl7: { enabled: true, host: '127.0.0.1', port: 0, facilities: [SAMPLE_FACILITY] },
+    links: { quietPeriodMs: 300 },
+    ...overrides,
+  });
+  await fixture.pacs.setModality('bridge', {
+    aeTitle: BRIDGE_AE,
+    host: '127.0.0.1',
+    port: bridge.port,
+  });
+  return bridge;
+}
+
+function orthancNode(): Record<string, unknown> {
+  return {
+    nodes: [
+      {
+        name: 'orthanc',
+        aeTitle: fixture.pacs.aeTitle,
+        host: '127.0.0.1',
+        port: fixture.pacs.dicomPort,
+        maxRetries: 1,
+        retryBaseDelayMs: 50,
+      },
+    ],
+  };
+}
+
+async function linked(bridge: TestBridge, key: string): Promise<ReportState> {
+  await waitFor(
+    () => bridge.app.reporting.reports.get(key)?.status === 'linked',
+    60_000,
+    `report ${key} linked`,
+  );
+  return bridge.app.reporting.reports.get(key)!;
+}
+
+function deliveries(kind: 'immagini-disponibili' | 'referti-annullati', codDocumento: string) {
+  return fse.requests.filter(
+    (r) =>
+      r.path.endsWith(kind) &&
+      r.valid &&
+      (r.body as { codDocumentoDipartimentale?: string }).codDocumentoDipartimentale ===
+        codDocumento,
+  );
+}
+
+/** dciodvfy's errors, and the instances the manifest references (DCMTK's reading). */
+async function checkManifest(bridge: TestBridge, state: ReportState): Promise<Set<string>> {
+  const dir = mkdtempSync(join(tmpdir(), 'kos-'));
+  try {
+    const path = join(dir, 'kos.dcm');
+    writeFileSync(path, await bridge.app.store.readBuffer(state.manifest!.storageKey));
+    const validation = await runTool('dciodvfy', [path]);
+    const output = validation.stdout + validation.stderr;
+    expect(
+      output.split('\n').filter((line) => /^Error/.test(line)),
+      output,
+    ).toEqual([]);
+    const dump = await runTool('dcmdump', ['-q', '+P', '0008,1155', '+s', path]);
+    expect(dump.code, dump.stderr).toBe(0);
+    return new Set([...dump.stdout.matchAll(/\[([0-9.]+)\]/g)].map((m) => m[1]!));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function heldUids(bridge: TestBridge, studyUids: string[]): Set<string> {
+  const index = bridge.app.index;
+  return new Set(
+    studyUids.flatMap((study) =>
+      index
+        .listSeries(study)
+        .flatMap((s) => index.listInstances(s.seriesUid).map((i) => i.sopInstanceUid)),
+    ),
+  );
+}
+
+describe('report linking over HL7', () => {
+  let bridge: TestBridge;
+  beforeAll(async () => {
+    bridge = await bridgeWith({ pacs: orthancNode() });
+  });
+  afterAll(() => disposeBridge(bridge));
+
+  it('links an accession already received: AA, manifest valid and exact, FSE told once', async () => {
+    const study = fixture.studies[0]!;
+    const sent = await runTool('dcmsend', [
+      '-aet',
+      'DCMSEND',
+      '-aec',
+      BRIDGE_AE,
+      '--decompress-never',
+      '127.0.0.1',
+      String(bridge.port),
+      ...study.instances.map((i) => i.path),
+    ]);
+    expect(sent.code, sent.stderr).toBe(0);
+    const peer = await Hl7Peer.connect(bridge.app.reporting.hl7Port!);
+    try {
+      const ack = await peer.send(report(study.patientId, study.accessionNumber, 'DOC-HELD-1'));
+      expect(ack.get('MSA.1').toString()).toBe('AA');
+      // The same message again: acknowledged, not processed twice.
+      const again = await peer.send(report(study.patientId, study.accessionNumber, 'DOC-HELD-1'));
+      expect(again.get('MSA.1').toString()).toBe('AA');
+    } finally {
+      await peer.close();
+    }
+    const state = await linked(bridge, `${FACILITY.codCL}^DOC-HELD-1`);
+    const studyUids = state.accessions.flatMap((a) => a.studies.map((s) => s.studyInstanceUid));
+    expect(studyUids).toContain(study.studyUid);
+    expect(await checkManifest(bridge, state)).toEqual(heldUids(bridge, studyUids));
+    await waitFor(
+      () => deliveries('immagini-disponibili', 'DOC-HELD-1').length > 0,
+      20_000,
+      'FSE notified',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(deliveries('immagini-disponibili', 'DOC-HELD-1')).toHaveLength(1);
+  }, 120_000);
+});
