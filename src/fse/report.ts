@@ -48,11 +48,12 @@ const MAX_LO = 64;
 
 function text(
   body: Record<string, unknown>,
-  field: string,
+  key: string,
   max: number,
   required: boolean,
+  field = key,
 ): string | undefined {
-  const value = body[field];
+  const value = body[key];
   if (value === undefined || value === null || value === '') {
     if (required) throw new ReportValidationError(field, 'is required');
     return undefined;
@@ -105,8 +106,9 @@ export function parseReportRegistration(body: unknown): ReportRegistration {
     if (extra.length > 0)
       throw new ReportValidationError(`${field}.${extra[0]}`, 'is not a known field');
     return {
-      accessionNumber: text(item, 'accessionNumber', MAX_ACCESSION, true) ?? '',
-      issuer: text(item, 'issuer', MAX_LO, false) ?? '',
+      accessionNumber:
+        text(item, 'accessionNumber', MAX_ACCESSION, true, `${field}.accessionNumber`) ?? '',
+      issuer: text(item, 'issuer', MAX_LO, false, `${field}.issuer`) ?? '',
     };
   });
   const codiceFiscale = text(record, 'codiceFiscale', 16, false);

@@ -185,3 +185,130 @@ describe('report linking over HL7', () => {
     expect(deliveries('immagini-disponibili', 'DOC-HELD-1')).toHaveLength(1);
   }, 120_000);
 });
+
+describe('report linking: pulled from the PACS, cancelled', () => {
+  let bridge: TestBridge;
+  beforeAll(async () => {
+    bridge = await bridgeWith({ pacs: orthancNode() });
+  });
+  afterAll(() => disposeBridge(bridge));
+
+  it('pulls an accession not received yet from Orthanc, links it, and unlinks on MDM^T11', async () => {
+    const study = fixture.studies.at(-1)!;
+    expect(bridge.app.index.countStudyInstances(study.studyUid)).toBe(0);
+    const peer = await Hl7Peer.connect(bridge.app.reporting.hl7Port!);
+    try {
+      const ack = await peer.send(report(study.patientId, study.accessionNumber, 'DOC-PULL-1'));
+      expect(ack.get('MSA.1').toString()).toBe('AA');
+      const state = await linked(bridge, `${FACILITY.codCL}^DOC-PULL-1`);
+      expect(bridge.app.index.countStudyInstances(study.studyUid)).toBe(study.instances.length);
+      const studyUids = state.accessions.flatMap((a) => a.studies.map((s) => s.studyInstanceUid));
+      expect(await checkManifest(bridge, state)).toEqual(heldUids(bridge, studyUids));
+      await waitFor(
+        () => deliveries('immagini-disponibili', 'DOC-PULL-1').length > 0,
+        20_000,
+        'FSE notified',
+      );
+      const cancel = await peer.send(
+        report(study.patientId, study.accessionNumber, 'DOC-PULL-1', 'T11'),
+      );
+      expect(cancel.get('MSA.1').toString()).toBe('AA');
+      expect(bridge.app.reporting.reports.get(`${FACILITY.codCL}^DOC-PULL-1`)?.status).toBe(
+        'cancelled',
+      );
+      await waitFor(
+        () => deliveries('referti-annullati', 'DOC-PULL-1').length > 0,
+        20_000,
+        'FSE told of the cancellation',
+      );
+      // A cancellation of a document the bridge never saw is refused (AE).
+      const unknown = await peer.send(
+        report(study.patientId, study.accessionNumber, 'DOC-NEVER', 'T11'),
+      );
+      expect(unknown.get('MSA.1').toString()).toBe('AE');
+    } finally {
+      await peer.close();
+    }
+    expect(deliveries('immagini-disponibili', 'DOC-PULL-1')).toHaveLength(1);
+  }, 120_000);
+});
+
+describe('report linking over HTTP, report before images', () => {
+  const TOKEN = 'test-token-0123456789';
+  let bridge: TestBridge;
+  beforeAll(async () => {
+    bridge = await bridgeWith({ http: { apiToken: TOKEN } });
+  });
+  afterAll(() => disposeBridge(bridge));
+
+  function api(method: string, path: string, body?: unknown, token = TOKEN): Promise<Response> {
+    return fetch(`http://127.0.0.1:${bridge.app.reporting.httpPort}${path}`, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  }
+
+  it('refuses requests without the token and invalid reports, naming the field', async () => {
+    expect((await api('GET', '/api/reports?accessionNumber=1', undefined, '')).status).toBe(401);
+    const invalid = await api('POST', '/api/reports', {
+      codCL: '010203',
+      codDocumentoDipartimentale: 'DOC-X',
+      accessionNumbers: [{ accessionNumber: '12345678901234567' }],
+      patientId: 'P1',
+    });
+    expect(invalid.status).toBe(400);
+    expect(await invalid.json()).toMatchObject({ field: 'accessionNumbers[0].accessionNumber' });
+    const unknownField = await api('POST', '/api/reports', { codCL: '1', extra: true });
+    expect(await unknownField.json()).toMatchObject({ field: 'extra' });
+  });
+
+  it('waits for a study pushed later, then links it when it goes quiet and tells the FSE once', async () => {
+    const study = fixture.studies[0]!;
+    const registered = await api('POST', '/api/reports', {
+      codCL: '010203',
+      codDocumentoDipartimentale: 'DOC-LATE-1',
+      accessionNumbers: [{ accessionNumber: study.accessionNumber }],
+      patientId: study.patientId,
+      codiceFiscale: 'RSSMRA80A01H501U',
+    });
+    expect(registered.status).toBe(202);
+    const key = '010203^DOC-LATE-1';
+    await waitFor(
+      () => bridge.app.reporting.reports.get(key)?.accessions[0]?.status === 'waiting',
+      10_000,
+      'report waiting',
+    );
+    const sent = await runTool('dcmsend', [
+      '-aet',
+      'DCMSEND',
+      '-aec',
+      BRIDGE_AE,
+      '--decompress-never',
+      '127.0.0.1',
+      String(bridge.port),
+      ...study.instances.map((i) => i.path),
+    ]);
+    expect(sent.code, sent.stderr).toBe(0);
+    const state = await linked(bridge, key);
+    expect(state.accessions[0]!.dataNotificaPacs).toBeDefined();
+    const shown = (await (
+      await api('GET', '/api/reports/010203/DOC-LATE-1')
+    ).json()) as ReportState;
+    expect(shown.status).toBe('linked');
+    expect(shown.manifest?.sopInstanceUid).toBe(state.manifest!.sopInstanceUid);
+    await waitFor(
+      () => deliveries('immagini-disponibili', 'DOC-LATE-1').length > 0,
+      20_000,
+      'FSE notified',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(deliveries('immagini-disponibili', 'DOC-LATE-1')).toHaveLength(1);
+    expect((await (await api('GET', '/api/outbox/counts')).json()) as object).toMatchObject({
+      delivered: 1,
+    });
+  }, 120_000);
+});
