@@ -21,7 +21,8 @@ RUN npm run build \
 # ---- runtime: production node_modules + dist + config, run as non-root
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
-    BRIDGE_DATA_DIR=/var/lib/bridge
+    BRIDGE_DATA_DIR=/var/lib/bridge \
+    BRIDGE_HTTP_HOST=0.0.0.0
 RUN groupadd --system --gid 10001 bridge \
  && useradd --system --uid 10001 --gid bridge --home-dir /var/lib/bridge \
       --no-create-home --shell /usr/sbin/nologin bridge \
@@ -37,8 +38,9 @@ COPY config ./config
 USER bridge
 # Spool, stored instances (filesystem storage) and the SQLite index live here.
 VOLUME /var/lib/bridge
-# 11112: DICOM (DIMSE). 8080: HTTP (admin, metrics, SOAP; not served yet).
-EXPOSE 11112 8080
+# 11112: DICOM (DIMSE). 8080: HTTP API (set BRIDGE_HTTP_API_TOKEN when it is reachable from
+# outside). 2575: HL7 MLLP (when BRIDGE_HL7_ENABLED=true).
+EXPOSE 11112 8080 2575
 # C-ECHO against the local daemon; exit code 0 when it answers Success.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
   CMD ["node", "dist/src/cli.js", "echo"]

@@ -6,6 +6,9 @@ import { formatStatus, Status } from './dimse/status.js';
 import { StudyIndex } from './index/study-index.js';
 import { rebuildIndex } from './ingest/rebuild.js';
 import { PacsClient } from './retrieve/pacs-client.js';
+import { OutboxStore } from './fse/outbox-store.js';
+import { reportKey } from './fse/report.js';
+import { ReportStore, type ReportState } from './fse/report-store.js';
 import { createLogger } from './logger.js';
 import { createObjectStore } from './storage/create-store.js';
 
@@ -19,6 +22,10 @@ Commands:
   echo --node NAME                    C-ECHO to a configured PACS node
   find --node NAME [--accession A] [--patient-id P] [--study UID]
                                       study-level C-FIND at a configured PACS node
+  report --accession A | --report CODCL/CODDOC
+                                      link state of reports: accessions, studies, manifest
+  outbox dead                         FSE notifications that failed for good (dead letters)
+  outbox resend ID | --all            send dead letters again (the daemon picks them up)
   rebuild-index                       rebuild the index from what storage holds
   config                              print the effective configuration (secrets hidden)
 
@@ -163,6 +170,74 @@ async function find(
   return 0;
 }
 
+function reportState(config: BridgeConfig, accession?: string, report?: string): number {
+  const reports = ReportStore.open(config.index.path);
+  try {
+    let states: ReportState[];
+    if (report) {
+      const [codCL, ...rest] = report.split('/');
+      const state = reports.get(
+        reportKey({ codCL: codCL ?? '', codDocumentoDipartimentale: rest.join('/') }),
+      );
+      states = state ? [state] : [];
+    } else if (accession) states = reports.byAccession(accession);
+    else throw new Error('give --accession A or --report CODCL/CODDOC');
+    for (const state of states) {
+      console.log(
+        `report ${state.reportKey} (version ${state.version}, ${state.source}): ${state.status}`,
+      );
+      console.log(
+        table(
+          state.accessions.map((a) => ({
+            accession: a.accessionNumber,
+            issuer: a.issuer,
+            status: a.status,
+            dataNotificaPacs: a.dataNotificaPacs,
+            studies: a.studies.map((s) => `${s.studyInstanceUid} (${s.instances})`).join(' '),
+            error: a.lastError,
+          })),
+        ),
+      );
+      if (state.manifest)
+        console.log(`manifest ${state.manifest.sopInstanceUid}: ${state.manifest.storageKey}`);
+      console.log('');
+    }
+    console.log(`${states.length} reports`);
+    return states.length > 0 ? 0 : 1;
+  } finally {
+    reports.close();
+  }
+}
+
+function outbox(
+  config: BridgeConfig,
+  action: string | undefined,
+  id: string | undefined,
+  all: boolean,
+): number {
+  const store = OutboxStore.open(config.index.path);
+  try {
+    if (action === 'dead') {
+      const dead = store.listDeadLetters();
+      console.log(table(dead.map((d) => ({ ...d }) as Record<string, unknown>)));
+      console.log(`\n${dead.length} dead letters`);
+      return 0;
+    }
+    if (action === 'resend') {
+      if (all) {
+        console.log(`resent: ${store.resendAllDead().join(', ') || 'none'}`);
+        return 0;
+      }
+      const item = store.resend(Number(id));
+      console.log(`notification ${item.id} is pending again`);
+      return 0;
+    }
+    throw new Error('outbox: give dead, resend ID or resend --all');
+  } finally {
+    store.close();
+  }
+}
+
 async function rebuild(config: BridgeConfig): Promise<number> {
   const log = createLogger(config.log.level);
   const store = await createObjectStore(config.storage, log);
@@ -194,6 +269,8 @@ async function run(argv: string[]): Promise<number> {
       node: { type: 'string' },
       accession: { type: 'string' },
       'patient-id': { type: 'string' },
+      report: { type: 'string' },
+      all: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -225,6 +302,10 @@ async function run(argv: string[]): Promise<number> {
         patientId: values['patient-id'],
         studyInstanceUid: values.study,
       });
+    case 'report':
+      return reportState(config, values.accession, values.report);
+    case 'outbox':
+      return outbox(config, positionals[1], positionals[2], values.all ?? false);
     case 'rebuild-index':
       return rebuild(config);
     default:

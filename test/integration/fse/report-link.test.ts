@@ -310,5 +310,22 @@ describe('report linking over HTTP, report before images', () => {
     expect((await (await api('GET', '/api/outbox/counts')).json()) as object).toMatchObject({
       delivered: 1,
     });
+    // The same state through the CLI, on the running daemon's index.
+    const configFile = join(bridge.dataDir, 'test-config.json');
+    const cli = (args: string[]): ReturnType<typeof runTool> =>
+      runTool(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli.ts', ...args, '--config', configFile],
+        {
+          env: { ...process.env, BRIDGE_LOG_LEVEL: 'warn' },
+        },
+      );
+    const shownByCli = await cli(['report', '--report', '010203/DOC-LATE-1']);
+    expect(shownByCli.code, shownByCli.stderr).toBe(0);
+    expect(shownByCli.stdout).toContain('report 010203^DOC-LATE-1 (version 1, http): linked');
+    expect(shownByCli.stdout).toContain(state.manifest!.sopInstanceUid);
+    const dead = await cli(['outbox', 'dead']);
+    expect(dead.code, dead.stderr).toBe(0);
+    expect(dead.stdout).toContain('0 dead letters');
   }, 120_000);
 });
