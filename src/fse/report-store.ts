@@ -210,11 +210,7 @@ export class ReportStore {
     this.#db.transaction(() => {
       const report = this.#row(key);
       if (!report) return;
-      this.#db
-        .prepare(
-          'UPDATE manifests SET superseded_at = ? WHERE report_fk = ? AND superseded_at IS NULL',
-        )
-        .run(now, report.id);
+      this.#supersedeManifests(report.id, now);
       this.#db
         .prepare(
           `INSERT INTO manifests (report_fk, sop_instance_uid, study_uid, storage_key, instances,
@@ -236,11 +232,7 @@ export class ReportStore {
     this.#db.transaction(() => {
       const report = this.#row(key);
       if (!report) return;
-      this.#db
-        .prepare(
-          'UPDATE manifests SET superseded_at = ? WHERE report_fk = ? AND superseded_at IS NULL',
-        )
-        .run(now, report.id);
+      this.#supersedeManifests(report.id, now);
       this.#db.prepare('DELETE FROM report_studies WHERE report_fk = ?').run(report.id);
       this.#db
         .prepare(`UPDATE reports SET status = 'cancelled', updated_at = ? WHERE id = ?`)
@@ -271,6 +263,14 @@ export class ReportStore {
            message_control_id, ack_code, received_at) VALUES (?, ?, ?, ?, ?)`,
       )
       .run(application, facility, controlId, ackCode, now);
+  }
+
+  #supersedeManifests(reportId: number, now: string): void {
+    this.#db
+      .prepare(
+        'UPDATE manifests SET superseded_at = ? WHERE report_fk = ? AND superseded_at IS NULL',
+      )
+      .run(now, reportId);
   }
 
   get(key: string): ReportState | undefined {

@@ -73,3 +73,21 @@ export function exited(
   }
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
+
+/** DCMTK dcmsend of `files` to a bridge on loopback, each in its own transfer syntax. */
+export function dcmsend(
+  port: number,
+  files: string[],
+  options: { callingAe?: string; calledAe?: string } = {},
+): Promise<ToolResult> {
+  return runTool('dcmsend', [
+    '-aet',
+    options.callingAe ?? 'DCMSEND',
+    '-aec',
+    options.calledAe ?? 'FSEBRIDGE',
+    '--decompress-never',
+    '127.0.0.1',
+    String(port),
+    ...files,
+  ]);
+}

@@ -17,7 +17,7 @@ import {
   txa,
 } from '../../helpers/hl7-messages.js';
 import { startSamplePacs, type SamplePacs } from '../../helpers/pacs-fixture.js';
-import { runTool, waitFor } from '../../helpers/tools.js';
+import { runTool, waitFor, dcmsend } from '../../helpers/tools.js';
 
 /*
  * A signed report reaches the bridge (HL7 MDM over MLLP from a real client, or the HTTP API),
@@ -151,16 +151,10 @@ describe('report linking over HL7', () => {
 
   it('links an accession already received: AA, manifest valid and exact, FSE told once', async () => {
     const study = fixture.studies[0]!;
-    const sent = await runTool('dcmsend', [
-      '-aet',
-      'DCMSEND',
-      '-aec',
-      BRIDGE_AE,
-      '--decompress-never',
-      '127.0.0.1',
-      String(bridge.port),
-      ...study.instances.map((i) => i.path),
-    ]);
+    const sent = await dcmsend(
+      bridge.port,
+      study.instances.map((i) => i.path),
+    );
     expect(sent.code, sent.stderr).toBe(0);
     const peer = await Hl7Peer.connect(bridge.app.reporting.hl7Port!);
     try {
@@ -282,16 +276,10 @@ describe('report linking over HTTP, report before images', () => {
       10_000,
       'report waiting',
     );
-    const sent = await runTool('dcmsend', [
-      '-aet',
-      'DCMSEND',
-      '-aec',
-      BRIDGE_AE,
-      '--decompress-never',
-      '127.0.0.1',
-      String(bridge.port),
-      ...study.instances.map((i) => i.path),
-    ]);
+    const sent = await dcmsend(
+      bridge.port,
+      study.instances.map((i) => i.path),
+    );
     expect(sent.code, sent.stderr).toBe(0);
     const state = await linked(bridge, key);
     expect(state.accessions[0]!.dataNotificaPacs).toBeDefined();

@@ -9,11 +9,11 @@ import { rebuildIndex } from '../../../src/ingest/rebuild.js';
 import { createLogger } from '../../../src/logger.js';
 import { FilesystemStore } from '../../../src/storage/fs-store.js';
 import { instanceKey } from '../../../src/storage/keys.js';
-import { BRIDGE_AE, startBridge, type LogLine, type TestBridge } from '../../helpers/bridge.js';
+import { startBridge, type LogLine, type TestBridge } from '../../helpers/bridge.js';
 import { snapshotIndex } from '../../helpers/process-data.js';
 import { SAMPLES_DIR, sampleFacts, validSamples } from '../../helpers/samples.js';
 import { syntheticUids, writeSyntheticInstances } from '../../helpers/synthetic.js';
-import { runTool } from '../../helpers/tools.js';
+import { dcmsend } from '../../helpers/tools.js';
 
 const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 
@@ -54,16 +54,7 @@ describe('rebuilding the index from storage', () => {
     );
     bridge = await startBridge();
     dirs.push(bridge.dataDir);
-    const sent = await runTool('dcmsend', [
-      '-aet',
-      'DCMSEND',
-      '-aec',
-      BRIDGE_AE,
-      '--decompress-never',
-      '127.0.0.1',
-      String(bridge.port),
-      ...files,
-    ]);
+    const sent = await dcmsend(bridge.port, files);
     // Files sharing a SOP Instance UID are answered with a warning (first kept); none fails.
     expect(sent.code, sent.stderr).toBe(0);
     expect(sent.stderr).not.toMatch(/E: /);

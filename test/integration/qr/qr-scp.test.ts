@@ -8,7 +8,7 @@ import { startOrthanc, type OrthancPacs } from '../../helpers/orthanc.js';
 import { startReferenceScp, type ReferenceScp } from '../../helpers/reference-scp.js';
 import { validSamples } from '../../helpers/samples.js';
 import { storedDataset } from '../../helpers/stored.js';
-import { freePort, runTool } from '../../helpers/tools.js';
+import { freePort, runTool, dcmsend } from '../../helpers/tools.js';
 
 /*
  * The bridge's own Q/R SCP, answered from its index, against independent clients: DCMTK
@@ -49,16 +49,7 @@ beforeAll(async () => {
     },
   });
   await orthanc.setModality('bridge', { aeTitle: BRIDGE_AE, host: '127.0.0.1', port: bridge.port });
-  const sent = await runTool('dcmsend', [
-    '-aet',
-    'DCMSEND',
-    '-aec',
-    BRIDGE_AE,
-    '--decompress-never',
-    '127.0.0.1',
-    String(bridge.port),
-    ...validSamples(),
-  ]);
+  const sent = await dcmsend(bridge.port, validSamples());
   expect(bridge.app.index.countInstances(), sent.stderr).toBeGreaterThan(20);
   studies = bridge.app.index
     .listStudies()
