@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { BridgeConfig } from './config/load.js';
 import { uidFromUuid } from './dicom/uid-generator.js';
-import { FseNotifier, toOutboxEntry, type FseAuth } from './fse/fse-notifier.js';
+import { toOutboxEntry } from './fse/fse-messages.js';
+import { FseNotifier, type FseAuth } from './fse/fse-notifier.js';
 import { reportEventSink } from './fse/hl7-reports.js';
 import { OutboxStore } from './fse/outbox-store.js';
 import { OutboxWorker } from './fse/outbox-worker.js';

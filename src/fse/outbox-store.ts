@@ -5,46 +5,17 @@ import { toIndexError } from '../index/errors.js';
 import { applyMigrations } from '../index/migrations.js';
 import { openDatabase } from '../index/sqlite.js';
 import type { SqliteOptions } from '../index/sqlite.js';
-
-/** What a notification tells the FSE side. */
-export type OutboxKind = 'images-available' | 'report-cancelled';
-export const OUTBOX_KINDS: readonly OutboxKind[] = ['images-available', 'report-cancelled'];
-
-/**
- * - `pending`: to be sent (again) at `nextAttemptAt`;
- * - `delivered`: the FSE side answered 2xx: taken in charge, which is all a positive answer means;
- * - `dead`: refused for good (a final answer, or too many failed attempts); kept for an operator
- *   to read and re-send.
- */
-export type OutboxStatus = 'pending' | 'delivered' | 'dead';
-
-/** A notification to enqueue: made by `fse-notifier.ts`, which owns the wire format. */
-export interface OutboxEntry {
-  kind: OutboxKind;
-  /** The report's id: codCL and codDocumentoDipartimentale (see `reportKeyOf`). */
-  reportKey: string;
-  /** Unique per notification; also the Idempotency-Key header of every attempt. */
-  idempotencyKey: string;
-  /** The request body, JSON text of an object, sent unchanged at every attempt. */
-  payload: string;
-}
-
-/** One row of the outbox. */
-export interface OutboxItem extends OutboxEntry {
-  id: number;
-  status: OutboxStatus;
-  /** Attempts that got an outcome; an attempt cut short by a shutdown is not counted. */
-  attempts: number;
-  nextAttemptAt: Date;
-  lastError: string | undefined;
-  lastHttpStatus: number | undefined;
-  createdAt: Date;
-  updatedAt: Date;
-  deliveredAt: Date | undefined;
-}
-
-/** A dead letter as an operator lists it: everything but the payload, which holds patient data. */
-export type DeadLetter = Omit<OutboxItem, 'payload'>;
+import {
+  OUTBOX_COLUMNS,
+  checkEntry,
+  clip,
+  toItem,
+  type DeadLetter,
+  type OutboxEntry,
+  type OutboxItem,
+  type OutboxRow,
+  type OutboxStatus,
+} from './outbox-entry.js';
 
 export interface EnqueueResult {
   item: OutboxItem;
@@ -76,42 +47,11 @@ export class OutboxResendError extends Error {
   }
 }
 
-/** An entry that cannot be stored: names the field and the value. */
-export class OutboxEntryError extends Error {
-  override readonly name = 'OutboxEntryError';
-}
-
 export interface OutboxStoreOptions extends SqliteOptions {
   logger?: Logger;
   /** The clock for `created_at`, `updated_at` and the first attempt; tests inject one. */
   now?: () => Date;
 }
-
-/** Longest `last_error` kept: a response body excerpt is enough to act on. */
-export const MAX_ERROR_CHARS = 2_000;
-/** Longest payload accepted: a notification lists ids and counts, never images. */
-export const MAX_PAYLOAD_BYTES = 256 * 1024;
-/** Longest report key and idempotency key (the latter travels in an HTTP header). */
-export const MAX_KEY_CHARS = 512;
-
-interface OutboxRow {
-  id: number;
-  kind: string;
-  report_key: string;
-  idempotency_key: string;
-  payload: string;
-  status: string;
-  attempts: number;
-  next_attempt_at: string;
-  last_error: string | null;
-  last_http_status: number | null;
-  created_at: string;
-  updated_at: string;
-  delivered_at: string | null;
-}
-
-const COLUMNS = `id, kind, report_key, idempotency_key, payload, status, attempts,
-  next_attempt_at, last_error, last_http_status, created_at, updated_at, delivered_at`;
 
 /**
  * The outbox table, on a connection of its own to the index database.
@@ -152,12 +92,12 @@ export class OutboxStore {
                           next_attempt_at, created_at, updated_at)
       VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)
       ON CONFLICT (idempotency_key) DO NOTHING`);
-    this.#byKey = db.prepare(`SELECT ${COLUMNS} FROM outbox WHERE idempotency_key = ?`);
-    this.#byId = db.prepare(`SELECT ${COLUMNS} FROM outbox WHERE id = ?`);
+    this.#byKey = db.prepare(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE idempotency_key = ?`);
+    this.#byId = db.prepare(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE id = ?`);
     // Only the oldest pending notification of each report is due: they are delivered in order,
     // so that "cancelled" never overtakes the "images available" it cancels.
     this.#due = db.prepare(`
-      SELECT ${COLUMNS} FROM outbox o
+      SELECT ${OUTBOX_COLUMNS} FROM outbox o
       WHERE o.status = 'pending' AND o.next_attempt_at <= ?
         AND NOT EXISTS (
           SELECT 1 FROM outbox earlier
@@ -180,7 +120,7 @@ export class OutboxStore {
         last_http_status = ?, updated_at = ?
       WHERE id = ? AND status = 'pending'`);
     this.#listDead = db.prepare(
-      `SELECT ${COLUMNS} FROM outbox WHERE status = 'dead' ORDER BY updated_at, id`,
+      `SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE status = 'dead' ORDER BY updated_at, id`,
     );
     this.#newerLive = db.prepare(`
       SELECT id FROM outbox
@@ -367,52 +307,4 @@ export class OutboxStore {
       throw toIndexError(`outbox ${operation}`, err);
     }
   }
-}
-
-function checkEntry(entry: OutboxEntry): void {
-  if (!OUTBOX_KINDS.includes(entry.kind)) {
-    throw new OutboxEntryError(`kind must be one of ${OUTBOX_KINDS.join(', ')}: ${entry.kind}`);
-  }
-  for (const field of ['reportKey', 'idempotencyKey'] as const) {
-    const value = entry[field];
-    if (typeof value !== 'string' || value.length === 0 || value.length > MAX_KEY_CHARS) {
-      throw new OutboxEntryError(
-        `${field} must be a string of 1 to ${MAX_KEY_CHARS} characters: ${String(value).slice(0, 80)}`,
-      );
-    }
-  }
-  if (Buffer.byteLength(entry.payload) > MAX_PAYLOAD_BYTES) {
-    throw new OutboxEntryError(`payload must be at most ${MAX_PAYLOAD_BYTES} bytes`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(entry.payload);
-  } catch {
-    throw new OutboxEntryError('payload must be JSON text');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new OutboxEntryError('payload must be a JSON object');
-  }
-}
-
-function clip(text: string): string {
-  return text.length <= MAX_ERROR_CHARS ? text : `${text.slice(0, MAX_ERROR_CHARS - 1)}…`;
-}
-
-function toItem(row: OutboxRow): OutboxItem {
-  return {
-    id: row.id,
-    kind: row.kind as OutboxKind,
-    reportKey: row.report_key,
-    idempotencyKey: row.idempotency_key,
-    payload: row.payload,
-    status: row.status as OutboxStatus,
-    attempts: row.attempts,
-    nextAttemptAt: new Date(row.next_attempt_at),
-    lastError: row.last_error ?? undefined,
-    lastHttpStatus: row.last_http_status ?? undefined,
-    createdAt: new Date(row.created_at),
-    updatedAt: new Date(row.updated_at),
-    deliveredAt: row.delivered_at === null ? undefined : new Date(row.delivered_at),
-  };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { DeliveryOutcome } from './fse-notifier.js';
-import type { EnqueueResult, OutboxEntry, OutboxItem, OutboxStore } from './outbox-store.js';
+import type { OutboxEntry, OutboxItem } from './outbox-entry.js';
+import type { EnqueueResult, OutboxStore } from './outbox-store.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

@@ -74,11 +74,14 @@ export function exited(
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
-/** DCMTK dcmsend of `files` to a bridge on loopback, each in its own transfer syntax. */
+/**
+ * DCMTK dcmsend of `files` to a bridge on loopback, each in its own transfer syntax; with
+ * `recurse`, `files` may name directories, sent with every file below them.
+ */
 export function dcmsend(
   port: number,
   files: string[],
-  options: { callingAe?: string; calledAe?: string } = {},
+  options: { callingAe?: string; calledAe?: string; recurse?: boolean } = {},
 ): Promise<ToolResult> {
   return runTool('dcmsend', [
     '-aet',
@@ -86,6 +89,7 @@ export function dcmsend(
     '-aec',
     options.calledAe ?? 'FSEBRIDGE',
     '--decompress-never',
+    ...(options.recurse ? ['--scan-directories', '--recurse'] : []),
     '127.0.0.1',
     String(port),
     ...files,

@@ -1,12 +1,10 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  FseNotifier,
-  imagesAvailableEntry,
-  reportCancelledEntry,
-} from '../../../src/fse/fse-notifier.js';
-import { OutboxStore, type OutboxItem } from '../../../src/fse/outbox-store.js';
+import { imagesAvailableEntry, reportCancelledEntry } from '../../../src/fse/fse-messages.js';
+import { FseNotifier } from '../../../src/fse/fse-notifier.js';
+import type { OutboxItem } from '../../../src/fse/outbox-entry.js';
+import { OutboxStore } from '../../../src/fse/outbox-store.js';
 import { OutboxWorker, type OutboxWorkerOptions } from '../../../src/fse/outbox-worker.js';
 import { FakeFse, type FakeFseOptions } from '../../helpers/fake-fse.js';
 import { waitFor } from '../../helpers/tools.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imagesAvailableEntry, reportCancelledEntry } from '../../../src/fse/fse-notifier.js';
+import { imagesAvailableEntry, reportCancelledEntry } from '../../../src/fse/fse-messages.js';
 import { FakeFse } from '../../helpers/fake-fse.js';
 import { imagesAvailable, reportCancelled } from './fixtures.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import type { ImagesAvailableInput, ReportCancelledInput } from '../../../src/fse/fse-notifier.js';
+import type { ImagesAvailableInput, ReportCancelledInput } from '../../../src/fse/fse-messages.js';
 
 /** Patient data the tests look for in logs: it must never be there. */
 export const CODICE_FISCALE = 'RSSMRA80A01H501U';

@@ -1,12 +1,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  FseNotifier,
-  FseNotifierConfigError,
-  imagesAvailableEntry,
-  reportCancelledEntry,
-} from '../../../src/fse/fse-notifier.js';
+import { imagesAvailableEntry, reportCancelledEntry } from '../../../src/fse/fse-messages.js';
+import { FseNotifier, FseNotifierConfigError } from '../../../src/fse/fse-notifier.js';
 import { FakeFse, type FakeFseOptions } from '../../helpers/fake-fse.js';
 import { imagesAvailable, reportCancelled } from './fixtures.js';
 

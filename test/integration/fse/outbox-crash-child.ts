@@ -4,7 +4,8 @@
  * crashing daemon would be. Usage: outbox-crash-child.ts <db path> <base url>.
  */
 import { pino } from 'pino';
-import { FseNotifier, imagesAvailableEntry } from '../../../src/fse/fse-notifier.js';
+import { imagesAvailableEntry } from '../../../src/fse/fse-messages.js';
+import { FseNotifier } from '../../../src/fse/fse-notifier.js';
 import { OutboxStore } from '../../../src/fse/outbox-store.js';
 import { OutboxWorker } from '../../../src/fse/outbox-worker.js';
 import { imagesAvailable } from './fixtures.js';

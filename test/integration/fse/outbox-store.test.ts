@@ -1,13 +1,9 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { imagesAvailableEntry, reportCancelledEntry } from '../../../src/fse/fse-notifier.js';
-import {
-  OutboxEntryError,
-  OutboxResendError,
-  OutboxStore,
-  type OutboxEntry,
-} from '../../../src/fse/outbox-store.js';
+import { imagesAvailableEntry, reportCancelledEntry } from '../../../src/fse/fse-messages.js';
+import { OutboxEntryError, type OutboxEntry } from '../../../src/fse/outbox-entry.js';
+import { OutboxResendError, OutboxStore } from '../../../src/fse/outbox-store.js';
 import { IndexError } from '../../../src/index/errors.js';
 import { StudyIndex } from '../../../src/index/study-index.js';
 import { captureLogger, imagesAvailable, makeTempDir, reportCancelled } from './fixtures.js';

@@ -16,14 +16,14 @@ import { connectClient, echoStatus, logsWithMessage, settle } from '../../helper
 import { IMPLICIT_LE, VERIFICATION } from '../../helpers/raw-peer.js';
 import { startReferenceScp, type ReferenceScp } from '../../helpers/reference-scp.js';
 import { SAMPLES_DIR } from '../../helpers/samples.js';
-import { storedDataset } from '../../helpers/stored.js';
+import { heldStudies, storedDataset, type HeldStudy } from '../../helpers/stored.js';
 import {
   gate,
   startTestStoreScp,
   type StoreAnswer,
   type TestStoreScp,
 } from '../../helpers/test-store-scp.js';
-import { runTool } from '../../helpers/tools.js';
+import { dcmsend } from '../../helpers/tools.js';
 
 /*
  * The bridge's Q/R SCP: the counts of its pending responses, C-CANCEL, all retrieve slots
@@ -41,11 +41,6 @@ const STORESCP_AE = 'STORESCP';
 const STUDY_ROOT_MOVE = QR_SOP_CLASSES.STUDY_ROOT.move;
 const STUDY_ROOT_GET = QR_SOP_CLASSES.STUDY_ROOT.get;
 const STUDY_ROOT_FIND = QR_SOP_CLASSES.STUDY_ROOT.find;
-
-interface HeldStudy {
-  studyUid: string;
-  instances: Array<{ sopInstanceUid: string; sopClassUid: string; storageKey: string }>;
-}
 
 let bridge: TestBridge;
 let destination: TestStoreScp;
@@ -71,33 +66,9 @@ beforeAll(async () => {
       ],
     },
   });
-  const sent = await runTool('dcmsend', [
-    '-aet',
-    'DCMSEND',
-    '-aec',
-    BRIDGE_AE,
-    '--decompress-never',
-    '--scan-directories',
-    '--recurse',
-    '127.0.0.1',
-    String(bridge.port),
-    `${SAMPLES_DIR}studies`,
-  ]);
+  const sent = await dcmsend(bridge.port, [`${SAMPLES_DIR}studies`], { recurse: true });
   expect(sent.code, sent.stderr).toBe(0);
-  const index = bridge.app.index;
-  study = index
-    .listStudies()
-    .map((s) => ({
-      studyUid: s.studyUid,
-      instances: index.listSeries(s.studyUid).flatMap((series) =>
-        index.listInstances(series.seriesUid).map((i) => ({
-          sopInstanceUid: i.sopInstanceUid,
-          sopClassUid: i.sopClassUid,
-          storageKey: i.storageKey,
-        })),
-      ),
-    }))
-    .sort((a, b) => b.instances.length - a.instances.length)[0]!;
+  study = heldStudies(bridge.app.index).sort((a, b) => b.instances.length - a.instances.length)[0]!;
   // Enough instances that a cancel after the first leaves some unsent.
   expect(study.instances.length).toBeGreaterThanOrEqual(5);
 }, 120_000);

@@ -3,8 +3,8 @@ import type { SubOperationCounts } from '../../../src/dimse/errors.js';
 import type { StoreReceiver } from '../../../src/dimse/store-service.js';
 import { BRIDGE_AE, disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
 import { SAMPLES_DIR } from '../../helpers/samples.js';
-import { storedDataset } from '../../helpers/stored.js';
-import { runTool } from '../../helpers/tools.js';
+import { heldStudies, storedDataset, type HeldStudy } from '../../helpers/stored.js';
+import { dcmsend } from '../../helpers/tools.js';
 
 /*
  * One bridge retrieves from another with C-GET: the second bridge's PACS node is the first
@@ -15,49 +15,16 @@ import { runTool } from '../../helpers/tools.js';
 const SECOND_AE = 'BRIDGE2';
 let source: TestBridge;
 let retriever: TestBridge;
-
-interface HeldStudy {
-  studyUid: string;
-  accessionNumber: string;
-  patientId: string;
-  instances: Array<{
-    sopInstanceUid: string;
-    sopClassUid: string;
-    storageKey: string;
-    transferSyntaxUid: string;
-  }>;
-}
+/** The studies the first bridge holds that have an accession number. */
 let studies: HeldStudy[];
 
 beforeAll(async () => {
   source = await startBridge({
     dicom: { allowedPeers: ['DCMSEND', SECOND_AE].map((aeTitle) => ({ aeTitle })) },
   });
-  const sent = await runTool('dcmsend', [
-    '-aet',
-    'DCMSEND',
-    '-aec',
-    BRIDGE_AE,
-    '--decompress-never',
-    '--scan-directories',
-    '--recurse',
-    '127.0.0.1',
-    String(source.port),
-    `${SAMPLES_DIR}studies`,
-  ]);
+  const sent = await dcmsend(source.port, [`${SAMPLES_DIR}studies`], { recurse: true });
   expect(sent.code, sent.stderr).toBe(0);
-  const index = source.app.index;
-  studies = index
-    .listStudies()
-    .map((s) => ({
-      studyUid: s.studyUid,
-      accessionNumber: s.accessionNumber ?? '',
-      patientId: s.patientId ?? '',
-      instances: index
-        .listSeries(s.studyUid)
-        .flatMap((series) => index.listInstances(series.seriesUid)),
-    }))
-    .filter((s) => s.accessionNumber !== '');
+  studies = heldStudies(source.app.index).filter((s) => s.accessionNumber !== '');
   expect(studies.length).toBeGreaterThan(1);
   retriever = await startBridge({
     dicom: { aeTitles: [SECOND_AE] },

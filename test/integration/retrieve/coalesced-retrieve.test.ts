@@ -1,15 +1,9 @@
-import { createReadStream } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { identifierOf, type Identifier } from '../../../src/dicom/identifier.js';
-import { splitPart10 } from '../../../src/dicom/part10-stream.js';
-import { AePolicy } from '../../../src/dimse/ae-policy.js';
-import type { QrService, RetrieveInstance } from '../../../src/dimse/qr-service.js';
-import { DimseServer } from '../../../src/dimse/scp.js';
 import type { StudyMatch } from '../../../src/retrieve/pacs-client.js';
-import { BRIDGE_AE, disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
-import { quietLog } from '../../helpers/dimse-checks.js';
-import { sampleFacts, validSamples, type SampleFacts } from '../../helpers/samples.js';
+import { disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
+import type { SampleFacts } from '../../helpers/samples.js';
 import { storedDataset } from '../../helpers/stored.js';
+import { sampleStudy, startTestPacs, type TestPacs } from '../../helpers/test-pacs.js';
 import { gate } from '../../helpers/test-store-scp.js';
 
 /*
@@ -21,74 +15,24 @@ import { gate } from '../../helpers/test-store-scp.js';
 
 const PACS_AE = 'COUNTPACS';
 const ACCESSION = 'SHARED-1';
-let pacs: DimseServer;
-let pacsPort: number;
+let pacs: TestPacs;
 let delivered: SampleFacts[];
 let bridge: TestBridge | undefined;
-let finds = 0;
-let moves = 0;
 /** The first instance of the move is read only once the test lets it. */
 const firstInstance = gate();
 
 beforeAll(async () => {
-  const all = await Promise.all(validSamples().map((path) => sampleFacts(path)));
-  const study = all.find((s) => s.path.includes('77654033/CT2'))!.studyUid;
-  delivered = all.filter((s) => s.studyUid === study);
+  delivered = await sampleStudy('77654033/CT2');
   expect(delivered.length).toBeGreaterThan(1);
-  const instanceOf = (sample: SampleFacts, index: number): RetrieveInstance => ({
-    sopClassUid: sample.sopClassUid,
-    sopInstanceUid: sample.sopInstanceUid,
-    transferSyntaxUid: sample.transferSyntaxUid,
-    open: async () => {
+  pacs = await startTestPacs({
+    aeTitle: PACS_AE,
+    instances: delivered,
+    accessionNumber: ACCESSION,
+    bridgePort: () => bridge?.port,
+    beforeSend: async (index) => {
       if (index === 0) await firstInstance.wait;
-      return (await splitPart10(createReadStream(sample.path))).dataset;
     },
   });
-  const service: QrService = {
-    find: (): Identifier[] => {
-      finds++;
-      return [
-        identifierOf({
-          QueryRetrieveLevel: 'STUDY',
-          StudyInstanceUID: study,
-          AccessionNumber: ACCESSION,
-          PatientID: delivered[0]!.patientId,
-          NumberOfStudyRelatedInstances: String(delivered.length),
-        }),
-      ];
-    },
-    select: () => {
-      moves++;
-      return delivered.map(instanceOf);
-    },
-    moveDestination: (aeTitle) =>
-      aeTitle === BRIDGE_AE && bridge
-        ? { aeTitle, host: '127.0.0.1', port: bridge.port }
-        : undefined,
-    acquireRetrieveSlot: () => () => undefined,
-    transcodeUncompressed: false,
-    sendTimeoutMs: 10_000,
-  };
-  pacs = new DimseServer(
-    {
-      host: '127.0.0.1',
-      port: 0,
-      maxAssociations: 8,
-      maxPduLength: 64 * 1024,
-      artimMs: 10_000,
-      idleTimeoutMs: 30_000,
-      acceptPrivateSopClasses: false,
-    },
-    await AePolicy.create([PACS_AE], [{ aeTitle: BRIDGE_AE, host: undefined }]),
-    {
-      begin: () => {
-        throw new Error('the test PACS takes no C-STORE');
-      },
-    },
-    quietLog,
-    service,
-  );
-  pacsPort = await pacs.listen();
   bridge = await startBridge({
     pacs: {
       nodes: [
@@ -96,7 +40,7 @@ beforeAll(async () => {
           name: 'counting',
           aeTitle: PACS_AE,
           host: '127.0.0.1',
-          port: pacsPort,
+          port: pacs.port,
           maxRetries: 2,
           retryBaseDelayMs: 10,
         },
@@ -108,7 +52,7 @@ beforeAll(async () => {
 afterAll(async () => {
   firstInstance.open();
   await disposeBridge(bridge);
-  await pacs?.close(1000);
+  await pacs?.close();
 });
 
 describe('two retrieves of one accession at the same time', () => {
@@ -130,8 +74,8 @@ describe('two retrieves of one accession at the same time', () => {
       retriever.retrieveByAccession(request),
     ]);
     expect(answered).toBe(2);
-    expect(finds).toBe(2);
-    expect(moves).toBe(1);
+    expect(pacs.finds).toBe(2);
+    expect(pacs.moves).toBe(1);
     for (const outcome of [first, second]) {
       expect(outcome.kind, JSON.stringify(outcome)).toBe('complete');
       if (outcome.kind !== 'complete') continue;

@@ -7,7 +7,7 @@ import {
   toOutboxEntry,
   type ImagesAvailableInput,
   type ReportCancelledInput,
-} from '../../../src/fse/fse-notifier.js';
+} from '../../../src/fse/fse-messages.js';
 import {
   CODICE_FISCALE,
   PATIENT_ID,
