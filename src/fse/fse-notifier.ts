@@ -8,9 +8,6 @@
 import { CONTROL } from './fse-validation.js';
 import type { OutboxEntry, OutboxKind } from './outbox-entry.js';
 
-// The message a notification carries is defined with the builders; also importable from here.
-export type { Notification } from './fse-messages.js';
-
 /** Path of each kind under the configured base URL. */
 export const NOTIFICATION_PATHS: Readonly<Record<OutboxKind, string>> = {
   'images-available': '/immagini-disponibili',

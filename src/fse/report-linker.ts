@@ -4,7 +4,7 @@ import { newUid } from '../dicom/uid-generator.js';
 import type { StudyIndex } from '../index/study-index.js';
 import type { RetrieveOutcome, StudyRetriever } from '../retrieve/retrieve-study.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { Notification } from './fse-notifier.js';
+import type { Notification } from './fse-messages.js';
 import { reportKey, type ReportRegistration } from './report.js';
 import type { AccessionState, AccessionStatus, ReportState, ReportStore } from './report-store.js';
 

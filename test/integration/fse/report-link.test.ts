@@ -316,4 +316,52 @@ describe('report linking over HTTP, report before images', () => {
     expect(dead.code, dead.stderr).toBe(0);
     expect(dead.stdout).toContain('0 dead letters');
   }, 120_000);
+
+  it('re-issues the manifest with a new SOP Instance UID when a linked study receives more', async () => {
+    const study = fixture.studies.find(
+      (s) => s.instances.length >= 2 && s.studyUid !== fixture.studies[0]!.studyUid,
+    )!;
+    const [last, ...first] = study.instances;
+    expect(
+      (
+        await dcmsend(
+          bridge.port,
+          first.map((i) => i.path),
+        )
+      ).code,
+    ).toBe(0);
+    const key = '010203^DOC-GROW-1';
+    const registered = await api('POST', '/api/reports', {
+      codCL: '010203',
+      codDocumentoDipartimentale: 'DOC-GROW-1',
+      accessionNumbers: [{ accessionNumber: study.accessionNumber }],
+      patientId: study.patientId,
+    });
+    expect(registered.status).toBe(202);
+    const before = await linked(bridge, key);
+    const studyUids = before.accessions.flatMap((a) => a.studies.map((s) => s.studyInstanceUid));
+    expect(await checkManifest(bridge, before)).toEqual(heldUids(bridge, studyUids));
+    expect((await dcmsend(bridge.port, [last!.path])).code).toBe(0);
+    await waitFor(
+      () =>
+        bridge.app.reporting.reports.get(key)?.manifest?.sopInstanceUid !==
+        before.manifest!.sopInstanceUid,
+      20_000,
+      'a new manifest',
+    );
+    const after = bridge.app.reporting.reports.get(key)!;
+    expect(after.manifest!.instances).toBe(before.manifest!.instances + 1);
+    const referenced = await checkManifest(bridge, after);
+    expect(referenced).toContain(last!.sopInstanceUid);
+    expect(referenced).toEqual(heldUids(bridge, studyUids));
+    await waitFor(
+      () => deliveries('immagini-disponibili', 'DOC-GROW-1').length >= 2,
+      20_000,
+      'both manifests notified',
+    );
+    const manifests = deliveries('immagini-disponibili', 'DOC-GROW-1').map(
+      (r) => (r.body as { manifest: { sopInstanceUid: string } }).manifest.sopInstanceUid,
+    );
+    expect(manifests).toEqual([before.manifest!.sopInstanceUid, after.manifest!.sopInstanceUid]);
+  }, 120_000);
 });
