@@ -364,4 +364,56 @@ describe('report linking over HTTP, report before images', () => {
     );
     expect(manifests).toEqual([before.manifest!.sopInstanceUid, after.manifest!.sopInstanceUid]);
   }, 120_000);
+
+  it('dead-letters a notification the FSE refuses (400), shows it, and re-sends it on request', async () => {
+    const study = fixture.studies.find(
+      (s) => !bridge.app.index.countStudyInstances(s.studyUid) && s.instances.length >= 1,
+    )!;
+    expect(
+      (
+        await dcmsend(
+          bridge.port,
+          study.instances.map((i) => i.path),
+        )
+      ).code,
+    ).toBe(0);
+    fse.script([400]);
+    const registered = await api('POST', '/api/reports', {
+      codCL: '010203',
+      codDocumentoDipartimentale: 'DOC-DEAD-1',
+      accessionNumbers: [{ accessionNumber: study.accessionNumber }],
+      patientId: study.patientId,
+    });
+    expect(registered.status).toBe(202);
+    await linked(bridge, '010203^DOC-DEAD-1');
+    let dead: Array<{ id: number; reportKey: string }> = [];
+    await waitFor(
+      async () => {
+        dead = (await (await api('GET', '/api/outbox/dead')).json()) as typeof dead;
+        return dead.some((d) => d.reportKey === '010203^DOC-DEAD-1');
+      },
+      20_000,
+      'a dead letter',
+    );
+    const letter = dead.find((d) => d.reportKey === '010203^DOC-DEAD-1')!;
+    // Final: not tried again by itself.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(
+      fse.requests.filter((r) => r.status === 400 && r.path.endsWith('immagini-disponibili')),
+    ).toHaveLength(1);
+    const resent = await api('POST', `/api/outbox/${letter.id}/resend`);
+    expect(resent.status).toBe(200);
+    await waitFor(
+      () =>
+        fse.requests.some(
+          (r) =>
+            r.status === 200 &&
+            (r.body as { codDocumentoDipartimentale?: string }).codDocumentoDipartimentale ===
+              'DOC-DEAD-1',
+        ),
+      20_000,
+      'delivered after the re-send',
+    );
+    expect((await api('POST', `/api/outbox/${letter.id}/resend`)).status).toBe(409);
+  }, 120_000);
 });
