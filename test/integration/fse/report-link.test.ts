@@ -178,6 +178,47 @@ describe('report linking over HL7', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(deliveries('immagini-disponibili', 'DOC-HELD-1')).toHaveLength(1);
   }, 120_000);
+  it('relinks a replaced report (MDM^T10) to its new accession with a new manifest', async () => {
+    const [first, second] = fixture.studies.filter(
+      (s) => s.accessionNumber !== fixture.studies[0]!.accessionNumber,
+    );
+    expect(second?.accessionNumber).not.toBe(first?.accessionNumber);
+    const peer = await Hl7Peer.connect(bridge.app.reporting.hl7Port!);
+    const key = `${FACILITY.codCL}^DOC-REPL-1`;
+    try {
+      expect(
+        (await peer.send(report(first!.patientId, first!.accessionNumber, 'DOC-REPL-1')))
+          .get('MSA.1')
+          .toString(),
+      ).toBe('AA');
+      const before = await linked(bridge, key);
+      const replaced = await peer.send(
+        report(second!.patientId, second!.accessionNumber, 'DOC-REPL-1', 'T10'),
+      );
+      expect(replaced.get('MSA.1').toString()).toBe('AA');
+      await waitFor(
+        () => {
+          const state = bridge.app.reporting.reports.get(key);
+          return state?.version === 2 && state.status === 'linked';
+        },
+        60_000,
+        'the replacement linked',
+      );
+      const after = bridge.app.reporting.reports.get(key)!;
+      expect(after.accessions.map((a) => a.accessionNumber)).toEqual([second!.accessionNumber]);
+      expect(after.manifest!.sopInstanceUid).not.toBe(before.manifest!.sopInstanceUid);
+      const studyUids = after.accessions.flatMap((a) => a.studies.map((s) => s.studyInstanceUid));
+      expect(studyUids).toContain(second!.studyUid);
+      expect(await checkManifest(bridge, after)).toEqual(heldUids(bridge, studyUids));
+      await waitFor(
+        () => deliveries('immagini-disponibili', 'DOC-REPL-1').length >= 2,
+        20_000,
+        'both versions notified',
+      );
+    } finally {
+      await peer.close();
+    }
+  }, 120_000);
 });
 
 describe('report linking: pulled from the PACS, cancelled', () => {
