@@ -327,18 +327,20 @@ export class ReportLinker {
       },
       now,
     );
-    this.#deps.reports.setStatus(report.reportKey, 'linked', now);
-    const linked = this.#deps.reports.get(report.reportKey)!;
+    // Queued before the report counts as linked: a notification that cannot be built leaves
+    // the report waiting (and logged), never linked with nobody told.
     this.#deps.outbox.enqueue({
       kind: 'images-available',
       reportKey: report.reportKey,
       idempotencyKey: `images-available:${report.reportKey}:${manifest.sopInstanceUid}`,
       payload: imagesAvailablePayload(
-        linked,
+        { ...this.#deps.reports.get(report.reportKey)!, status: 'linked' },
         options,
         (uid) => this.#deps.index.listSeries(uid).length,
       ),
     });
+    this.#deps.reports.setStatus(report.reportKey, 'linked', now);
+    const linked = this.#deps.reports.get(report.reportKey)!;
     this.#deps.log.info(
       {
         report: report.reportKey,
