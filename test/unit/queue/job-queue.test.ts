@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { JobQueue, JobQueueOptionsError } from '../../../src/queue/job-queue.js';
+
+/** A job the test finishes when it wants, counting how often it started. */
+function controlled<T>(): {
+  work: () => Promise<T>;
+  starts: () => number;
+  finish: (value: T) => void;
+  fail: (error: Error) => void;
+} {
+  let started = 0;
+  let resolve!: (value: T) => void;
+  let reject!: (error: Error) => void;
+  const done = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return {
+    work: () => {
+      started++;
+      return done;
+    },
+    starts: () => started,
+    finish: (value) => resolve(value),
+    fail: (error) => reject(error),
+  };
+}
+
+describe('bounded job queue', () => {
+  it('validates its options, naming the option and the value', () => {
+    expect(() => new JobQueue({ concurrency: 0, maxQueued: 1, resultTtlMs: 0 })).toThrow(
+      JobQueueOptionsError,
+    );
+    expect(() => new JobQueue({ concurrency: 1, maxQueued: -1, resultTtlMs: 0 })).toThrow(
+      /maxQueued must be an integer >= 0: value was -1/,
+    );
+  });
+
+  it('answers done within the deadline', async () => {
+    const queue = new JobQueue<string>({ concurrency: 1, maxQueued: 1, resultTtlMs: 1000 });
+    const answer = await queue.request('a', async () => 'package-a', 1000);
+    expect(answer).toEqual({ kind: 'done', value: 'package-a' });
+  });
+
+  it('answers in progress at the deadline, goes on, and serves the result to a later identical request', async () => {
+    const queue = new JobQueue<string>({ concurrency: 1, maxQueued: 1, resultTtlMs: 60_000 });
+    const job = controlled<string>();
+    const first = await queue.request('a', job.work, 20);
+    expect(first.kind).toBe('in-progress');
+    expect(first.kind === 'in-progress' && first.retryAfterMs).toBeGreaterThan(0);
+    job.finish('package-a');
+    await new Promise((resolve) => setImmediate(resolve));
+    const later = await queue.request('a', job.work, 20);
+    expect(later).toEqual({ kind: 'done', value: 'package-a' });
+    expect(job.starts()).toBe(1);
+  });
+
+  it('shares one job between identical concurrent requests', async () => {
+    const queue = new JobQueue<string>({ concurrency: 2, maxQueued: 2, resultTtlMs: 1000 });
+    const job = controlled<string>();
+    const answers = Promise.all([
+      queue.request('same', job.work, 5000),
+      queue.request('same', job.work, 5000),
+      queue.request('same', job.work, 5000),
+    ]);
+    job.finish('one');
+    expect(await answers).toEqual([
+      { kind: 'done', value: 'one' },
+      { kind: 'done', value: 'one' },
+      { kind: 'done', value: 'one' },
+    ]);
+    expect(job.starts()).toBe(1);
+  });
+
+  it('refuses at once as busy when every worker and every queue place is taken', async () => {
+    const queue = new JobQueue<string>({ concurrency: 1, maxQueued: 1, resultTtlMs: 1000 });
+    const running = controlled<string>();
+    const waiting = controlled<string>();
+    expect((await queue.request('run', running.work, 1)).kind).toBe('in-progress');
+    expect((await queue.request('wait', waiting.work, 1)).kind).toBe('in-progress');
+    expect(queue.running).toBe(1);
+    expect(queue.waiting).toBe(1);
+    const refused = controlled<string>();
+    const busy = await queue.request('third', refused.work, 5000);
+    expect(busy.kind).toBe('busy');
+    expect(refused.starts()).toBe(0);
+    running.finish('r');
+    waiting.finish('w');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect((await queue.request('third', async () => 't', 1000)).kind).toBe('done');
+  });
+
+  it('reports a failed job and tries again on the next identical request', async () => {
+    const queue = new JobQueue<string>({ concurrency: 1, maxQueued: 1, resultTtlMs: 1000 });
+    const failing = await queue.request(
+      'f',
+      async () => Promise.reject(new Error('PACS down')),
+      1000,
+    );
+    expect(failing.kind === 'failed' && failing.error.message).toBe('PACS down');
+    expect(await queue.request('f', async () => 'ok', 1000)).toEqual({ kind: 'done', value: 'ok' });
+  });
+
+  it('forgets a result once its time to live is over', async () => {
+    let now = 0;
+    const queue = new JobQueue<string>(
+      { concurrency: 1, maxQueued: 1, resultTtlMs: 100 },
+      () => now,
+    );
+    let builds = 0;
+    const work = async (): Promise<string> => `build-${++builds}`;
+    expect(await queue.request('k', work, 1000)).toEqual({ kind: 'done', value: 'build-1' });
+    now = 50;
+    expect(await queue.request('k', work, 1000)).toEqual({ kind: 'done', value: 'build-1' });
+    now = 200;
+    expect(await queue.request('k', work, 1000)).toEqual({ kind: 'done', value: 'build-2' });
+  });
+});
