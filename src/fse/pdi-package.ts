@@ -1,0 +1,217 @@
+/**
+ * The PDI_ZIP format of on-demand retrieval: an IHE PDI file-set (DICOMDIR, the DICOM files
+ * under ISO 9660 names, README.TXT) in a ZIP, streamed. The stored PS3.10 files are copied as
+ * they are, opened one at a time when the ZIP writer reaches them, so memory stays bounded by a
+ * few buffers whatever the study size; only the DICOMDIR (about 300 bytes per instance) is held.
+ */
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ZipFile } from 'yazl';
+import {
+  buildDicomdir,
+  type DicomdirInstance,
+  type DicomdirPatient,
+  type DicomdirSeries,
+  type DicomdirStudy,
+} from '../dicom/dicomdir.js';
+import { newUid } from '../dicom/uid-generator.js';
+
+export interface PdiInstance extends Omit<DicomdirInstance, 'fileId'> {
+  /** Object-store key of the stored PS3.10 file. */
+  storageKey: string;
+}
+
+export interface PdiSeries extends Omit<DicomdirSeries, 'instances'> {
+  instances: PdiInstance[];
+}
+
+export interface PdiStudy extends Omit<DicomdirStudy, 'series'> {
+  series: PdiSeries[];
+}
+
+export interface PdiPatient extends Omit<DicomdirPatient, 'studies'> {
+  studies: PdiStudy[];
+}
+
+export interface PdiInput {
+  patients: PdiPatient[];
+  /** Defaults to a fresh UID. */
+  dicomdirSopInstanceUid?: string;
+  /** File-set ID (0004,1130); defaults to `FSEBRIDGE`. */
+  fileSetId?: string;
+  /** Modification time of the ZIP entries; defaults to now. */
+  mtime?: Date;
+  /**
+   * Deflate the DICOM files (default true). Uncompressed pixel data often halves; already
+   * compressed pixel data gains little, and `false` saves the CPU.
+   */
+  compressInstances?: boolean;
+}
+
+export interface PdiSummary {
+  /** Instances written, each once. */
+  instances: number;
+  /** Instances left out because their SOP Instance UID was already in the package. */
+  duplicatesSkipped: number;
+  /** Bytes of ZIP written to the output. */
+  zipBytes: number;
+}
+
+/** The package could not be written; `storageKey` names the instance that failed, if one did. */
+export class PdiPackageError extends Error {
+  override readonly name = 'PdiPackageError';
+  constructor(
+    message: string,
+    readonly storageKey: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Generic, patient-free text: what the package is and how to open it. CRLF for any reader. */
+export const README_TEXT = [
+  'DICOM IMAGES - IHE PDI (Portable Data for Imaging) PACKAGE',
+  '',
+  'This package holds medical images in DICOM format, exported from the',
+  'image archive of the health company that produced them, together with',
+  'a DICOMDIR index, as described by the IHE Portable Data for Imaging',
+  'profile and by DICOM PS3.10.',
+  '',
+  'CONTENTS',
+  '  DICOMDIR    index of the patients, studies, series and images',
+  '  DICOM/      the images, one file per image (no file name extension)',
+  '  README.TXT  this file',
+  '',
+  'HOW TO OPEN IT',
+  '  1. Extract the whole ZIP archive into an empty folder, keeping its',
+  '     folder structure.',
+  '  2. Open the DICOMDIR file (or the extracted folder) with a DICOM viewer.',
+  '     Most viewers offer "Open DICOMDIR" or "Import from CD/DVD/folder".',
+  '  3. The images are not meant to be opened one by one with ordinary',
+  '     picture viewers.',
+  '',
+  'This package contains personal health information: keep it safe and',
+  'share it only with the people who care for you.',
+  '',
+].join('\r\n');
+
+function name(prefix: 'S' | 'I', n: number): string {
+  if (n > 9_999_999) throw new PdiPackageError(`more than 9999999 ${prefix} entries`, undefined);
+  return `${prefix}${String(n).padStart(7, '0')}`;
+}
+
+interface Entry {
+  path: string;
+  storageKey: string;
+}
+
+/**
+ * Assign File IDs (`DICOM/Snnnnnnn/Innnnnnn`, series numbered across the package, instances
+ * within their series) and drop repeated SOP Instance UIDs, keeping the first copy.
+ */
+function layout(input: PdiInput): {
+  patients: DicomdirPatient[];
+  entries: Entry[];
+  skipped: number;
+} {
+  const seen = new Set<string>();
+  const entries: Entry[] = [];
+  let seriesCount = 0;
+  let skipped = 0;
+  const patients = input.patients.map((patient) => ({
+    ...patient,
+    studies: patient.studies
+      .map((study) => ({
+        ...study,
+        series: study.series
+          .map((series) => {
+            const folder = name('S', seriesCount + 1);
+            const instances: DicomdirInstance[] = [];
+            for (const { storageKey, ...instance } of series.instances) {
+              if (seen.has(instance.sopInstanceUid)) {
+                skipped++;
+                continue;
+              }
+              seen.add(instance.sopInstanceUid);
+              const file = name('I', instances.length + 1);
+              instances.push({ ...instance, fileId: ['DICOM', folder, file] });
+              entries.push({ path: `DICOM/${folder}/${file}`, storageKey });
+            }
+            if (instances.length > 0) seriesCount++;
+            return { ...series, instances };
+          })
+          .filter((series) => series.instances.length > 0),
+      }))
+      .filter((study) => study.series.length > 0),
+  }));
+  return { patients: patients.filter((p) => p.studies.length > 0), entries, skipped };
+}
+
+/**
+ * Stream the PDI ZIP of `input` into `output`: `DICOMDIR` first, then each instance as
+ * `DICOM/Snnnnnnn/Innnnnnn` (the stored file byte for byte), then `README.TXT`. Instances are
+ * opened with `openInstance` only when the ZIP writer reaches them and each is read to its end
+ * before the next is opened, so at most one is open at a time; back-pressure from `output` slows
+ * the reads. Resolves once `output` has finished; rejects with `PdiPackageError` (naming the
+ * storage key when an instance failed) and destroys `output` on any failure, so a half-written
+ * ZIP is never mistaken for a whole one. Throws `DicomdirInputError` before writing anything
+ * when the input cannot make a DICOMDIR.
+ */
+export async function writePdiZip(
+  input: PdiInput,
+  output: Writable,
+  openInstance: (storageKey: string) => Promise<Readable>,
+): Promise<PdiSummary> {
+  const { patients, entries, skipped } = layout(input);
+  const dicomdir = buildDicomdir({
+    sopInstanceUid: input.dicomdirSopInstanceUid ?? newUid(),
+    fileSetId: input.fileSetId ?? 'FSEBRIDGE',
+    patients,
+  });
+  const mtime = input.mtime ?? new Date();
+  const compress = input.compressInstances ?? true;
+  const zip = new ZipFile();
+  let failure: PdiPackageError | undefined;
+  const fail = (error: PdiPackageError): void => {
+    failure ??= error;
+    zip.emit('error', error);
+  };
+
+  zip.addBuffer(dicomdir, 'DICOMDIR', { mtime });
+  for (const { path, storageKey } of entries) {
+    zip.addReadStreamLazy(path, { mtime, compress }, (callback) => {
+      openInstance(storageKey).then(
+        (stream) => {
+          stream.once('error', (cause: unknown) =>
+            fail(new PdiPackageError(`reading ${storageKey} failed`, storageKey, { cause })),
+          );
+          callback(null, stream);
+        },
+        (cause: unknown) =>
+          fail(new PdiPackageError(`opening ${storageKey} failed`, storageKey, { cause })),
+      );
+    });
+  }
+  zip.addBuffer(Buffer.from(README_TEXT, 'latin1'), 'README.TXT', { mtime });
+  zip.end();
+
+  let zipBytes = 0;
+  const source = zip.outputStream as Readable;
+  source.on('data', (chunk: Buffer) => (zipBytes += chunk.length));
+  // yazl reports failures on the ZipFile, not on its output stream: carry them over.
+  const errored = once(zip, 'error').then(([error]: unknown[]) => {
+    source.destroy(error instanceof Error ? error : new Error(String(error)));
+  });
+  try {
+    await pipeline(source, output);
+  } catch (cause) {
+    if (!output.destroyed) output.destroy();
+    if (failure) throw failure;
+    throw new PdiPackageError('writing the PDI ZIP failed', undefined, { cause });
+  }
+  void errored.catch(() => undefined);
+  if (failure) throw failure;
+  return { instances: entries.length, duplicatesSkipped: skipped, zipBytes };
+}
