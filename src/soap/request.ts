@@ -1,0 +1,232 @@
+import { SaxesParser, type SaxesTagNS } from 'saxes';
+
+/** Our namespace for the on-demand retrieval contract (designed here; see docs). */
+export const ON_DEMAND_NS = 'urn:it:piemonte:fse:recupero-immagini:1';
+export const SOAP11_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
+export const SOAP12_NS = 'http://www.w3.org/2003/05/soap-envelope';
+
+export type Formato = 'PDI_ZIP' | 'KOS' | 'ANTEPRIMA_JPEG';
+
+/** A "recupero documento on demand" request, validated. */
+export interface OnDemandRequest {
+  soapVersion: '1.1' | '1.2';
+  richiedente: {
+    codiceFiscale: string;
+    ruolo: string;
+    applicazione: string;
+    numeroTransazione: string;
+    ip: string;
+  };
+  codiceFiscaleAssistito: string;
+  codCL: string;
+  codDocumentoDipartimentale: string;
+  idDocumentoIlec: string | undefined;
+  accessionNumber: string | undefined;
+  formato: Formato;
+  /** The caller's deadline, when it gives one (`tempoMassimoAttesaMs`). */
+  deadlineMs: number | undefined;
+}
+
+/** A request answered with a SOAP Fault: malformed, hostile or invalid against the schema. */
+export class SoapFaultError extends Error {
+  override readonly name = 'SoapFaultError';
+  constructor(
+    /** Sender: the request is at fault. */
+    readonly code: 'Sender' | 'Receiver',
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+export interface ParseLimits {
+  /** Deepest element nesting accepted. */
+  maxDepth: number;
+  /** Most elements accepted. */
+  maxElements: number;
+  /** Longest text of one element, in characters. */
+  maxTextLength: number;
+}
+
+export const DEFAULT_LIMITS: ParseLimits = { maxDepth: 16, maxElements: 200, maxTextLength: 1024 };
+
+interface Node {
+  ns: string;
+  name: string;
+  text: string;
+  children: Node[];
+}
+
+function fault(reason: string): SoapFaultError {
+  return new SoapFaultError('Sender', reason);
+}
+
+/**
+ * Parse the XML into a small tree with saxes, refusing what a hostile request uses: any DOCTYPE
+ * (so no entity expansion and no external entities: saxes expands only the five predefined
+ * entities and fails on any other), processing instructions other than the declaration, and
+ * sizes beyond `limits`.
+ */
+function parseTree(xml: string, limits: ParseLimits): Node {
+  const parser = new SaxesParser({ xmlns: true, position: false });
+  const stack: Node[] = [];
+  let root: Node | undefined;
+  let elements = 0;
+  let error: SoapFaultError | undefined;
+  const stop = (reason: string): void => {
+    error ??= fault(reason);
+  };
+  parser.on('doctype', () => stop('a DOCTYPE is not allowed in a request'));
+  parser.on('processinginstruction', () => stop('processing instructions are not allowed'));
+  parser.on('opentag', (tag) => {
+    const open = tag as SaxesTagNS;
+    if (++elements > limits.maxElements) return stop(`more than ${limits.maxElements} elements`);
+    if (stack.length >= limits.maxDepth)
+      return stop(`elements nested deeper than ${limits.maxDepth}`);
+    const node: Node = { ns: open.uri, name: open.local, text: '', children: [] };
+    if (stack.length === 0) root = node;
+    else stack.at(-1)!.children.push(node);
+    stack.push(node);
+  });
+  parser.on('text', (text) => {
+    const node = stack.at(-1);
+    if (!node) return;
+    node.text += text;
+    if (node.text.length > limits.maxTextLength)
+      stop(`element ${node.name} has more than ${limits.maxTextLength} characters`);
+  });
+  parser.on('cdata', (text) => {
+    const node = stack.at(-1);
+    if (node) node.text += text;
+  });
+  parser.on('closetag', () => void stack.pop());
+  try {
+    parser.write(xml);
+    if (error) throw error;
+    parser.close();
+  } catch (cause) {
+    // The refusal that came first (a DOCTYPE) says more than what the parser met after it.
+    if (error) throw error;
+    if (cause instanceof SoapFaultError) throw cause;
+    throw fault(`malformed XML: ${(cause as Error).message.split('\n')[0]}`);
+  }
+  if (error) throw error;
+  if (!root) throw fault('no XML element');
+  return root;
+}
+
+/** No control characters (tabs and line breaks of a value are trimmed first). */
+function isText(value: string): boolean {
+  return ![...value].some((c) => c < ' ');
+}
+const CODICE_FISCALE = /^[A-Z0-9]{16}$/;
+const FORMATS: readonly Formato[] = ['PDI_ZIP', 'KOS', 'ANTEPRIMA_JPEG'];
+
+/** Children of `node` in our namespace by local name; unknown or repeated elements refused. */
+function fields(node: Node, allowed: readonly string[]): Map<string, Node> {
+  const found = new Map<string, Node>();
+  for (const child of node.children) {
+    if (child.ns !== ON_DEMAND_NS || !allowed.includes(child.name))
+      throw fault(`element ${child.name} is not expected in ${node.name}`);
+    if (found.has(child.name)) throw fault(`element ${child.name} appears twice in ${node.name}`);
+    found.set(child.name, child);
+  }
+  return found;
+}
+
+function text(found: Map<string, Node>, name: string, max: number, required: true): string;
+function text(
+  found: Map<string, Node>,
+  name: string,
+  max: number,
+  required: false,
+): string | undefined;
+function text(
+  found: Map<string, Node>,
+  name: string,
+  max: number,
+  required: boolean,
+): string | undefined {
+  const node = found.get(name);
+  const value = node?.text.trim();
+  if (node && node.children.length > 0) throw fault(`element ${name} must hold text only`);
+  if (value === undefined || value === '') {
+    if (required) throw fault(`element ${name} is required`);
+    return undefined;
+  }
+  if (value.length > max || !isText(value))
+    throw fault(`element ${name} must be at most ${max} characters of text`);
+  return value;
+}
+
+/**
+ * Parse and validate a request against the contract (the WSDL's schema): SOAP 1.1 or 1.2
+ * envelope, one request element in our namespace, every field checked. Anything else is a
+ * `SoapFaultError` naming the element.
+ */
+export function parseOnDemandRequest(
+  xml: string,
+  limits: ParseLimits = DEFAULT_LIMITS,
+): OnDemandRequest {
+  const envelope = parseTree(xml, limits);
+  if (envelope.name !== 'Envelope' || (envelope.ns !== SOAP11_NS && envelope.ns !== SOAP12_NS))
+    throw fault('the document is not a SOAP 1.1 or 1.2 Envelope');
+  const soapVersion = envelope.ns === SOAP11_NS ? '1.1' : '1.2';
+  const parts = envelope.children.filter((child) => child.ns === envelope.ns);
+  const body = parts.find((child) => child.name === 'Body');
+  if (!body || parts.some((child) => child.name !== 'Body' && child.name !== 'Header'))
+    throw fault('the Envelope must hold one Body (and an optional Header)');
+  if (body.children.length !== 1) throw fault('the Body must hold exactly one request element');
+  const request = body.children[0]!;
+  if (request.ns !== ON_DEMAND_NS || request.name !== 'RecuperoDocumentoRequest')
+    throw fault(`unknown request element ${request.name}`);
+  const top = fields(request, [
+    'richiedente',
+    'codiceFiscaleAssistito',
+    'codCL',
+    'codDocumentoDipartimentale',
+    'idDocumentoIlec',
+    'accessionNumber',
+    'formato',
+    'tempoMassimoAttesaMs',
+  ]);
+  const requesterNode = top.get('richiedente');
+  if (!requesterNode) throw fault('element richiedente is required');
+  const requester = fields(requesterNode, [
+    'codiceFiscale',
+    'ruolo',
+    'applicazione',
+    'numeroTransazione',
+    'ip',
+  ]);
+  const codiceFiscale = text(requester, 'codiceFiscale', 16, true).toUpperCase();
+  const assistito = text(top, 'codiceFiscaleAssistito', 16, true).toUpperCase();
+  for (const [name, value] of [
+    ['codiceFiscale', codiceFiscale],
+    ['codiceFiscaleAssistito', assistito],
+  ])
+    if (!CODICE_FISCALE.test(value!)) throw fault(`element ${name} must be 16 letters and digits`);
+  const formato = text(top, 'formato', 20, true) as Formato;
+  if (!FORMATS.includes(formato))
+    throw fault(`element formato must be one of ${FORMATS.join(', ')}`);
+  const deadline = text(top, 'tempoMassimoAttesaMs', 9, false);
+  if (deadline !== undefined && !/^[1-9][0-9]*$/.test(deadline))
+    throw fault('element tempoMassimoAttesaMs must be a positive integer');
+  return {
+    soapVersion,
+    richiedente: {
+      codiceFiscale,
+      ruolo: text(requester, 'ruolo', 32, true),
+      applicazione: text(requester, 'applicazione', 64, true),
+      numeroTransazione: text(requester, 'numeroTransazione', 128, true),
+      ip: text(requester, 'ip', 45, true),
+    },
+    codiceFiscaleAssistito: assistito,
+    codCL: text(top, 'codCL', 64, true),
+    codDocumentoDipartimentale: text(top, 'codDocumentoDipartimentale', 256, true),
+    idDocumentoIlec: text(top, 'idDocumentoIlec', 256, false),
+    accessionNumber: text(top, 'accessionNumber', 16, false),
+    formato,
+    deadlineMs: deadline === undefined ? undefined : Number(deadline),
+  };
+}
