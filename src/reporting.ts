@@ -116,7 +116,7 @@ export async function startReporting(
   const http = await startHttpServer(
     config.http,
     (app) => {
-      reportRoutes(app, { linker, reports });
+      reportRoutes(app, { linker, reports, log: log.child({ component: 'reports' }) });
       outboxRoutes(app, { outbox, worker: outboxWorker });
     },
     log.child({ component: 'http' }),

@@ -39,6 +39,8 @@ export interface ReportState {
   status: ReportStatus;
   /** 1 for the first registration, +1 at each replacement. */
   version: number;
+  /** Obscuration event codes in force (P97, P98, P99), comma-separated; '' when none. */
+  obscuration: string;
   source: string;
   accessions: AccessionState[];
   /** The current KOS manifest, once linked. */
@@ -60,6 +62,7 @@ interface ReportRow {
   status: ReportStatus;
   version: number;
   source: string;
+  obscuration: string;
   created_at: string;
   updated_at: string;
 }
@@ -273,6 +276,29 @@ export class ReportStore {
       .run(now, reportId);
   }
 
+  /**
+   * Record an obscuration change and the codes in force after it (computed by the caller from
+   * the current ones); undefined when the report is unknown.
+   */
+  setObscuration(
+    key: string,
+    change: { eventCode: string; source: string; inForce: string },
+    now: string,
+  ): ReportState | undefined {
+    if (!this.#row(key)) return undefined;
+    this.#db.transaction(() => {
+      this.#db
+        .prepare(
+          'INSERT INTO obscuration_events (report_key, event_code, source, received_at) VALUES (?, ?, ?, ?)',
+        )
+        .run(key, change.eventCode, change.source, now);
+      this.#db
+        .prepare('UPDATE reports SET obscuration = ?, updated_at = ? WHERE report_key = ?')
+        .run(change.inForce, now, key);
+    })();
+    return this.get(key);
+  }
+
   get(key: string): ReportState | undefined {
     const row = this.#row(key);
     return row ? this.#state(row) : undefined;
@@ -345,6 +371,7 @@ export class ReportStore {
       signedAt: row.signed_at ?? undefined,
       status: row.status,
       version: row.version,
+      obscuration: row.obscuration,
       source: row.source,
       accessions: accessions.map((a) => ({
         id: a.id,

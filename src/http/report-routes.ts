@@ -1,7 +1,15 @@
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { ReportValidationError, parseReportRegistration, reportKey } from '../fse/report.js';
 import type { ReportLinker } from '../fse/report-linker.js';
 import type { ReportState, ReportStore } from '../fse/report-store.js';
+import {
+  ObscurationEventError,
+  applyObscuration,
+  deserializeObscuration,
+  parseObscurationEvent,
+  serializeObscuration,
+} from '../fse/obscuration.js';
 
 /** The report as the API shows it: its links, accession states and manifest. */
 function view(state: ReportState): Record<string, unknown> {
@@ -17,10 +25,12 @@ function view(state: ReportState): Record<string, unknown> {
  * - `GET /api/reports/:codCL/:codDocumentoDipartimentale`: one report and its links.
  * - `GET /api/reports?accessionNumber=…`: the reports of an accession number.
  * - `DELETE /api/reports/:codCL/:codDocumentoDipartimentale`: cancel (unlink, tell the FSE).
+ * - `POST /api/reports/:codCL/:codDocumentoDipartimentale/obscuration`: an obscuration change
+ *   `{ eventCode: P99 | P97 | P98 | P00, source }`; answers the codes in force.
  */
 export function reportRoutes(
   app: FastifyInstance,
-  deps: { linker: ReportLinker; reports: ReportStore },
+  deps: { linker: ReportLinker; reports: ReportStore; log: Logger },
 ): void {
   app.post('/api/reports', async (request, reply) => {
     let registration;
@@ -79,6 +89,55 @@ export function reportRoutes(
       const state = deps.linker.cancel(key);
       if (!state) return reply.code(404).send({ error: 'not-found', message: `no report ${key}` });
       return view(state);
+    },
+  );
+
+  app.post<{ Params: { codCL: string; codDocumento: string } }>(
+    '/api/reports/:codCL/:codDocumento/obscuration',
+    async (request, reply) => {
+      const body = request.body as { eventCode?: unknown; source?: unknown } | undefined;
+      const unknown = Object.keys(body ?? {}).filter((k) => k !== 'eventCode' && k !== 'source');
+      if (unknown.length > 0)
+        return reply.code(400).send({
+          error: 'invalid-request',
+          field: unknown[0],
+          message: `${unknown[0]} is not a known field`,
+        });
+      let event;
+      try {
+        event = parseObscurationEvent(typeof body?.eventCode === 'string' ? body.eventCode : '');
+      } catch (error) {
+        if (!(error instanceof ObscurationEventError)) throw error;
+        return reply.code(400).send({
+          error: 'invalid-request',
+          field: 'eventCode',
+          message: `eventCode ${error.message}`,
+        });
+      }
+      const source = typeof body?.source === 'string' ? body.source.trim() : '';
+      if (source === '' || source.length > 64)
+        return reply.code(400).send({
+          error: 'invalid-request',
+          field: 'source',
+          message: 'source is required (at most 64 characters)',
+        });
+      const key = reportKey({
+        codCL: request.params.codCL,
+        codDocumentoDipartimentale: request.params.codDocumento,
+      });
+      const current = deps.reports.get(key);
+      if (!current)
+        return reply.code(404).send({ error: 'not-found', message: `no report ${key}` });
+      const inForce = serializeObscuration(
+        applyObscuration(deserializeObscuration(current.obscuration), event),
+      );
+      const state = deps.reports.setObscuration(
+        key,
+        { eventCode: event, source, inForce },
+        new Date().toISOString(),
+      )!;
+      deps.log.info({ report: key, eventCode: event, source, inForce }, 'obscuration changed');
+      return { reportKey: key, obscuration: state.obscuration };
     },
   );
 }

@@ -191,6 +191,23 @@ export const MIGRATIONS: readonly Migration[] = [
   );
     `,
   },
+  {
+    id: 4,
+    name: 'reports: obscuration in force, and every obscuration change received',
+    sql: `
+      -- Event codes in force (P97, P98, P99), comma-separated; '' when not obscured.
+      ALTER TABLE reports ADD COLUMN obscuration TEXT NOT NULL DEFAULT '';
+
+      CREATE TABLE obscuration_events (
+        id          INTEGER PRIMARY KEY,
+        report_key  TEXT NOT NULL,
+        event_code  TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        received_at TEXT NOT NULL
+      );
+      CREATE INDEX obscuration_events_report ON obscuration_events (report_key);
+    `,
+  },
 ];
 
 /**

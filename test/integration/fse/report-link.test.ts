@@ -457,4 +457,35 @@ describe('report linking over HTTP, report before images', () => {
     );
     expect((await api('POST', `/api/outbox/${letter.id}/resend`)).status).toBe(409);
   }, 120_000);
+
+  it('keeps the obscuration codes a document receives, and refuses unknown codes', async () => {
+    const path = '/api/reports/010203/DOC-LATE-1/obscuration';
+    const post = (body: unknown): Promise<Response> => api('POST', path, body);
+    expect(await (await post({ eventCode: 'P99', source: 'FSE' })).json()).toEqual({
+      reportKey: '010203^DOC-LATE-1',
+      obscuration: 'P99',
+    });
+    expect(await (await post({ eventCode: 'P97', source: 'FSE' })).json()).toMatchObject({
+      obscuration: 'P97,P99',
+    });
+    const shown = (await (
+      await api('GET', '/api/reports/010203/DOC-LATE-1')
+    ).json()) as ReportState;
+    expect(shown.obscuration).toBe('P97,P99');
+    expect(await (await post({ eventCode: 'P00', source: 'FSE' })).json()).toMatchObject({
+      obscuration: '',
+    });
+    const invalid = await post({ eventCode: 'P42', source: 'FSE' });
+    expect(invalid.status).toBe(400);
+    expect(await invalid.json()).toMatchObject({ field: 'eventCode' });
+    expect((await post({ eventCode: 'P99' })).status).toBe(400);
+    expect(
+      (
+        await api('POST', '/api/reports/010203/NO-SUCH/obscuration', {
+          eventCode: 'P99',
+          source: 'FSE',
+        })
+      ).status,
+    ).toBe(404);
+  });
 });
