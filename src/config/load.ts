@@ -149,7 +149,7 @@ function derive(schema: ReturnType<typeof createSchema>): BridgeConfig {
     queryRetrieve: raw.queryRetrieve as BridgeConfig['queryRetrieve'],
     http: raw.http,
     hl7: raw.hl7 as BridgeConfig['hl7'],
-    fse: raw.fse as BridgeConfig['fse'],
+    fse: fseOf(raw.fse as BridgeConfig['fse']),
     links: linksOf(raw.links, raw.pacs.nodes as Array<{ name?: unknown }>),
     storage,
     index: { path: raw.index.path ? resolve(raw.index.path) : resolve(dataDir, 'index.sqlite') },
@@ -158,6 +158,28 @@ function derive(schema: ReturnType<typeof createSchema>): BridgeConfig {
       storage.kind === 'fs' ? resolve(storage.rootDir, '.spool') : resolve(dataDir, 'spool'),
     shutdown: raw.shutdown,
   };
+}
+
+function fseOf(fse: BridgeConfig['fse']): BridgeConfig['fse'] {
+  if (fse.notifyUrl) {
+    let url: URL | undefined;
+    try {
+      url = new URL(fse.notifyUrl);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+      throw new Error(
+        `fse.notifyUrl must be an http or https URL: value was ${JSON.stringify(fse.notifyUrl)}`,
+      );
+  }
+  if (fse.authKind === 'bearer' && !fse.token)
+    throw new Error('fse.token is required when fse.authKind is bearer (BRIDGE_FSE_TOKEN)');
+  if (fse.authKind === 'basic' && (!fse.username || !fse.password))
+    throw new Error(
+      'fse.username and fse.password are required when fse.authKind is basic (BRIDGE_FSE_USERNAME, BRIDGE_FSE_PASSWORD)',
+    );
+  return fse;
 }
 
 function linksOf(

@@ -550,3 +550,29 @@ describe('the README configuration reference', () => {
     expect(pacsExample).toBeDefined();
   });
 });
+
+describe('FSE notification settings', () => {
+  it('refuses a bad URL and missing credentials, naming the key', () => {
+    expect(configErrorOf(undefined, { BRIDGE_FSE_NOTIFY_URL: 'ftp://x' }).message).toMatch(
+      /fse\.notifyUrl must be an http or https URL: value was "ftp:\/\/x"/,
+    );
+    expect(
+      configErrorOf(undefined, {
+        BRIDGE_FSE_NOTIFY_URL: 'https://fse.example.it/v1',
+        BRIDGE_FSE_AUTH: 'bearer',
+      }).message,
+    ).toMatch(/fse\.token is required when fse\.authKind is bearer/);
+    expect(
+      configErrorOf(undefined, { BRIDGE_FSE_AUTH: 'basic', BRIDGE_FSE_USERNAME: 'bridge' }).message,
+    ).toMatch(/fse\.username and fse\.password are required/);
+    const ok = loadConfig({
+      env: {
+        BRIDGE_FSE_NOTIFY_URL: 'https://fse.example.it/v1',
+        BRIDGE_FSE_AUTH: 'bearer',
+        BRIDGE_FSE_TOKEN: 'secret-token',
+      },
+      baseDir: dir,
+    });
+    expect(ok.fse).toMatchObject({ notifyUrl: 'https://fse.example.it/v1', authKind: 'bearer' });
+  });
+});
