@@ -83,6 +83,21 @@ function valuesOf(output: string, tag: string): string[] {
   return [...output.matchAll(pattern)].map((m) => m[1]!.trim());
 }
 
+/** DCMTK movescu of one study (Study Root) to `destination`. */
+function moveStudy(destination: string, studyUid: string): ReturnType<typeof runTool> {
+  return runTool('movescu', [
+    '-v',
+    '-S',
+    '-aem',
+    destination,
+    '-k',
+    'QueryRetrieveLevel=STUDY',
+    '-k',
+    `StudyInstanceUID=${studyUid}`,
+    ...target('MOVESCU'),
+  ]);
+}
+
 /** A study whose accession number is unique to it among the held studies. */
 function uniqueStudy(): HeldStudy {
   return studies.find(
@@ -166,17 +181,7 @@ describe('Q/R SCP with DCMTK', () => {
 
   it('moves a study with movescu to a configured destination, bytes as stored', async () => {
     const study = uniqueStudy();
-    const result = await runTool('movescu', [
-      '-v',
-      '-S',
-      '-aem',
-      'STORESCP',
-      '-k',
-      'QueryRetrieveLevel=STUDY',
-      '-k',
-      `StudyInstanceUID=${study.studyUid}`,
-      ...target('MOVESCU'),
-    ]);
+    const result = await moveStudy('STORESCP', study.studyUid);
     const output = result.stdout + result.stderr;
     expect(result.code, output).toBe(0);
     expect(output).toMatch(/Move Response.*Success|Received Final Move Response \(Success\)/);
@@ -185,17 +190,7 @@ describe('Q/R SCP with DCMTK', () => {
 
   it('refuses a move to an unknown destination with 0xA801', async () => {
     const study = uniqueStudy();
-    const result = await runTool('movescu', [
-      '-v',
-      '-S',
-      '-aem',
-      'NOWHERE',
-      '-k',
-      'QueryRetrieveLevel=STUDY',
-      '-k',
-      `StudyInstanceUID=${study.studyUid}`,
-      ...target('MOVESCU'),
-    ]);
+    const result = await moveStudy('NOWHERE', study.studyUid);
     expect(result.stdout + result.stderr).toMatch(
       /Final Move Response \(Refused: MoveDestinationUnknown\)/,
     );
