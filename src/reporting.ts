@@ -19,6 +19,7 @@ import type { IngestService } from './ingest/ingest-service.js';
 import type { StudyRetriever } from './retrieve/retrieve-study.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { createHash } from 'node:crypto';
+import { startOnDemand, type OnDemand } from './ondemand/start.js';
 
 type Release = () => Promise<void> | void;
 
@@ -27,6 +28,8 @@ export interface Reporting {
   reports: ReportStore;
   outbox: OutboxStore;
   outboxWorker: OutboxWorker;
+  /** On-demand retrieval: the SOAP endpoint, its queue, audit and package cache. */
+  onDemand: OnDemand;
   httpPort: number;
   /** The MLLP port, when HL7 is enabled. */
   hl7Port: number | undefined;
@@ -90,6 +93,8 @@ export async function startReporting(
   releases.push(() => outboxWorker.stop(config.shutdown.drainTimeoutMs));
 
   const nodeName = config.links.pacsNode || config.pacs.nodes[0]?.name;
+  const retrieveLocationUid =
+    config.links.retrieveLocationUid || derivedLocationUid(config.dicom.aeTitles[0]!);
   const linker = new ReportLinker({
     reports,
     index: parts.index,
@@ -98,8 +103,7 @@ export async function startReporting(
     outbox: { enqueue: (notification) => void outboxWorker.enqueue(toOutboxEntry(notification)) },
     options: {
       retrieveAeTitle: config.dicom.aeTitles[0]!,
-      retrieveLocationUid:
-        config.links.retrieveLocationUid || derivedLocationUid(config.dicom.aeTitles[0]!),
+      retrieveLocationUid,
       ...(config.links.institutionName ? { institutionName: config.links.institutionName } : {}),
     },
     log: log.child({ component: 'reports' }),
@@ -113,9 +117,16 @@ export async function startReporting(
   parts.ingest.onStored((studyUid) => quiet.touch(studyUid));
   releases.push(() => quiet.close());
 
+  const onDemand = startOnDemand(
+    config,
+    { index: parts.index, store: parts.store, reports, linker, repositoryId: retrieveLocationUid },
+    releases,
+    log.child({ component: 'on-demand' }),
+  );
   const http = await startHttpServer(
     config.http,
     (app) => {
+      onDemand.routes(app);
       reportRoutes(app, { linker, reports, log: log.child({ component: 'reports' }) });
       outboxRoutes(app, { outbox, worker: outboxWorker });
     },
@@ -137,5 +148,5 @@ export async function startReporting(
     hl7Port = await hl7.listen();
     releases.push(() => hl7.close(config.shutdown.drainTimeoutMs));
   }
-  return { linker, reports, outbox, outboxWorker, httpPort: http.port, hl7Port };
+  return { linker, reports, outbox, outboxWorker, onDemand, httpPort: http.port, hl7Port };
 }

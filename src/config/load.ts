@@ -7,6 +7,7 @@ import { normalisePacsNodes, type PacsNodeSetting } from './pacs-nodes.js';
 import { createSchema } from './schema.js';
 import { isValidUid } from '../dicom/uid.js';
 import type { FacilitySetting } from '../hl7/facilities.js';
+import { errorCodes, type ErrorKind } from '../fse/error-catalogue.js';
 
 /** The validated configuration, with derived paths resolved. */
 export interface BridgeConfig {
@@ -65,6 +66,25 @@ export interface BridgeConfig {
     quietPeriodMs: number;
     retrieveLocationUid: string;
     institutionName: string;
+  };
+  onDemand: {
+    path: string;
+    authKind: 'none' | 'basic';
+    username: string;
+    password: string;
+    concurrency: number;
+    maxQueued: number;
+    defaultDeadlineMs: number;
+    maxDeadlineMs: number;
+    jobTimeoutMs: number;
+    inlineMaxBytes: number;
+    bodyLimitBytes: number;
+    cacheTtlMs: number;
+    compressInstances: boolean;
+    previewMaxSize: number;
+    previewQuality: number;
+    errorCodes: Record<ErrorKind, string>;
+    guardianRoles: string[];
   };
   storage: StorageConfig;
   index: { path: string };
@@ -151,6 +171,11 @@ function derive(schema: ReturnType<typeof createSchema>): BridgeConfig {
     hl7: raw.hl7 as BridgeConfig['hl7'],
     fse: fseOf(raw.fse as BridgeConfig['fse']),
     links: linksOf(raw.links, raw.pacs.nodes as Array<{ name?: unknown }>),
+    onDemand: onDemandOf(
+      raw.onDemand as Omit<BridgeConfig['onDemand'], 'errorCodes'> & {
+        errorCodes: Record<string, string>;
+      },
+    ),
     storage,
     index: { path: raw.index.path ? resolve(raw.index.path) : resolve(dataDir, 'index.sqlite') },
     // The spool sits inside the filesystem store so that making an instance durable is a rename.
@@ -180,6 +205,30 @@ function fseOf(fse: BridgeConfig['fse']): BridgeConfig['fse'] {
       'fse.username and fse.password are required when fse.authKind is basic (BRIDGE_FSE_USERNAME, BRIDGE_FSE_PASSWORD)',
     );
   return fse;
+}
+
+function onDemandOf(
+  raw: Omit<BridgeConfig['onDemand'], 'errorCodes'> & { errorCodes: Record<string, string> },
+): BridgeConfig['onDemand'] {
+  if (!raw.path.startsWith('/') || /[?#\s]/.test(raw.path))
+    throw new Error(
+      `onDemand.path must be a URL path starting with /: value was ${JSON.stringify(raw.path)}`,
+    );
+  if (raw.authKind === 'basic' && (!raw.username || !raw.password))
+    throw new Error(
+      'onDemand.username and onDemand.password are required when onDemand.authKind is basic (BRIDGE_ONDEMAND_USERNAME, BRIDGE_ONDEMAND_PASSWORD)',
+    );
+  if (raw.previewQuality > 100)
+    throw new Error(`onDemand.previewQuality must be 1-100: value was ${raw.previewQuality}`);
+  if (raw.defaultDeadlineMs > raw.maxDeadlineMs)
+    throw new Error(
+      `onDemand.defaultDeadlineMs must not exceed onDemand.maxDeadlineMs: value was ${raw.defaultDeadlineMs}`,
+    );
+  return {
+    ...raw,
+    errorCodes: errorCodes(raw.errorCodes),
+    guardianRoles: raw.guardianRoles.map((role) => role.toUpperCase()),
+  };
 }
 
 function linksOf(

@@ -11,6 +11,12 @@ import { assertMoveDestinations, type MoveDestinationSetting } from './move-dest
 import { assertPacsNodes, coercePacsNodes } from './pacs-nodes.js';
 import { assertFacilities } from '../hl7/facilities.js';
 import { reportingSchema } from './schema-reporting.js';
+import {
+  assertErrorCodes,
+  assertRoleCodes,
+  coerceJsonObject,
+  onDemandSchema,
+} from './schema-ondemand.js';
 
 const SECOND = 1000;
 const MIB = 1024 * 1024;
@@ -35,6 +41,12 @@ function addFormats(): void {
     name: 'move-destinations',
     validate: assertMoveDestinations,
     coerce: coercePacsNodes,
+  });
+  convict.addFormat({ name: 'error-codes', validate: assertErrorCodes, coerce: coerceJsonObject });
+  convict.addFormat({
+    name: 'role-codes',
+    validate: assertRoleCodes,
+    coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v),
   });
   convict.addFormat({
     name: 'positive-int',
@@ -171,6 +183,7 @@ function schemaDefinition() {
       },
     },
     ...reportingSchema(),
+    ...onDemandSchema(),
     ingest: {
       duplicatePolicy: {
         doc: 'An instance whose SOP Instance UID is stored already with other content: keep-first (answer warning 0xB000) or replace.',

@@ -11,6 +11,7 @@ export const ERROR_KINDS = [
   'busy',
   'deadline-exceeded',
   'invalid-request',
+  'internal-error',
 ] as const;
 
 export type ErrorKind = (typeof ERROR_KINDS)[number];
@@ -29,6 +30,7 @@ export const DEFAULT_ERROR_CODES: Readonly<Record<ErrorKind, string>> = {
   busy: 'CL_ER_005',
   'deadline-exceeded': 'CL_ER_006',
   'invalid-request': 'CL_ER_007',
+  'internal-error': 'CL_ER_008',
 };
 
 /** Descriptions sent with each code (Italian: the FSE shows them to operators). */
@@ -40,6 +42,7 @@ const DESCRIPTIONS: Readonly<Record<ErrorKind, string>> = {
   busy: 'Servizio occupato, riprovare più tardi',
   'deadline-exceeded': 'Tempo massimo di attesa superato',
   'invalid-request': 'Richiesta non valida',
+  'internal-error': 'Errore interno del servizio',
 };
 
 /** Codes that must not be used: the message names the key and the value. */

@@ -97,6 +97,14 @@ export class ReportLinker {
     return { state, linked: previous.then(() => this.#link(key)) };
   }
 
+  /**
+   * Link a waiting report now, retrieving its studies from the PACS (on-demand retrieval of a
+   * report whose images are missing or incomplete). A run in progress is shared.
+   */
+  relink(key: string): Promise<ReportState> {
+    return this.#link(key);
+  }
+
   /** Wait for the linking runs in progress (shutdown). */
   async idle(): Promise<void> {
     while (this.#running.size > 0) await Promise.allSettled([...this.#running.values()]);

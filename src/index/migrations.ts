@@ -208,6 +208,42 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX obscuration_events_report ON obscuration_events (report_key);
     `,
   },
+  {
+    id: 5,
+    name: 'on-demand retrieval: audit of every request, cache of built packages',
+    sql: `
+      CREATE TABLE retrieval_audit (
+        id                 INTEGER PRIMARY KEY,
+        at                 TEXT NOT NULL,
+        requester_cf       TEXT NOT NULL,
+        requester_role     TEXT NOT NULL,
+        application        TEXT NOT NULL,
+        transaction_number TEXT NOT NULL,
+        requester_ip       TEXT NOT NULL,
+        report_key         TEXT NOT NULL,
+        format             TEXT NOT NULL,
+        -- delivered, in-progress or failed
+        outcome            TEXT NOT NULL,
+        -- internal error kind when failed (document-obscured, busy, ...)
+        error_kind         TEXT,
+        bytes              INTEGER NOT NULL
+      );
+      CREATE INDEX retrieval_audit_report ON retrieval_audit (report_key);
+
+      -- One built package per report and format: served while its fingerprint (report version
+      -- and manifest) still holds and until it expires.
+      CREATE TABLE package_cache (
+        cache_key   TEXT PRIMARY KEY,
+        storage_key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        mime_type   TEXT NOT NULL,
+        bytes       INTEGER NOT NULL,
+        created_at  TEXT NOT NULL,
+        expires_at  TEXT NOT NULL
+      );
+      CREATE INDEX package_cache_expiry ON package_cache (expires_at);
+    `,
+  },
 ];
 
 /**

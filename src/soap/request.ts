@@ -122,13 +122,23 @@ function isText(value: string): boolean {
 const CODICE_FISCALE = /^[A-Z0-9]{16}$/;
 const FORMATS: readonly Formato[] = ['PDI_ZIP', 'KOS', 'ANTEPRIMA_JPEG'];
 
-/** Children of `node` in our namespace by local name; unknown or repeated elements refused. */
+/**
+ * Children of `node` in our namespace by local name, in the schema's order (`allowed`, an
+ * xs:sequence); unknown, repeated or misplaced elements are refused.
+ */
 function fields(node: Node, allowed: readonly string[]): Map<string, Node> {
   const found = new Map<string, Node>();
+  let last = -1;
   for (const child of node.children) {
-    if (child.ns !== ON_DEMAND_NS || !allowed.includes(child.name))
+    const position = allowed.indexOf(child.name);
+    if (child.ns !== ON_DEMAND_NS || position < 0)
       throw fault(`element ${child.name} is not expected in ${node.name}`);
     if (found.has(child.name)) throw fault(`element ${child.name} appears twice in ${node.name}`);
+    if (position < last)
+      throw fault(
+        `element ${child.name} is out of order in ${node.name} (expected ${allowed.join(', ')})`,
+      );
+    last = position;
     found.set(child.name, child);
   }
   return found;

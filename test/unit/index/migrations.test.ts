@@ -27,17 +27,19 @@ describe('MIGRATIONS', () => {
 
 describe('applyMigrations', () => {
   it('creates the schema once and records it', () => {
-    expect(applyMigrations(db)).toEqual([1, 2, 3, 4]);
+    expect(applyMigrations(db)).toEqual([1, 2, 3, 4, 5]);
     expect(tables()).toEqual([
       'hl7_messages',
       'instances',
       'manifests',
       'obscuration_events',
       'outbox',
+      'package_cache',
       'patients',
       'report_accessions',
       'report_studies',
       'reports',
+      'retrieval_audit',
       'schema_migrations',
       'series',
       'studies',
@@ -51,7 +53,7 @@ describe('applyMigrations', () => {
   it('upgrades a database at migration 1 to the outbox, keeping its rows', () => {
     applyMigrations(db, undefined, MIGRATIONS.slice(0, 1));
     db.prepare("INSERT INTO patients (patient_id, issuer) VALUES ('PAT-1', '')").run();
-    expect(applyMigrations(db)).toEqual([2, 3, 4]);
+    expect(applyMigrations(db)).toEqual([2, 3, 4, 5]);
     expect(tables()).toContain('outbox');
     expect(db.prepare('SELECT COUNT(*) AS n FROM patients').get()).toEqual({ n: 1 });
   });

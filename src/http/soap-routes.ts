@@ -1,0 +1,211 @@
+/**
+ * The SOAP adapter of on-demand retrieval: the one place that maps HTTP and SOAP to the
+ * service and back. GET `?wsdl` / `?xsd` serve the contract; POST takes a SOAP 1.1 or 1.2
+ * request (plain or MTOM) and answers with a SOAP Fault only for a malformed, schema-invalid
+ * or unauthenticated request; every other outcome is HTTP 200 with `esito` and `errori[]`.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { OnDemandAnswer, OnDemandService } from '../ondemand/on-demand-service.js';
+import { externalError, type ErrorKind } from '../fse/error-catalogue.js';
+import { wsdl, XSD } from '../soap/contract.js';
+import { contentTypeParams, mtomRootPart } from '../soap/mtom-request.js';
+import { parseOnDemandRequest, SoapFaultError } from '../soap/request.js';
+import {
+  faultEnvelope,
+  faultStatus,
+  inlineDocument,
+  mtomDocument,
+  responseEnvelope,
+  soapContentType,
+  type ResponseFields,
+  type SoapVersion,
+} from '../soap/response.js';
+import { sameSecret } from './server.js';
+
+export type CallerAuth = { kind: 'none' } | { kind: 'basic'; username: string; password: string };
+
+export interface SoapRouteOptions {
+  /** Path of the endpoint, e.g. `/ws/recupero-documento`. */
+  path: string;
+  /** Larger documents go as MTOM attachments even when the caller did not ask. */
+  inlineMaxBytes: number;
+  /** Larger request bodies get a SOAP Fault (413). */
+  bodyLimitBytes: number;
+  auth: CallerAuth;
+  /** identificativoRepository of every document (the bridge's Retrieve Location UID). */
+  repositoryId: string;
+  errorCodes: Readonly<Record<ErrorKind, string>>;
+}
+
+/** The SOAP version a request uses, from its Content-Type (1.2 when it cannot be told). */
+function versionOf(request: FastifyRequest): SoapVersion {
+  const { type, params } = contentTypeParams(request.headers['content-type'] ?? '');
+  if (type === 'text/xml') return '1.1';
+  if (type === 'multipart/related' && /text\/xml/i.test(params.get('start-info') ?? '')) {
+    return '1.1';
+  }
+  return '1.2';
+}
+
+function wantsMtom(request: FastifyRequest): boolean {
+  const { type } = contentTypeParams(request.headers['content-type'] ?? '');
+  return type === 'multipart/related' || /multipart\/related/i.test(request.headers.accept ?? '');
+}
+
+async function sendFault(
+  reply: FastifyReply,
+  version: SoapVersion,
+  code: 'Sender' | 'Receiver',
+  reason: string,
+  status = faultStatus(version, code),
+): Promise<void> {
+  await reply
+    .code(status)
+    .header('content-type', soapContentType(version))
+    .send(faultEnvelope(version, code, reason));
+}
+
+/** Credentials of HTTP Basic authentication, when the header carries them. */
+function basicCredentials(header: string | undefined): [string, string] | undefined {
+  if (!header?.startsWith('Basic ')) return undefined;
+  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : [decoded.slice(0, colon), decoded.slice(colon + 1)];
+}
+
+function authenticated(request: FastifyRequest, auth: CallerAuth): boolean {
+  if (auth.kind === 'none') return true;
+  const given = basicCredentials(request.headers.authorization);
+  // Both compared, whatever the first gives, so timing tells nothing about which was wrong.
+  const user = sameSecret(given?.[0] ?? '', auth.username);
+  const password = sameSecret(given?.[1] ?? '', auth.password);
+  return Boolean(given) && user && password;
+}
+
+export function soapRoutes(
+  app: FastifyInstance,
+  deps: { service: OnDemandService; log: Logger },
+  options: SoapRouteOptions,
+): void {
+  void app.register(async (scope) => {
+    scope.addContentTypeParser(
+      ['text/xml', 'application/soap+xml', 'multipart/related'],
+      { parseAs: 'buffer' },
+      (_request, body, done) => done(null, body),
+    );
+    scope.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
+      const status = error.statusCode ?? 500;
+      if (status >= 500) deps.log.error({ err: error }, 'on-demand request failed');
+      const reason =
+        status === 413
+          ? 'the request body is larger than allowed'
+          : status === 415
+            ? 'the request must be text/xml, application/soap+xml or multipart/related'
+            : status >= 500
+              ? 'internal error'
+              : error.message;
+      await sendFault(
+        reply,
+        versionOf(request),
+        status >= 500 ? 'Receiver' : 'Sender',
+        reason,
+        status,
+      );
+    });
+    scope.addHook('onRequest', async (request, reply) => {
+      if (request.method !== 'POST' || authenticated(request, options.auth)) return;
+      deps.log.warn({ ip: request.ip }, 'on-demand request without valid credentials');
+      void reply.header('www-authenticate', 'Basic realm="recupero-documento", charset="UTF-8"');
+      await sendFault(reply, versionOf(request), 'Sender', 'authentication required', 401);
+    });
+
+    scope.get(options.path, async (request, reply) => {
+      const query = request.query as Record<string, unknown>;
+      if ('xsd' in query) return reply.header('content-type', 'text/xml; charset=utf-8').send(XSD);
+      const host = request.headers.host ?? `${request.hostname}`;
+      return reply
+        .header('content-type', 'text/xml; charset=utf-8')
+        .send(wsdl(`${request.protocol}://${host}${options.path}`));
+    });
+
+    scope.post(options.path, { bodyLimit: options.bodyLimitBytes }, async (request, reply) => {
+      const version = versionOf(request);
+      let parsed;
+      try {
+        const body = request.body as Buffer;
+        const xml = wantsMtomBody(request)
+          ? mtomRootPart(body, request.headers['content-type']!)
+          : body;
+        parsed = parseOnDemandRequest(xml.toString('utf8'));
+      } catch (error) {
+        if (!(error instanceof SoapFaultError)) throw error;
+        deps.log.info({ ip: request.ip, reason: error.message }, 'on-demand request refused');
+        return sendFault(reply, version, error.code, error.message);
+      }
+      const answer = await deps.service.answer(parsed);
+      return send(reply, parsed.soapVersion, answer, wantsMtom(request));
+    });
+  });
+
+  function wantsMtomBody(request: FastifyRequest): boolean {
+    return contentTypeParams(request.headers['content-type'] ?? '').type === 'multipart/related';
+  }
+
+  async function send(
+    reply: FastifyReply,
+    version: SoapVersion,
+    answer: OnDemandAnswer,
+    mtom: boolean,
+  ): Promise<void> {
+    if (answer.kind !== 'document') {
+      const fields: ResponseFields =
+        answer.kind === 'in-progress'
+          ? {
+              esito: 'SUCCESSO',
+              stato: 'ELAB_IN_CORSO',
+              tempoAttesaSuggeritoMs: answer.retryAfterMs,
+            }
+          : {
+              esito: 'FALLIMENTO',
+              errori: answer.errors,
+              ...(answer.retryAfterMs !== undefined
+                ? { tempoAttesaSuggeritoMs: answer.retryAfterMs }
+                : {}),
+            };
+      const retryAfter = 'retryAfterMs' in answer ? answer.retryAfterMs : undefined;
+      if (retryAfter !== undefined) void reply.header('retry-after', Math.ceil(retryAfter / 1000));
+      return reply
+        .header('content-type', soapContentType(version))
+        .send(responseEnvelope(version, fields));
+    }
+    const { document } = answer;
+    let stream;
+    try {
+      stream = await deps.service.open(document);
+    } catch (error) {
+      deps.log.error({ err: error, key: document.storageKey }, 'document cannot be read');
+      return reply.header('content-type', soapContentType(version)).send(
+        responseEnvelope(version, {
+          esito: 'FALLIMENTO',
+          errori: [externalError(options.errorCodes, 'internal-error')],
+        }),
+      );
+    }
+    const fields: ResponseFields = {
+      esito: 'SUCCESSO',
+      stato: 'DISPONIBILE',
+      tipoMime: document.mimeType,
+      identificativoDocumento: document.documentId,
+      identificativoRepository: options.repositoryId,
+    };
+    const body =
+      mtom || document.bytes > options.inlineMaxBytes
+        ? mtomDocument(version, fields, { ...document, stream })
+        : inlineDocument(version, fields, { ...document, stream });
+    return reply
+      .header('content-type', body.contentType)
+      .header('content-length', body.contentLength)
+      .send(body.stream);
+  }
+}

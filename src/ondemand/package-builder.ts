@@ -1,0 +1,176 @@
+/**
+ * Builds the packages of on-demand retrieval from what the index holds: the PDI ZIP of a
+ * report's studies and the ZIP of their series previews. Each is written to a spool file
+ * (memory stays bounded whatever the study size) and then made durable in object storage.
+ */
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Logger } from 'pino';
+import { ZipFile } from 'yazl';
+import { writePdiZip, type PdiPatient, type PdiStudy } from '../fse/pdi-package.js';
+import type { InstanceRecord, SeriesRecord, StudyRecord } from '../index/records.js';
+import { PreviewError, renderPreview } from '../preview/render.js';
+import { middleInstance } from '../preview/series-previews.js';
+import type { ObjectStore } from '../storage/object-store.js';
+
+/** What the builder reads of the index. */
+export interface PackageIndex {
+  getStudy(studyUid: string): StudyRecord | undefined;
+  listSeries(studyUid: string): SeriesRecord[];
+  listInstances(seriesUid: string): InstanceRecord[];
+}
+
+export interface BuilderDeps {
+  index: PackageIndex;
+  store: ObjectStore;
+  /** Directory for files being written (the ingest spool: leftovers are removed at start). */
+  spoolDir: string;
+  log: Logger;
+}
+
+export interface BuilderOptions {
+  /** Deflate the DICOM files in PDI ZIPs. */
+  compressInstances: boolean;
+  previewMaxSize: number;
+  previewQuality: number;
+}
+
+/** A package made durable in object storage. */
+export interface BuiltPackage {
+  storageKey: string;
+  bytes: number;
+  mimeType: string;
+}
+
+/** The report's studies are not (or no longer) in the index. */
+export class StudiesMissingError extends Error {
+  override readonly name = 'StudiesMissingError';
+}
+
+export class PackageBuilder {
+  #deps: BuilderDeps;
+  #options: BuilderOptions;
+
+  constructor(deps: BuilderDeps, options: BuilderOptions) {
+    this.#deps = deps;
+    this.#options = options;
+  }
+
+  /** The IHE PDI ZIP of `studyUids`, stored under `packages/`. */
+  async pdi(studyUids: readonly string[]): Promise<BuiltPackage> {
+    const patients = this.#patients(studyUids);
+    return this.#store('zip', 'application/zip', async (output) => {
+      await writePdiZip(
+        { patients, compressInstances: this.#options.compressInstances },
+        output,
+        (key) => this.#deps.store.read(key),
+      );
+    });
+  }
+
+  /**
+   * A ZIP of JPEG previews, one per series (its middle image), named by study, position of the
+   * series in the study and modality. Series that cannot be previewed (no pixel data, an unsupported syntax) are
+   * listed in LEGGIMI.TXT instead.
+   */
+  async previews(studyUids: readonly string[]): Promise<BuiltPackage> {
+    const { index, store, log } = this.#deps;
+    for (const studyUid of studyUids)
+      if (!index.getStudy(studyUid))
+        throw new StudiesMissingError(`study ${studyUid} is not in the index`);
+    return this.#store('zip', 'application/zip', async (output) => {
+      const zip = new ZipFile();
+      const skipped: string[] = [];
+      const done = pipeline(zip.outputStream, output);
+      for (const [s, studyUid] of studyUids.entries()) {
+        for (const [n, series] of index.listSeries(studyUid).entries()) {
+          // Position in the study, not SeriesNumber: several series may share a number.
+          const number = String(n + 1).padStart(3, '0');
+          const modality = (series.modality ?? 'OT').replace(/[^A-Za-z0-9]/g, '_');
+          const name = `STUDIO_${s + 1}/SERIE_${number}_${modality}.jpg`;
+          const chosen = middleInstance(index.listInstances(series.seriesUid));
+          if (!chosen) continue;
+          try {
+            const preview = await renderPreview(await store.readBuffer(chosen.storageKey), {
+              maxSize: this.#options.previewMaxSize,
+              quality: this.#options.previewQuality,
+            });
+            zip.addBuffer(preview.jpeg, name);
+          } catch (error) {
+            if (!(error instanceof PreviewError)) throw error;
+            skipped.push(`${name}: ${error.reason}`);
+            log.info({ series: series.seriesUid, reason: error.reason }, 'series without preview');
+          }
+        }
+      }
+      if (skipped.length > 0)
+        zip.addBuffer(
+          Buffer.from(['Serie senza anteprima:', ...skipped, ''].join('\r\n'), 'latin1'),
+          'LEGGIMI.TXT',
+        );
+      zip.end();
+      await done;
+    });
+  }
+
+  /** Patients → studies → series → instances, as the index holds them. */
+  #patients(studyUids: readonly string[]): PdiPatient[] {
+    const patients = new Map<string, PdiPatient>();
+    for (const studyUid of studyUids) {
+      const study = this.#deps.index.getStudy(studyUid);
+      if (!study) throw new StudiesMissingError(`study ${studyUid} is not in the index`);
+      const entry: PdiStudy = {
+        studyInstanceUid: study.studyUid,
+        studyDate: study.studyDate,
+        studyTime: study.studyTime,
+        studyId: study.studyId,
+        accessionNumber: study.accessionNumber,
+        studyDescription: study.description,
+        series: this.#deps.index.listSeries(studyUid).map((series) => ({
+          seriesInstanceUid: series.seriesUid,
+          modality: series.modality,
+          seriesNumber: series.seriesNumber,
+          instances: this.#deps.index.listInstances(series.seriesUid).map((instance) => ({
+            sopClassUid: instance.sopClassUid,
+            sopInstanceUid: instance.sopInstanceUid,
+            transferSyntaxUid: instance.transferSyntaxUid,
+            instanceNumber: instance.instanceNumber,
+            storageKey: instance.storageKey,
+          })),
+        })),
+      };
+      const patientKey = `${study.patientId ?? ''}\\${study.patientIssuer ?? ''}`;
+      const patient = patients.get(patientKey) ?? {
+        patientId: study.patientId,
+        patientName: study.patientName,
+        studies: [],
+      };
+      patient.studies.push(entry);
+      patients.set(patientKey, patient);
+    }
+    return [...patients.values()];
+  }
+
+  /** Write through `write` into a spool file, then make it durable under a fresh key. */
+  async #store(
+    extension: string,
+    mimeType: string,
+    write: (output: Writable) => Promise<void>,
+  ): Promise<BuiltPackage> {
+    const id = randomUUID();
+    const spoolPath = join(this.#deps.spoolDir, `package-${id}.tmp`);
+    try {
+      await write(createWriteStream(spoolPath));
+      const { size } = await stat(spoolPath);
+      const storageKey = `packages/${id}.${extension}`;
+      await this.#deps.store.putFile(storageKey, spoolPath);
+      return { storageKey, bytes: size, mimeType };
+    } finally {
+      await rm(spoolPath, { force: true });
+    }
+  }
+}

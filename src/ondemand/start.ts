@@ -1,0 +1,102 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { BridgeConfig } from '../config/load.js';
+import type { ReportLinker } from '../fse/report-linker.js';
+import type { ReportStore } from '../fse/report-store.js';
+import { soapRoutes } from '../http/soap-routes.js';
+import type { StudyIndex } from '../index/study-index.js';
+import { JobQueue } from '../queue/job-queue.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { OnDemandService, type Deliverable } from './on-demand-service.js';
+import { OnDemandStore } from './on-demand-store.js';
+import { PackageBuilder } from './package-builder.js';
+
+type Release = () => Promise<void> | void;
+
+export interface OnDemand {
+  service: OnDemandService;
+  /** The worker queue, for its depth. */
+  queue: JobQueue<Deliverable>;
+  store: OnDemandStore;
+  /** Register the SOAP endpoint on an HTTP server. */
+  routes(app: FastifyInstance): void;
+}
+
+/**
+ * On-demand retrieval: its store (audit, package cache), the package builder, the bounded
+ * worker queue, the periodic removal of expired packages and the SOAP endpoint.
+ */
+export function startOnDemand(
+  config: BridgeConfig,
+  parts: {
+    index: StudyIndex;
+    store: ObjectStore;
+    reports: ReportStore;
+    linker: ReportLinker;
+    repositoryId: string;
+  },
+  releases: Release[],
+  log: Logger,
+): OnDemand {
+  const options = config.onDemand;
+  const db = OnDemandStore.open(config.index.path);
+  releases.push(() => db.close());
+  const queue = new JobQueue<Deliverable>({
+    concurrency: options.concurrency,
+    maxQueued: options.maxQueued,
+    // Built packages are served from the cache; the queue keeps results only for the callers
+    // of one job that arrive while it ends.
+    resultTtlMs: 5000,
+  });
+  releases.push(() => queue.drain());
+  const service = new OnDemandService(
+    {
+      reports: parts.reports,
+      relink: (key) => parts.linker.relink(key),
+      store: parts.store,
+      db,
+      builder: new PackageBuilder(
+        { index: parts.index, store: parts.store, spoolDir: config.spoolDir, log },
+        options,
+      ),
+      queue,
+      log,
+    },
+    { ...options, guardianRoles: new Set(options.guardianRoles) },
+  );
+  const sweep = setInterval(
+    () =>
+      void service
+        .sweep()
+        .catch((error: unknown) => log.warn({ err: error }, 'package sweep failed')),
+    Math.min(options.cacheTtlMs, 3600_000),
+  );
+  sweep.unref();
+  releases.push(() => clearInterval(sweep));
+  if (options.authKind === 'none' && !['127.0.0.1', '::1', 'localhost'].includes(config.http.host))
+    log.warn(
+      { host: config.http.host },
+      'on-demand retrieval accepts callers without credentials on a non-local address: set onDemand.authKind basic',
+    );
+  return {
+    service,
+    queue,
+    store: db,
+    routes: (app) =>
+      soapRoutes(
+        app,
+        { service, log },
+        {
+          path: options.path,
+          inlineMaxBytes: options.inlineMaxBytes,
+          bodyLimitBytes: options.bodyLimitBytes,
+          auth:
+            options.authKind === 'basic'
+              ? { kind: 'basic', username: options.username, password: options.password }
+              : { kind: 'none' },
+          repositoryId: parts.repositoryId,
+          errorCodes: options.errorCodes,
+        },
+      ),
+  };
+}

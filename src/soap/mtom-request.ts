@@ -1,0 +1,57 @@
+/**
+ * Requests sent as MTOM (multipart/related, XOP): the envelope is the root part. Our requests
+ * carry no attachments, so only the root part is read; an envelope that refers to parts
+ * (xop:Include) is refused by the request parser as an unexpected element.
+ */
+import { SoapFaultError } from './request.js';
+
+/** Parameters of a Content-Type header value, keys lower-cased, quotes removed. */
+export function contentTypeParams(header: string): { type: string; params: Map<string, string> } {
+  const [type = '', ...rest] = header.split(';');
+  const params = new Map<string, string>();
+  for (const part of rest) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    const value = part.slice(eq + 1).trim();
+    params.set(
+      part.slice(0, eq).trim().toLowerCase(),
+      value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value,
+    );
+  }
+  return { type: type.trim().toLowerCase(), params };
+}
+
+function fault(reason: string): SoapFaultError {
+  return new SoapFaultError('Sender', `MTOM request: ${reason}`);
+}
+
+/** The root part's body of a multipart/related request. */
+export function mtomRootPart(body: Buffer, contentType: string): Buffer {
+  const { params } = contentTypeParams(contentType);
+  const boundary = params.get('boundary');
+  if (!boundary || boundary.length > 200) throw fault('no boundary parameter');
+  const delimiter = Buffer.from(`--${boundary}`);
+  const start = params.get('start')?.replace(/^<|>$/g, '');
+  const parts: Array<{ id: string | undefined; body: Buffer }> = [];
+  let position = body.indexOf(delimiter);
+  if (position < 0) throw fault('boundary not found in the body');
+  while (position >= 0) {
+    const after = position + delimiter.length;
+    if (body.subarray(after, after + 2).toString() === '--') break;
+    const next = body.indexOf(delimiter, after);
+    if (next < 0) throw fault('the body ends without its closing boundary');
+    const part = body.subarray(after, next);
+    const headerEnd = part.indexOf('\r\n\r\n');
+    if (headerEnd < 0) throw fault('a part has no header');
+    const headers = part.subarray(0, headerEnd).toString('latin1');
+    const id = /^content-id:\s*<?([^>\r\n]*)>?/im.exec(headers)?.[1]?.trim();
+    // The part's body ends before the CRLF that precedes the next delimiter.
+    let content = part.subarray(headerEnd + 4);
+    if (content.subarray(-2).toString() === '\r\n') content = content.subarray(0, -2);
+    parts.push({ id, body: content });
+    position = next;
+  }
+  const root = start ? parts.find((part) => part.id === start) : parts[0];
+  if (!root) throw fault(start ? `no part has the start Content-ID <${start}>` : 'no parts');
+  return root.body;
+}

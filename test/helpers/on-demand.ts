@@ -1,0 +1,166 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import soap from 'soap';
+import type { TestBridge } from './bridge.js';
+import { dcmsend, waitFor } from './tools.js';
+import { ON_DEMAND_NS } from '../../src/soap/request.js';
+import type { ReportState } from '../../src/fse/report-store.js';
+
+export const PATIENT_CF = 'RSSMRA80A01H501U';
+export const CLINICIAN_CF = 'BNCGVN70C10L219X';
+export const GUARDIAN_CF = 'VRDLGU65D15L219K';
+export const CALLER = { username: 'fse-regione', password: 'segreto-di-prova' };
+
+/** Every file under `dir`, recursively. */
+export function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+export interface RequestFields {
+  codiceFiscale?: string;
+  ruolo?: string;
+  codiceFiscaleAssistito?: string;
+  codCL?: string;
+  codDocumentoDipartimentale: string;
+  formato: string;
+  tempoMassimoAttesaMs?: number;
+}
+
+/** The request as the `soap` client takes it (keys in the schema's order). */
+export function requestArgs(fields: RequestFields): Record<string, unknown> {
+  return {
+    richiedente: {
+      codiceFiscale: fields.codiceFiscale ?? CLINICIAN_CF,
+      ruolo: fields.ruolo ?? 'MED',
+      applicazione: 'FSE-PIEMONTE',
+      numeroTransazione: `TX-${Math.random().toString(36).slice(2)}`,
+      ip: '10.1.2.3',
+    },
+    codiceFiscaleAssistito: fields.codiceFiscaleAssistito ?? PATIENT_CF,
+    codCL: fields.codCL ?? '010203',
+    codDocumentoDipartimentale: fields.codDocumentoDipartimentale,
+    formato: fields.formato,
+    ...(fields.tempoMassimoAttesaMs ? { tempoMassimoAttesaMs: fields.tempoMassimoAttesaMs } : {}),
+  };
+}
+
+/** The same request written by hand, for raw HTTP clients. */
+export function requestXml(fields: RequestFields, version: '1.1' | '1.2' = '1.2'): string {
+  const ns =
+    version === '1.2'
+      ? 'http://www.w3.org/2003/05/soap-envelope'
+      : 'http://schemas.xmlsoap.org/soap/envelope/';
+  const args = requestArgs(fields);
+  const element = (name: string, value: unknown): string =>
+    typeof value === 'object' && value !== null
+      ? `<r:${name}>${Object.entries(value)
+          .map(([k, v]) => element(k, v))
+          .join('')}</r:${name}>`
+      : `<r:${name}>${String(value)}</r:${name}>`;
+  return `<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="${ns}" xmlns:r="${ON_DEMAND_NS}"><s:Body><r:RecuperoDocumentoRequest>${Object.entries(
+    args,
+  )
+    .map(([k, v]) => element(k, v))
+    .join('')}</r:RecuperoDocumentoRequest></s:Body></s:Envelope>`;
+}
+
+export function endpointOf(bridge: TestBridge): string {
+  return `http://127.0.0.1:${bridge.app.reporting.httpPort}${bridge.config.onDemand.path}`;
+}
+
+export function basicAuth(): string {
+  return `Basic ${Buffer.from(`${CALLER.username}:${CALLER.password}`).toString('base64')}`;
+}
+
+/** A node-soap client built from the WSDL the bridge serves, authenticated. */
+export async function soapClient(
+  bridge: TestBridge,
+  version: '1.1' | '1.2' = '1.2',
+): Promise<soap.Client> {
+  const client = await soap.createClientAsync(`${endpointOf(bridge)}?wsdl`, {
+    parseReponseAttachments: true,
+    forceSoap12Headers: version === '1.2',
+    // Clients of one WSDL share its options unless each reads its own copy.
+    disableCache: true,
+  });
+  client.setSecurity(new soap.BasicAuthSecurity(CALLER.username, CALLER.password));
+  return client;
+}
+
+/** Register a report over the HTTP API and wait until it is linked. */
+export async function registerLinked(
+  bridge: TestBridge,
+  body: Record<string, unknown>,
+): Promise<ReportState> {
+  const response = await fetch(`http://127.0.0.1:${bridge.app.reporting.httpPort}/api/reports`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (response.status >= 300) throw new Error(`report refused: ${await response.text()}`);
+  const key = `${String(body.codCL)}^${String(body.codDocumentoDipartimentale)}`;
+  await waitFor(
+    () => bridge.app.reporting.reports.get(key)?.status === 'linked',
+    60_000,
+    `report ${key} linked`,
+  );
+  return bridge.app.reporting.reports.get(key)!;
+}
+
+/** Push files to the bridge with DCMTK dcmsend; throws when it fails. */
+export async function push(bridge: TestBridge, files: string[]): Promise<void> {
+  const sent = await dcmsend(bridge.port, files);
+  if (sent.code !== 0) throw new Error(`dcmsend failed: ${sent.stderr}`);
+}
+
+/** A response as node-soap reads it. */
+export interface Answer {
+  esito: string;
+  stato?: string;
+  tempoAttesaSuggeritoMs?: string;
+  errori?: Array<{ codice: string; descrizione: string }>;
+  tipoMime?: string;
+  identificativoDocumento?: string;
+  identificativoRepository?: string;
+  documento?: unknown;
+}
+
+export interface Attachments {
+  parts: Array<{ body: Buffer; headers: Record<string, string> }>;
+}
+
+type Operation = (
+  args: Record<string, unknown>,
+  callback: (
+    error: Error | null,
+    answer: Answer,
+    raw: unknown,
+    header: unknown,
+    xml: unknown,
+    attachments: Attachments | undefined,
+  ) => void,
+  options: Record<string, unknown>,
+) => void;
+
+/** Call the operation on the WSDL port of `version` (node-soap's top level picks one port). */
+export function callPort(
+  client: soap.Client,
+  version: '1.1' | '1.2',
+  fields: RequestFields,
+  options: Record<string, unknown> = {},
+): Promise<{ answer: Answer; attachments: Attachments | undefined }> {
+  const port = version === '1.2' ? 'RecuperoDocumentoSoap12' : 'RecuperoDocumentoSoap11';
+  const service = (client as unknown as Record<string, Record<string, Record<string, Operation>>>)
+    .RecuperoDocumentoService!;
+  return new Promise((resolve, reject) => {
+    service[port]!.RecuperoDocumento!(
+      requestArgs(fields),
+      (error, answer, _raw, _header, _xml, attachments) =>
+        error ? reject(error) : resolve({ answer, attachments }),
+      options,
+    );
+  });
+}
