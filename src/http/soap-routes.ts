@@ -38,6 +38,9 @@ export interface SoapRouteOptions {
   errorCodes: Readonly<Record<ErrorKind, string>>;
 }
 
+const UNSUPPORTED_MEDIA_TYPE =
+  'the request must be text/xml, application/soap+xml or multipart/related';
+
 /** The SOAP version a request uses, from its Content-Type (1.2 when it cannot be told). */
 function versionOf(request: FastifyRequest): SoapVersion {
   const { type, params } = contentTypeParams(request.headers['content-type'] ?? '');
@@ -101,7 +104,7 @@ export function soapRoutes(
         status === 413
           ? 'the request body is larger than allowed'
           : status === 415
-            ? 'the request must be text/xml, application/soap+xml or multipart/related'
+            ? UNSUPPORTED_MEDIA_TYPE
             : status >= 500
               ? 'internal error'
               : error.message;
@@ -131,9 +134,11 @@ export function soapRoutes(
 
     scope.post(options.path, { bodyLimit: options.bodyLimitBytes }, async (request, reply) => {
       const version = versionOf(request);
+      if (!Buffer.isBuffer(request.body))
+        return sendFault(reply, version, 'Sender', UNSUPPORTED_MEDIA_TYPE, 415);
       let parsed;
       try {
-        const body = request.body as Buffer;
+        const body = request.body;
         const xml = wantsMtomBody(request)
           ? mtomRootPart(body, request.headers['content-type']!)
           : body;

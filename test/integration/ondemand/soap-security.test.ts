@@ -1,0 +1,250 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
+import {
+  CALLER,
+  CLINICIAN_CF,
+  GUARDIAN_CF,
+  PATIENT_CF,
+  basicAuth,
+  endpointOf,
+  filesUnder,
+  push,
+  registerLinked,
+  requestXml,
+  type RequestFields,
+} from '../../helpers/on-demand.js';
+import { SAMPLES_DIR } from '../../helpers/samples.js';
+import { runTool } from '../../helpers/tools.js';
+
+/*
+ * What a hostile or careless caller meets: authentication, hostile XML, oversized and broken
+ * bodies (a clean SOAP Fault, nothing read, the daemon unaffected), and obscuration, which
+ * decides who sees a document; every request is audited.
+ */
+
+const SOAP12 = 'application/soap+xml; charset=utf-8';
+let bridge: TestBridge;
+let scratch: string;
+
+beforeAll(async () => {
+  scratch = mkdtempSync(join(tmpdir(), 'ondemand-sec-'));
+  bridge = await startBridge({
+    onDemand: { authKind: 'basic', ...CALLER, bodyLimitBytes: 16 * 1024 },
+  });
+  await push(bridge, filesUnder(join(SAMPLES_DIR, 'studies', '98892003', 'MR1')));
+  for (const document of ['RAD-P99', 'RAD-P98', 'RAD-P97', 'RAD-CLEAR'])
+    await registerLinked(bridge, {
+      codCL: '010203',
+      codDocumentoDipartimentale: document,
+      patientId: '98890234',
+      codiceFiscale: PATIENT_CF,
+      accessionNumbers: [{ accessionNumber: '2' }],
+    });
+}, 120_000);
+
+afterAll(async () => {
+  await disposeBridge(bridge);
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+async function post(
+  body: string,
+  options: { contentType?: string; auth?: string | null } = {},
+): Promise<{ status: number; text: string; headers: Headers }> {
+  const headers: Record<string, string> = { 'content-type': options.contentType ?? SOAP12 };
+  if (options.auth !== null) headers.authorization = options.auth ?? basicAuth();
+  const response = await fetch(endpointOf(bridge), { method: 'POST', headers, body });
+  return { status: response.status, text: await response.text(), headers: response.headers };
+}
+
+function ask(fields: RequestFields) {
+  return post(requestXml(fields));
+}
+
+/** The `codice` values of a response (empty for a success). */
+function codes(text: string): string[] {
+  return [...text.matchAll(/<tns:codice>([^<]+)<\/tns:codice>/g)].map((m) => m[1]!);
+}
+
+async function obscure(document: string, eventCode: string): Promise<void> {
+  const response = await fetch(
+    `http://127.0.0.1:${bridge.app.reporting.httpPort}/api/reports/010203/${document}/obscuration`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ eventCode, source: 'FSE' }),
+    },
+  );
+  expect(response.status, await response.text()).toBeLessThan(300);
+}
+
+async function stillServes(): Promise<void> {
+  const answer = await ask({ codDocumentoDipartimentale: 'RAD-CLEAR', formato: 'KOS' });
+  expect(answer.status).toBe(200);
+  expect(answer.text).toContain('<tns:esito>SUCCESSO</tns:esito>');
+}
+
+describe('caller authentication', () => {
+  it('answers a request without credentials, or with wrong ones, with a 401 SOAP Fault', async () => {
+    const request = requestXml({ codDocumentoDipartimentale: 'RAD-CLEAR', formato: 'KOS' });
+    for (const auth of [null, `Basic ${Buffer.from('fse-regione:wrong').toString('base64')}`]) {
+      const answer = await post(request, { auth });
+      expect(answer.status).toBe(401);
+      expect(answer.headers.get('www-authenticate')).toMatch(/^Basic/);
+      expect(answer.text).toMatch(/<soap:Fault>.*soap:Sender.*authentication required/);
+    }
+    expect(JSON.stringify(bridge.logs)).not.toContain(CALLER.password);
+    await stillServes();
+  });
+});
+
+describe('hostile and broken requests', () => {
+  it('refuses billion laughs with a Sender fault, expanding nothing', async () => {
+    const laughs = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;"><!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>&lol4;</s:Body></s:Envelope>`;
+    const answer = await post(laughs);
+    expect(answer.status).toBe(400);
+    expect(answer.text).toMatch(/soap:Sender.*DOCTYPE/);
+    expect(answer.text).not.toContain('lollol');
+    await stillServes();
+  });
+
+  it('refuses an external entity naming a local file and reads nothing', async () => {
+    const secret = join(scratch, 'secret.txt');
+    writeFileSync(secret, 'TOP-SECRET-CONTENT');
+    const request = requestXml({ codDocumentoDipartimentale: 'RAD-CLEAR', formato: 'KOS' })
+      .replace('?>', `?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file://${secret}">]>`)
+      .replace('<r:ruolo>MED</r:ruolo>', '<r:ruolo>&xxe;</r:ruolo>');
+    const answer = await post(request);
+    expect(answer.status).toBe(400);
+    expect(answer.text).toMatch(/<soap:Fault>/);
+    expect(answer.text).not.toContain('TOP-SECRET');
+    expect(JSON.stringify(bridge.logs)).not.toContain('TOP-SECRET');
+    await stillServes();
+  });
+
+  it('refuses an oversized body with a 413 SOAP Fault', async () => {
+    const request = requestXml({ codDocumentoDipartimentale: 'RAD-CLEAR', formato: 'KOS' }).replace(
+      '<s:Body>',
+      `<s:Header><x>${'A'.repeat(64 * 1024)}</x></s:Header><s:Body>`,
+    );
+    const answer = await post(request);
+    expect(answer.status).toBe(413);
+    expect(answer.text).toMatch(/<soap:Fault>.*larger than allowed/);
+    await stillServes();
+  });
+
+  it('refuses malformed XML, a non-SOAP document and a schema-invalid request, naming the problem', async () => {
+    const valid = requestXml({ codDocumentoDipartimentale: 'RAD-CLEAR', formato: 'KOS' });
+    const cases: Array<[string, RegExp]> = [
+      [valid.slice(0, valid.length - 20), /malformed XML/],
+      ['<html><body>hi</body></html>', /not a SOAP 1.1 or 1.2 Envelope/],
+      [valid.replace('KOS', 'TIFF'), /formato must be one of/],
+      [valid.replace(/<r:codCL>[^<]*<\/r:codCL>/, ''), /codCL is required/],
+      [valid.replace(PATIENT_CF, 'NOT-A-CF'), /codiceFiscaleAssistito must be 16/],
+    ];
+    for (const [body, reason] of cases) {
+      const answer = await post(body);
+      expect(answer.status, body).toBe(400);
+      expect(answer.text).toMatch(reason);
+    }
+    const json = await post('{"a":1}', { contentType: 'application/json' });
+    expect(json.status).toBe(415);
+    expect(json.text).toMatch(/<soap:Fault>/);
+    // SOAP 1.1: a Client fault, HTTP 500 as SOAP 1.1 over HTTP has it.
+    const v11 = await post(requestXml({ codDocumentoDipartimentale: 'X', formato: 'NO' }, '1.1'), {
+      contentType: 'text/xml; charset=utf-8',
+    });
+    expect(v11.status).toBe(500);
+    expect(v11.text).toMatch(/<faultcode>soap:Client<\/faultcode>/);
+    await stillServes();
+  });
+
+  it('serves a WSDL and a schema that xmllint accepts requests with, as the endpoint does', async () => {
+    const wsdl = await (await fetch(`${endpointOf(bridge)}?wsdl`)).text();
+    expect(wsdl).toContain('soap12:address');
+    expect(wsdl).toContain(endpointOf(bridge));
+    const xsd = join(scratch, 'schema.xsd');
+    writeFileSync(xsd, await (await fetch(`${endpointOf(bridge)}?xsd`)).text());
+    const valid = requestXml({ codDocumentoDipartimentale: 'RAD-CLEAR', formato: 'KOS' });
+    const body = (xml: string): string =>
+      /<s:Body>(.*)<\/s:Body>/
+        .exec(xml)![1]!
+        .replace(
+          '<r:RecuperoDocumentoRequest>',
+          '<r:RecuperoDocumentoRequest xmlns:r="urn:it:piemonte:fse:recupero-immagini:1">',
+        );
+    const invalid = [
+      valid.replace('KOS', 'TIFF'),
+      valid.replace(/<r:codCL>[^<]*<\/r:codCL>/, ''),
+      // Out of the schema's order.
+      valid.replace(
+        /(<r:codCL>[^<]*<\/r:codCL>)(<r:codDocumentoDipartimentale>[^<]*<\/r:codDocumentoDipartimentale>)/,
+        '$2$1',
+      ),
+    ];
+    for (const [xml, expected] of [
+      [valid, 200] as const,
+      ...invalid.map((x) => [x, 400] as const),
+    ]) {
+      const file = join(scratch, 'request.xml');
+      writeFileSync(file, body(xml));
+      const lint = await runTool('xmllint', ['--noout', '--schema', xsd, file]);
+      expect(lint.code === 0, `${lint.stderr} for ${xml}`).toBe(expected === 200);
+      expect((await post(xml)).status).toBe(expected);
+    }
+  });
+});
+
+describe('obscuration', () => {
+  const as = (who: 'patient' | 'clinician' | 'guardian', document: string) =>
+    ask({
+      codDocumentoDipartimentale: document,
+      formato: 'KOS',
+      codiceFiscale: { patient: PATIENT_CF, clinician: CLINICIAN_CF, guardian: GUARDIAN_CF }[who],
+      ruolo: { patient: 'ASS', clinician: 'MED', guardian: 'TUT' }[who],
+    });
+
+  it('P99 hides the document from professionals, not from the patient; P00 lifts it', async () => {
+    await obscure('RAD-P99', 'P99');
+    expect(codes((await as('clinician', 'RAD-P99')).text)).toEqual(['CL_ER_002']);
+    expect((await as('patient', 'RAD-P99')).text).toContain('SUCCESSO');
+    expect((await as('guardian', 'RAD-P99')).text).toContain('SUCCESSO');
+    await obscure('RAD-P99', 'P00');
+    expect((await as('clinician', 'RAD-P99')).text).toContain('SUCCESSO');
+  });
+
+  it('P98 hides the document from the patient, not from a clinician', async () => {
+    await obscure('RAD-P98', 'P98');
+    expect(codes((await as('patient', 'RAD-P98')).text)).toEqual(['CL_ER_002']);
+    expect((await as('clinician', 'RAD-P98')).text).toContain('SUCCESSO');
+  });
+
+  it('P97 hides the document from parents and guardians only', async () => {
+    await obscure('RAD-P97', 'P97');
+    expect(codes((await as('guardian', 'RAD-P97')).text)).toEqual(['CL_ER_002']);
+    expect((await as('clinician', 'RAD-P97')).text).toContain('SUCCESSO');
+    expect((await as('patient', 'RAD-P97')).text).toContain('SUCCESSO');
+  });
+
+  it('audits every request: who, role, transaction, document, outcome, bytes', () => {
+    const audit = bridge.app.reporting.onDemand.store.auditOf('010203^RAD-P98');
+    expect(audit.map((a) => [a.requesterCodiceFiscale, a.role, a.outcome, a.errorKind])).toEqual([
+      [PATIENT_CF, 'ASS', 'failed', 'document-obscured'],
+      [CLINICIAN_CF, 'MED', 'delivered', undefined],
+    ]);
+    expect(audit[0]!.bytes).toBe(0);
+    expect(audit[1]!.bytes).toBeGreaterThan(0);
+    expect(audit.every((a) => a.transactionNumber.startsWith('TX-') && a.format === 'KOS')).toBe(
+      true,
+    );
+    const logged = bridge.logs.filter((l) => l.msg === 'on-demand retrieval');
+    expect(logged.length).toBeGreaterThanOrEqual(audit.length);
+    // The log names the transaction but not the requester's codice fiscale.
+    expect(logged.some((l) => l.transaction === audit[0]!.transactionNumber)).toBe(true);
+    expect(JSON.stringify(logged)).not.toContain(PATIENT_CF);
+    expect(JSON.stringify(logged)).not.toContain(CLINICIAN_CF);
+  });
+});
