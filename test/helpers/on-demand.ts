@@ -1,5 +1,3 @@
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import soap from 'soap';
 import type { TestBridge } from './bridge.js';
 import { dcmsend, waitFor } from './tools.js';
@@ -10,14 +8,6 @@ export const PATIENT_CF = 'RSSMRA80A01H501U';
 export const CLINICIAN_CF = 'BNCGVN70C10L219X';
 export const GUARDIAN_CF = 'VRDLGU65D15L219K';
 export const CALLER = { username: 'fse-regione', password: 'segreto-di-prova' };
-
-/** Every file under `dir`, recursively. */
-export function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
-  });
-}
 
 export interface RequestFields {
   codiceFiscale?: string;

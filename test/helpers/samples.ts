@@ -6,21 +6,24 @@ import { runTool } from './tools.js';
 
 export const SAMPLES_DIR = fileURLToPath(new URL('../../dicom-samples/', import.meta.url));
 
-function walk(dir: string): string[] {
+/** Every file under `dir`, recursively. */
+export function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    return statSync(path).isDirectory() ? walk(path) : [path];
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
   });
 }
 
 /** Every valid sample instance: single/, studies/ and generated/ (not bad/). */
 export function validSamples(): string[] {
-  return ['single', 'studies', 'generated'].flatMap((dir) => walk(join(SAMPLES_DIR, dir))).sort();
+  return ['single', 'studies', 'generated']
+    .flatMap((dir) => filesUnder(join(SAMPLES_DIR, dir)))
+    .sort();
 }
 
 /** Files under bad/ (and bad/generated/). */
 export function badSamples(): string[] {
-  return walk(join(SAMPLES_DIR, 'bad')).sort();
+  return filesUnder(join(SAMPLES_DIR, 'bad')).sort();
 }
 
 export function sampleName(path: string): string {

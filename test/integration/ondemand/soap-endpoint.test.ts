@@ -8,7 +8,6 @@ import { disposeBridge, startBridge, type TestBridge } from '../../helpers/bridg
 import {
   CALLER,
   PATIENT_CF,
-  filesUnder,
   push,
   registerLinked,
   soapClient,
@@ -16,7 +15,7 @@ import {
   type RequestFields,
 } from '../../helpers/on-demand.js';
 import { startOrthanc } from '../../helpers/orthanc.js';
-import { SAMPLES_DIR } from '../../helpers/samples.js';
+import { SAMPLES_DIR, filesUnder } from '../../helpers/samples.js';
 import { runTool } from '../../helpers/tools.js';
 
 /*

@@ -10,13 +10,12 @@ import {
   PATIENT_CF,
   basicAuth,
   endpointOf,
-  filesUnder,
   push,
   registerLinked,
   requestXml,
   type RequestFields,
 } from '../../helpers/on-demand.js';
-import { SAMPLES_DIR } from '../../helpers/samples.js';
+import { SAMPLES_DIR, filesUnder } from '../../helpers/samples.js';
 import { runTool } from '../../helpers/tools.js';
 
 /*
