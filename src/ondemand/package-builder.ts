@@ -13,7 +13,6 @@ import type { Logger } from 'pino';
 import { ZipFile } from 'yazl';
 import { writePdiZip, type PdiPatient, type PdiStudy } from '../fse/pdi-package.js';
 import type { InstanceRecord, SeriesRecord, StudyRecord } from '../index/records.js';
-import { PreviewError, renderPreview } from '../preview/render.js';
 import { middleInstance } from '../preview/series-previews.js';
 import type { ObjectStore } from '../storage/object-store.js';
 
@@ -79,6 +78,8 @@ export class PackageBuilder {
    */
   async previews(studyUids: readonly string[]): Promise<BuiltPackage> {
     const { index, store, log } = this.#deps;
+    // sharp and the WASM decoders cost about 60 MB: loaded once previews are first asked for.
+    const { PreviewError, renderPreview } = await import('../preview/render.js');
     for (const studyUid of studyUids)
       if (!index.getStudy(studyUid))
         throw new StudiesMissingError(`study ${studyUid} is not in the index`);
