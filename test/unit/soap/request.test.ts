@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -105,5 +105,22 @@ describe('on-demand request parsing', () => {
     );
     expect(faultOf(envelope('<other xmlns="urn:x"/>')).message).toMatch(/unknown request element/);
     expect(faultOf(`<Envelope>${body()}</Envelope>`).message).toMatch(/not a SOAP/);
+  });
+
+  it('accepts the example request of docs/on-demand.md', () => {
+    const doc = readFileSync(new URL('../../../docs/on-demand.md', import.meta.url), 'utf8');
+    const example = /```xml\n([\s\S]*?)```/.exec(doc)![1]!;
+    const request = parseOnDemandRequest(example);
+    expect(request.soapVersion).toBe('1.2');
+    expect(request.codDocumentoDipartimentale).toBe('RAD-2025-000123');
+    expect(request.deadlineMs).toBe(20000);
+  });
+
+  it('refuses elements out of the schema order, naming the element', () => {
+    const swapped = body().replace(
+      /(<r:codCL>[^<]*<\/r:codCL>)(<r:codDocumentoDipartimentale>[^<]*<\/r:codDocumentoDipartimentale>)/,
+      '$2$1',
+    );
+    expect(faultOf(envelope(swapped)).message).toMatch(/codCL is out of order/);
   });
 });
