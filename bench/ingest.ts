@@ -10,20 +10,13 @@
  * the data directory's disk is printed too, because it, not CPU, bounds durable ingest.
  */
 import { spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { closeSync, fdatasyncSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { DCMTK_ENV, exited, freePort, runTool, waitFor } from '../test/helpers/tools.js';
+import { build, median, peakRssMb, startBenchBridge } from './daemon.js';
 import { writeSyntheticInstances } from '../test/helpers/synthetic.js';
 
 const SIZES = { small: { rows: 64, columns: 64 }, ct: { rows: 512, columns: 512 } } as const;
@@ -35,72 +28,8 @@ interface Target {
   stop(): Promise<void>;
 }
 
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /VmHWM:\s+(\d+) kB/.exec(status);
-  return match ? Number(match[1]) / 1024 : NaN;
-}
-
-async function startBridge(root: string): Promise<Target> {
-  if (!existsSync('dist/src/main.js')) {
-    const build = await runTool('npm', ['run', 'build']);
-    if (build.code !== 0) throw new Error(`build failed: ${build.stderr}`);
-  }
-  const dataDir = mkdtempSync(join(root, 'bridge-'));
-  const port = await freePort();
-  const config = join(dataDir, 'bench.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      dataDir,
-      log: { level: 'warn' },
-      dicom: {
-        aeTitles: ['FSEBRIDGE'],
-        host: '127.0.0.1',
-        port,
-        allowedPeers: [{ aeTitle: 'STORESCU' }],
-        maxAssociations: 32,
-      },
-      ingest: { minFreeDiskBytes: 0 },
-      http: { host: '127.0.0.1', port: 0 },
-    }),
-  );
-  // BENCH_PROFILE=<dir>: the bridge writes a V8 CPU profile there when it stops.
-  const profile = process.env.BENCH_PROFILE
-    ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE]
-    : [];
-  const child = spawn(process.execPath, [...profile, 'dist/src/main.js', '--config', config], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const exit = exited(child);
-  await waitFor(
-    async () =>
-      (
-        await runTool('echoscu', [
-          '-aet',
-          'FSEBRIDGE',
-          '-aec',
-          'FSEBRIDGE',
-          '127.0.0.1',
-          String(port),
-        ])
-      ).code === 0,
-    30_000,
-    'the bridge',
-  );
-  return {
-    name: 'bridge',
-    port,
-    pid: child.pid!,
-    async stop() {
-      child.kill('SIGTERM');
-      await exit;
-      if (out.includes('"level":"error"')) console.log(out);
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+function startBridge(root: string): Promise<Target> {
+  return startBenchBridge(root);
 }
 
 async function startStorescp(root: string): Promise<Target> {
@@ -149,11 +78,6 @@ async function send(target: Target, dirs: string[]): Promise<number> {
   return seconds;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
 /** Median time of one durable small write as the bridge does it: write, fdatasync, rename, directory fsync. */
 function fsyncLatencyMs(root: string): number {
   const times: number[] = [];
@@ -192,6 +116,7 @@ async function main(): Promise<void> {
   const count = Number(values.count);
   const streamsList = values.streams.split(',').map(Number);
   const sizes = values.sizes.split(',') as Array<keyof typeof SIZES>;
+  await build();
   const root = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'bench-ingest-'));
   const rows: string[] = [];
   const latency = fsyncLatencyMs(root);

@@ -99,19 +99,21 @@ export function syntheticDataset(options: SyntheticOptions): Buffer {
 
 /**
  * Write `count` distinct instances as PS3.10 files into `dir` (`I000001.dcm`, ...), spread over
- * studies of 100 instances. Returns the paths and SOP Instance UIDs in order.
+ * studies of `perStudy` instances (study `study * 100000 + k` has AccessionNumber `ACC<that>`).
+ * Returns the paths and SOP Instance UIDs in order.
  */
 export function writeSyntheticInstances(
   dir: string,
   count: number,
   size: { rows: number; columns: number },
   study = 1,
+  perStudy = 100,
 ): Array<{ path: string; sopInstanceUid: string }> {
   mkdirSync(dir, { recursive: true });
   const written: Array<{ path: string; sopInstanceUid: string }> = [];
   for (let i = 0; i < count; i++) {
     const options = {
-      study: study * 100000 + Math.floor(i / 100),
+      study: study * 100000 + Math.floor(i / perStudy),
       series: 1 + (Math.floor(i / 50) % 2),
       instance: i + 1,
       ...size,
