@@ -44,9 +44,9 @@ export function startOnDemand(
   const queue = new JobQueue<Deliverable>({
     concurrency: options.concurrency,
     maxQueued: options.maxQueued,
-    // Built packages are served from the cache; the queue keeps results only for the callers
-    // of one job that arrive while it ends.
-    resultTtlMs: 5000,
+    // Callers waiting on a job get its result; later ones go through the package cache, whose
+    // entries expire with their objects (a result kept here could outlive its object).
+    resultTtlMs: 0,
   });
   releases.push(() => queue.drain());
   const service = new OnDemandService(

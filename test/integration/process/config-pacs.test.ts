@@ -576,3 +576,38 @@ describe('FSE notification settings', () => {
     expect(ok.fse).toMatchObject({ notifyUrl: 'https://fse.example.it/v1', authKind: 'bearer' });
   });
 });
+
+describe('on-demand settings', () => {
+  it('refuses unknown error kinds, malformed codes, basic without credentials, a bad path', () => {
+    expect(
+      configErrorOf(undefined, { BRIDGE_ONDEMAND_ERROR_CODES: '{"no-such-kind": "X_1"}' }).message,
+    ).toMatch(/onDemand\.errorCodes: .*no-such-kind is not an error kind/);
+    expect(
+      configErrorOf(undefined, { BRIDGE_ONDEMAND_ERROR_CODES: '{"busy": "bad code!"}' }).message,
+    ).toMatch(/onDemand\.errorCodes: .*busy must be a code of 1-32.*"bad code!"/);
+    expect(
+      configErrorOf(undefined, { BRIDGE_ONDEMAND_AUTH: 'basic', BRIDGE_ONDEMAND_USERNAME: 'fse' })
+        .message,
+    ).toMatch(/onDemand\.username and onDemand\.password are required/);
+    expect(configErrorOf(undefined, { BRIDGE_ONDEMAND_PATH: 'ws' }).message).toMatch(
+      /onDemand\.path must be a URL path starting with \/: value was "ws"/,
+    );
+    expect(configErrorOf(undefined, { BRIDGE_ONDEMAND_GUARDIAN_ROLES: 'TUT,a b' }).message).toMatch(
+      /onDemand\.guardianRoles: .*"a b"/,
+    );
+  });
+
+  it('reads codes and roles from the environment, keeping the defaults of kinds left out', () => {
+    const config = loadConfig({
+      env: {
+        BRIDGE_ONDEMAND_ERROR_CODES: '{"busy": "FSE_ER_042"}',
+        BRIDGE_ONDEMAND_GUARDIAN_ROLES: 'tut, gen,AMM',
+      },
+      baseDir: dir,
+    });
+    expect(config.onDemand.errorCodes.busy).toBe('FSE_ER_042');
+    expect(config.onDemand.errorCodes['document-unknown']).toBe('CL_ER_001');
+    expect(config.onDemand.guardianRoles).toEqual(['TUT', 'GEN', 'AMM']);
+    expect(config.onDemand.inlineMaxBytes).toBe(64 * 1024 * 1024);
+  });
+});

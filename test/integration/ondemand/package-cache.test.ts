@@ -1,0 +1,99 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
+import {
+  PATIENT_CF,
+  basicAuth,
+  endpointOf,
+  push,
+  registerLinked,
+  requestXml,
+} from '../../helpers/on-demand.js';
+import { SAMPLES_DIR, filesUnder } from '../../helpers/samples.js';
+import { waitFor } from '../../helpers/tools.js';
+
+/*
+ * The queue and the cache seen by callers: a deadline too short for the build gets
+ * ELAB_IN_CORSO while the build goes on and a later identical request gets the package;
+ * identical requests share one build; an expired package is removed from object storage and
+ * built again; configured error codes replace the defaults.
+ */
+
+const TTL_MS = 1500;
+let bridge: TestBridge;
+
+beforeAll(async () => {
+  bridge = await startBridge({
+    onDemand: {
+      authKind: 'none',
+      cacheTtlMs: TTL_MS,
+      errorCodes: { 'document-unknown': 'FSE_ER_101' },
+    },
+  });
+  await push(bridge, filesUnder(join(SAMPLES_DIR, 'studies', '98892003')));
+  for (const document of ['RAD-SLOW', 'RAD-TTL'])
+    await registerLinked(bridge, {
+      codCL: '010203',
+      codDocumentoDipartimentale: document,
+      patientId: '98890234',
+      codiceFiscale: PATIENT_CF,
+      accessionNumbers: [{ accessionNumber: '2' }],
+    });
+}, 120_000);
+
+afterAll(() => disposeBridge(bridge));
+
+async function ask(document: string, deadlineMs?: number): Promise<string> {
+  const response = await fetch(endpointOf(bridge), {
+    method: 'POST',
+    headers: { 'content-type': 'application/soap+xml; charset=utf-8', authorization: basicAuth() },
+    body: requestXml({
+      codDocumentoDipartimentale: document,
+      formato: 'PDI_ZIP',
+      ...(deadlineMs ? { tempoMassimoAttesaMs: deadlineMs } : {}),
+    }),
+  });
+  expect(response.status).toBe(200);
+  return response.text();
+}
+
+const packageId = (text: string): string | undefined =>
+  /<tns:identificativoDocumento>([^<]+)</.exec(text)?.[1];
+const builds = (): number => bridge.logs.filter((l) => l.msg === 'package built').length;
+
+describe('deadline, shared jobs and the package cache', () => {
+  it('answers ELAB_IN_CORSO past a short deadline, shares the build, then serves the package', async () => {
+    const before = builds();
+    const [first, second] = await Promise.all([ask('RAD-SLOW', 1), ask('RAD-SLOW', 1)]);
+    for (const text of [first, second]) {
+      expect(text).toContain('<tns:esito>SUCCESSO</tns:esito>');
+      expect(text).toContain('<tns:stato>ELAB_IN_CORSO</tns:stato>');
+      expect(Number(/<tns:tempoAttesaSuggeritoMs>(\d+)</.exec(text)?.[1])).toBeGreaterThan(0);
+      expect(text).not.toContain('<tns:documento>');
+    }
+    await waitFor(() => builds() > before, 30_000, 'the build to end');
+    const later = await ask('RAD-SLOW');
+    expect(later).toContain('<tns:stato>DISPONIBILE</tns:stato>');
+    expect(later).toContain('<tns:documento>');
+    expect(builds()).toBe(before + 1);
+  }, 60_000);
+
+  it('removes an expired package from storage and builds it again', async () => {
+    const first = packageId(await ask('RAD-TTL'));
+    expect(first).toBeDefined();
+    const key = `packages/${first}.zip`;
+    expect(await bridge.app.store.stat(key)).toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, TTL_MS + 100));
+    expect(await bridge.app.reporting.onDemand.service.sweep()).toBeGreaterThanOrEqual(1);
+    expect(await bridge.app.store.stat(key)).toBeUndefined();
+    const second = packageId(await ask('RAD-TTL'));
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+  }, 60_000);
+
+  it('answers with the configured external code', async () => {
+    const text = await ask('NO-SUCH-REPORT');
+    expect(text).toContain('<tns:esito>FALLIMENTO</tns:esito>');
+    expect(text).toContain('<tns:codice>FSE_ER_101</tns:codice>');
+  });
+});
