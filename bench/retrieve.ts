@@ -12,49 +12,15 @@
  * Orthanc deflates the files in its ZIP; the bridge stores them as they are unless
  * `--compress` (onDemand.compressInstances) is given, so compare MB per package too.
  */
-import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { requestXml } from '../test/helpers/on-demand.js';
+import { requestXml, streamExchange, type StreamedAnswer } from '../test/helpers/on-demand.js';
 import { startOrthanc } from '../test/helpers/orthanc.js';
 import { writeSyntheticInstances } from '../test/helpers/synthetic.js';
 import { runTool } from '../test/helpers/tools.js';
 import { build, peakRssMb, percentile, startBenchBridge } from './daemon.js';
-
-interface Fetched {
-  status: number;
-  bytes: number;
-  ms: number;
-  head: string;
-}
-
-/** One HTTP exchange, the answer read to its end and dropped. */
-function exchange(
-  url: URL,
-  method: 'GET' | 'POST',
-  headers: Record<string, string>,
-  body?: string,
-): Promise<Fetched> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers }, (res) => {
-      let bytes = 0;
-      let head = '';
-      res.on('data', (chunk: Buffer) => {
-        if (head.length < 2048) head += chunk.subarray(0, 2048).toString('latin1');
-        bytes += chunk.length;
-      });
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, bytes, ms: performance.now() - started, head }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 interface Run {
   packagesPerSecond: number;
@@ -67,7 +33,7 @@ interface Run {
 async function load(
   callers: number,
   total: number,
-  ask: (i: number) => Promise<Fetched>,
+  ask: (i: number) => Promise<StreamedAnswer>,
 ): Promise<Run> {
   const latencies: number[] = [];
   let next = 0;
@@ -165,7 +131,7 @@ async function main(): Promise<void> {
       }
       const endpoint = new URL(`${api}/ws/recupero-documento`);
       const soap = (document: string) =>
-        exchange(
+        streamExchange(
           endpoint,
           'POST',
           {
@@ -203,7 +169,7 @@ async function main(): Promise<void> {
       const study = uploaded[0]!.ParentStudy;
       const media = new URL(`http://127.0.0.1:${orthanc.httpPort}/studies/${study}/media`);
       for (const callers of callersList) {
-        const run = await load(callers, perRun, () => exchange(media, 'GET', {}));
+        const run = await load(callers, perRun, () => streamExchange(media, 'GET', {}));
         rows.push(describe('orthanc media', callers, run));
         console.log(rows.at(-1));
       }

@@ -1,3 +1,4 @@
+import { request, type IncomingHttpHeaders } from 'node:http';
 import soap from 'soap';
 import type { TestBridge } from './bridge.js';
 import { dcmsend, waitFor } from './tools.js';
@@ -152,5 +153,59 @@ export function callPort(
         error ? reject(error) : resolve({ answer, attachments }),
       options,
     );
+  });
+}
+
+/** The sample MR study's report (accession 2 of patient 98890234), registered and linked. */
+export function registerMrReport(bridge: TestBridge, document: string): Promise<ReportState> {
+  return registerLinked(bridge, {
+    codCL: '010203',
+    codDocumentoDipartimentale: document,
+    patientId: '98890234',
+    codiceFiscale: PATIENT_CF,
+    accessionNumbers: [{ accessionNumber: '2' }],
+  });
+}
+
+/** An answer read as it streams in: only its first bytes are kept. */
+export interface StreamedAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** Bytes received. */
+  bytes: number;
+  /** The first 4 KB, as latin1 text (the envelope, or the root part of MTOM). */
+  head: string;
+  ms: number;
+}
+
+/** One HTTP exchange whose answer is read to its end and dropped, whatever its size. */
+export function streamExchange(
+  url: URL,
+  method: 'GET' | 'POST',
+  headers: Record<string, string>,
+  body?: string,
+): Promise<StreamedAnswer> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      let bytes = 0;
+      let head = '';
+      res.on('data', (chunk: Buffer) => {
+        if (head.length < 4096) head += chunk.subarray(0, 4096).toString('latin1');
+        bytes += chunk.length;
+      });
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          bytes,
+          head,
+          ms: performance.now() - started,
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
   });
 }

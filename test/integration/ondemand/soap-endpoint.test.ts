@@ -7,9 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
 import {
   CALLER,
-  PATIENT_CF,
   push,
-  registerLinked,
+  registerMrReport,
   soapClient,
   callPort,
   type RequestFields,
@@ -35,13 +34,7 @@ beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'ondemand-'));
   bridge = await startBridge({ onDemand: { authKind: 'basic', ...CALLER } });
   await push(bridge, filesUnder(MR_STUDY));
-  await registerLinked(bridge, {
-    codCL: '010203',
-    codDocumentoDipartimentale: DOCUMENT,
-    patientId: '98890234',
-    codiceFiscale: PATIENT_CF,
-    accessionNumbers: [{ accessionNumber: '2' }],
-  });
+  await registerMrReport(bridge, DOCUMENT);
   clients.set('1.2', await soapClient(bridge, '1.2'));
   clients.set('1.1', await soapClient(bridge, '1.1'));
 }, 120_000);

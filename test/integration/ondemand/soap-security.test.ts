@@ -11,7 +11,7 @@ import {
   basicAuth,
   endpointOf,
   push,
-  registerLinked,
+  registerMrReport,
   requestXml,
   type RequestFields,
 } from '../../helpers/on-demand.js';
@@ -35,13 +35,7 @@ beforeAll(async () => {
   });
   await push(bridge, filesUnder(join(SAMPLES_DIR, 'studies', '98892003', 'MR1')));
   for (const document of ['RAD-P99', 'RAD-P98', 'RAD-P97', 'RAD-CLEAR'])
-    await registerLinked(bridge, {
-      codCL: '010203',
-      codDocumentoDipartimentale: document,
-      patientId: '98890234',
-      codiceFiscale: PATIENT_CF,
-      accessionNumbers: [{ accessionNumber: '2' }],
-    });
+    await registerMrReport(bridge, document);
 }, 120_000);
 
 afterAll(async () => {
