@@ -2,6 +2,12 @@ import type { Database } from 'better-sqlite3';
 import { applyMigrations } from '../index/migrations.js';
 import { openDatabase } from '../index/sqlite.js';
 import { reportKey, type ReportAccession, type ReportRegistration } from './report.js';
+import {
+  applyObscuration,
+  deserializeObscuration,
+  serializeObscuration,
+  type ObscurationEvent,
+} from './obscuration.js';
 
 /** Where one accession of a report stands. */
 export type AccessionStatus =
@@ -280,13 +286,21 @@ export class ReportStore {
    * Record an obscuration change and the codes in force after it (computed by the caller from
    * the current ones); undefined when the report is unknown.
    */
-  setObscuration(
+  /**
+   * Record an obscuration change and the codes in force after it (in one transaction); returns
+   * the report, or `undefined` when there is no such report.
+   */
+  changeObscuration(
     key: string,
-    change: { eventCode: string; source: string; inForce: string },
+    change: { eventCode: ObscurationEvent; source: string },
     now: string,
   ): ReportState | undefined {
-    if (!this.#row(key)) return undefined;
-    this.#db.transaction(() => {
+    const changed = this.#db.transaction(() => {
+      const row = this.#row(key);
+      if (!row) return false;
+      const inForce = serializeObscuration(
+        applyObscuration(deserializeObscuration(row.obscuration), change.eventCode),
+      );
       this.#db
         .prepare(
           'INSERT INTO obscuration_events (report_key, event_code, source, received_at) VALUES (?, ?, ?, ?)',
@@ -294,9 +308,10 @@ export class ReportStore {
         .run(key, change.eventCode, change.source, now);
       this.#db
         .prepare('UPDATE reports SET obscuration = ?, updated_at = ? WHERE report_key = ?')
-        .run(change.inForce, now, key);
+        .run(inForce, now, key);
+      return true;
     })();
-    return this.get(key);
+    return changed ? this.get(key) : undefined;
   }
 
   get(key: string): ReportState | undefined {

@@ -3,13 +3,7 @@ import type { Logger } from 'pino';
 import { ReportValidationError, parseReportRegistration, reportKey } from '../fse/report.js';
 import type { ReportLinker } from '../fse/report-linker.js';
 import type { ReportState, ReportStore } from '../fse/report-store.js';
-import {
-  ObscurationEventError,
-  applyObscuration,
-  deserializeObscuration,
-  parseObscurationEvent,
-  serializeObscuration,
-} from '../fse/obscuration.js';
+import { ObscurationEventError, parseObscurationEvent } from '../fse/obscuration.js';
 
 /** The report as the API shows it: its links, accession states and manifest. */
 function view(state: ReportState): Record<string, unknown> {
@@ -125,17 +119,13 @@ export function reportRoutes(
         codCL: request.params.codCL,
         codDocumentoDipartimentale: request.params.codDocumento,
       });
-      const current = deps.reports.get(key);
-      if (!current)
-        return reply.code(404).send({ error: 'not-found', message: `no report ${key}` });
-      const inForce = serializeObscuration(
-        applyObscuration(deserializeObscuration(current.obscuration), event),
-      );
-      const state = deps.reports.setObscuration(
+      const state = deps.reports.changeObscuration(
         key,
-        { eventCode: event, source, inForce },
+        { eventCode: event, source },
         new Date().toISOString(),
-      )!;
+      );
+      if (!state) return reply.code(404).send({ error: 'not-found', message: `no report ${key}` });
+      const inForce = state.obscuration;
       deps.log.info({ report: key, eventCode: event, source, inForce }, 'obscuration changed');
       return { reportKey: key, obscuration: state.obscuration };
     },
