@@ -19,6 +19,7 @@ import type { IngestService } from './ingest/ingest-service.js';
 import type { StudyRetriever } from './retrieve/retrieve-study.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 
 type Release = () => Promise<void> | void;
 
@@ -58,7 +59,13 @@ export async function startReporting(
     index: StudyIndex;
     store: ObjectStore;
     ingest: IngestService;
+    /** By node name; may change while the daemon runs (administrators edit the nodes). */
     retrievers: Map<string, StudyRetriever>;
+    /** More routes for the HTTP listener (metrics, readiness, admin). */
+    routes?: (
+      app: FastifyInstance,
+      reporting: { outbox: OutboxStore; outboxWorker: OutboxWorker },
+    ) => void;
   },
   releases: Release[],
   log: Logger,
@@ -89,11 +96,14 @@ export async function startReporting(
     );
   releases.push(() => outboxWorker.stop(config.shutdown.drainTimeoutMs));
 
-  const nodeName = config.links.pacsNode || config.pacs.nodes[0]?.name;
   const linker = new ReportLinker({
     reports,
     index: parts.index,
-    retriever: nodeName ? parts.retrievers.get(nodeName) : undefined,
+    // Looked up at each use: the nodes may be edited while the daemon runs.
+    get retriever() {
+      const nodeName = config.links.pacsNode || parts.retrievers.keys().next().value;
+      return nodeName ? parts.retrievers.get(nodeName) : undefined;
+    },
     store: parts.store,
     outbox: { enqueue: (notification) => void outboxWorker.enqueue(toOutboxEntry(notification)) },
     options: {
@@ -118,6 +128,7 @@ export async function startReporting(
     (app) => {
       reportRoutes(app, { linker, reports, log: log.child({ component: 'reports' }) });
       outboxRoutes(app, { outbox, worker: outboxWorker });
+      parts.routes?.(app, { outbox, outboxWorker });
     },
     log.child({ component: 'http' }),
   );

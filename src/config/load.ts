@@ -66,6 +66,16 @@ export interface BridgeConfig {
     retrieveLocationUid: string;
     institutionName: string;
   };
+  admin: {
+    username: string;
+    password: string;
+    token: string;
+    host: string;
+    /** -1: the admin routes are served by the HTTP API listener. */
+    port: number;
+    sessionTtlMs: number;
+    recentAssociations: number;
+  };
   storage: StorageConfig;
   index: { path: string };
   spoolDir: string;
@@ -151,6 +161,7 @@ function derive(schema: ReturnType<typeof createSchema>): BridgeConfig {
     hl7: raw.hl7 as BridgeConfig['hl7'],
     fse: fseOf(raw.fse as BridgeConfig['fse']),
     links: linksOf(raw.links, raw.pacs.nodes as Array<{ name?: unknown }>),
+    admin: adminOf(raw.admin),
     storage,
     index: { path: raw.index.path ? resolve(raw.index.path) : resolve(dataDir, 'index.sqlite') },
     // The spool sits inside the filesystem store so that making an instance durable is a rename.
@@ -180,6 +191,14 @@ function fseOf(fse: BridgeConfig['fse']): BridgeConfig['fse'] {
       'fse.username and fse.password are required when fse.authKind is basic (BRIDGE_FSE_USERNAME, BRIDGE_FSE_PASSWORD)',
     );
   return fse;
+}
+
+function adminOf(admin: BridgeConfig['admin']): BridgeConfig['admin'] {
+  if (admin.password && !admin.username)
+    throw new Error(
+      'admin.username is required when admin.password is set (BRIDGE_ADMIN_USERNAME)',
+    );
+  return admin;
 }
 
 function linksOf(

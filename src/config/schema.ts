@@ -11,6 +11,7 @@ import { assertMoveDestinations, type MoveDestinationSetting } from './move-dest
 import { assertPacsNodes, coercePacsNodes } from './pacs-nodes.js';
 import { assertFacilities } from '../hl7/facilities.js';
 import { reportingSchema } from './schema-reporting.js';
+import { adminSchema } from './schema-admin.js';
 
 const SECOND = 1000;
 const MIB = 1024 * 1024;
@@ -44,6 +45,16 @@ function addFormats(): void {
   convict.addFormat({
     name: 'non-negative-int',
     validate: assertNonNegativeInt,
+    coerce: (v: unknown) => (typeof v === 'string' ? Number(v) : v),
+  });
+  convict.addFormat({
+    name: 'port-or-off',
+    validate: (v: unknown) => {
+      if (!Number.isInteger(v) || (v as number) < -1 || (v as number) > 65535)
+        throw new Error(
+          `must be a port from 0 to 65535, or -1 for none: value was ${JSON.stringify(v)}`,
+        );
+    },
     coerce: (v: unknown) => (typeof v === 'string' ? Number(v) : v),
   });
   formatsAdded = true;
@@ -171,6 +182,7 @@ function schemaDefinition() {
       },
     },
     ...reportingSchema(),
+    ...adminSchema(),
     ingest: {
       duplicatePolicy: {
         doc: 'An instance whose SOP Instance UID is stored already with other content: keep-first (answer warning 0xB000) or replace.',

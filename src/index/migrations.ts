@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { IndexError } from './errors.js';
+import { AE_CONFIG_MIGRATION } from '../admin/ae-config-migration.js';
 
 /** One schema change: applied once, in its own transaction, recorded in `schema_migrations`. */
 export interface Migration {
@@ -208,7 +209,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX obscuration_events_report ON obscuration_events (report_key);
     `,
   },
+  AE_CONFIG_MIGRATION,
 ];
+
+/**
+ * Ids held for schema changes written at the same time on other branches: the sequence may skip
+ * them until they land, and a database that applied a later id still applies them then.
+ */
+export const RESERVED_MIGRATION_IDS: ReadonlySet<number> = new Set([5]);
 
 /**
  * Brings `db` up to the latest schema: applies each migration not yet recorded, each in its
@@ -267,11 +275,14 @@ export function applyMigrations(
 }
 
 function assertOrdered(migrations: readonly Migration[]): void {
+  let expected = 1;
   migrations.forEach((migration, i) => {
-    if (migration.id !== i + 1) {
+    while (RESERVED_MIGRATION_IDS.has(expected) && migration.id !== expected) expected++;
+    if (migration.id !== expected) {
       throw new IndexError(
         `migration ids must be 1, 2, 3, … in order: position ${i + 1} has id ${migration.id}`,
       );
     }
+    expected++;
   });
 }

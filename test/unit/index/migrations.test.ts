@@ -1,9 +1,14 @@
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IndexError } from '../../../src/index/errors.js';
-import { MIGRATIONS, applyMigrations } from '../../../src/index/migrations.js';
+import {
+  MIGRATIONS,
+  RESERVED_MIGRATION_IDS,
+  applyMigrations,
+} from '../../../src/index/migrations.js';
 
 let db: Database.Database;
+const LAST = MIGRATIONS.at(-1)!.id;
 
 beforeEach(() => {
   db = new Database(':memory:');
@@ -20,15 +25,23 @@ const tables = (): string[] =>
     .map((row) => row.name);
 
 describe('MIGRATIONS', () => {
-  it('numbers migrations 1, 2, 3, … in order', () => {
-    expect(MIGRATIONS.map((m) => m.id)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+  it('numbers migrations 1, 2, 3, … in order, skipping only reserved ids', () => {
+    const last = MIGRATIONS.at(-1)!.id;
+    const expected = Array.from({ length: last }, (_, i) => i + 1).filter(
+      (id) => !RESERVED_MIGRATION_IDS.has(id) || MIGRATIONS.some((m) => m.id === id),
+    );
+    expect(MIGRATIONS.map((m) => m.id)).toEqual(expected);
   });
 });
 
 describe('applyMigrations', () => {
   it('creates the schema once and records it', () => {
-    expect(applyMigrations(db)).toEqual([1, 2, 3, 4]);
+    expect(applyMigrations(db)).toEqual(MIGRATIONS.map((m) => m.id));
     expect(tables()).toEqual([
+      'admin_audit',
+      'ae_allowed_peers',
+      'ae_config_state',
+      'ae_pacs_nodes',
       'hl7_messages',
       'instances',
       'manifests',
@@ -51,14 +64,14 @@ describe('applyMigrations', () => {
   it('upgrades a database at migration 1 to the outbox, keeping its rows', () => {
     applyMigrations(db, undefined, MIGRATIONS.slice(0, 1));
     db.prepare("INSERT INTO patients (patient_id, issuer) VALUES ('PAT-1', '')").run();
-    expect(applyMigrations(db)).toEqual([2, 3, 4]);
+    expect(applyMigrations(db)).toEqual(MIGRATIONS.slice(1).map((m) => m.id));
     expect(tables()).toContain('outbox');
     expect(db.prepare('SELECT COUNT(*) AS n FROM patients').get()).toEqual({ n: 1 });
   });
 
   it('applies only the migrations not yet recorded', () => {
     applyMigrations(db);
-    const id = MIGRATIONS.length + 1;
+    const id = LAST + 1;
     const next = [...MIGRATIONS, { id, name: 'extra', sql: 'CREATE TABLE extra (x TEXT)' }];
     expect(applyMigrations(db, undefined, next)).toEqual([id]);
     expect(applyMigrations(db, undefined, next)).toEqual([]);
@@ -70,7 +83,7 @@ describe('applyMigrations', () => {
     const broken = [
       ...MIGRATIONS,
       {
-        id: MIGRATIONS.length + 1,
+        id: LAST + 1,
         name: 'broken',
         sql: 'CREATE TABLE half (x TEXT); CREATE TABLE patients (y)',
       },
@@ -78,14 +91,14 @@ describe('applyMigrations', () => {
     expect(() => applyMigrations(db, undefined, broken)).toThrow(/already exists/);
     expect(tables()).not.toContain('half');
     expect(db.prepare('SELECT MAX(id) AS id FROM schema_migrations').get()).toEqual({
-      id: MIGRATIONS.length,
+      id: LAST,
     });
   });
 
   it('refuses a schema newer than the migrations it knows', () => {
     applyMigrations(db);
     db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(
-      MIGRATIONS.length + 1,
+      LAST + 1,
       'future',
       '2030-01-01',
     );
