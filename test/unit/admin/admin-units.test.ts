@@ -12,6 +12,7 @@ import {
   parsePeer,
 } from '../../../src/admin/validation.js';
 import { MIGRATIONS, applyMigrations } from '../../../src/index/migrations.js';
+import { createLogger } from '../../../src/logger.js';
 
 function fieldOf(work: () => unknown): string | undefined {
   try {
@@ -173,5 +174,26 @@ describe('migration ids held for a parallel change', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('the log', () => {
+  it('redacts admin passwords, tokens and request credentials wherever they appear', () => {
+    const lines: string[] = [];
+    const log = createLogger('info', {
+      write: (line: string) => void lines.push(line),
+    });
+    log.info(
+      {
+        password: 'pw-1',
+        token: 'tok-1',
+        admin: { password: 'pw-2', token: 'tok-2' },
+        headers: { authorization: 'Bearer tok-3', cookie: 'bridge_admin_session=s-1' },
+      },
+      'credentials',
+    );
+    const text = lines.join('');
+    for (const secret of ['pw-1', 'pw-2', 'tok-1', 'tok-2', 'tok-3', 's-1'])
+      expect(text).not.toContain(secret);
   });
 });
