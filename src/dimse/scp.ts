@@ -27,6 +27,7 @@ import {
   decodeAssociateRq,
   encodeAssociateAc,
   encodeAssociateRj,
+  type AssociateRj,
 } from './pdu.js';
 import { Status, formatStatus } from './status.js';
 import type { StoreService } from './store-service.js';
@@ -189,54 +190,36 @@ export class DimseServer {
           callingAe = rq.callingAe;
           calledAe = rq.calledAe;
           const who = { callingAe, calledAe, address: socket.remoteAddress };
+          const reject = (why: string, rejection: AssociateRj): void => {
+            this.#observers.notify('rejected', { callingAe, calledAe, address, why });
+            association.sendAndClose(encodeAssociateRj(rejection), 'aborted-by-us');
+          };
           if (rq.applicationContext !== APPLICATION_CONTEXT) {
             log.warn(
               { ...who, applicationContext: rq.applicationContext },
               'association rejected: unknown application context',
             );
-            this.#observers.notify('rejected', {
-              callingAe,
-              calledAe,
-              address,
-              why: 'unknown application context',
+            return reject('unknown application context', {
+              result: RejectResult.Permanent,
+              source: RejectSource.ServiceUser,
+              reason: RejectUserReason.ApplicationContextNotSupported,
             });
-            association.sendAndClose(
-              encodeAssociateRj({
-                result: RejectResult.Permanent,
-                source: RejectSource.ServiceUser,
-                reason: RejectUserReason.ApplicationContextNotSupported,
-              }),
-              'aborted-by-us',
-            );
-            return;
           }
           const decision = this.#policy.check(calledAe, callingAe, socket.remoteAddress ?? '');
           if (!decision.allowed) {
             log.warn({ ...who, reason: decision.why }, 'association rejected');
-            this.#observers.notify('rejected', { callingAe, calledAe, address, why: decision.why });
-            association.sendAndClose(encodeAssociateRj(decision.rejection), 'aborted-by-us');
-            return;
+            return reject(decision.why, decision.rejection);
           }
           if (this.#closing || this.#active.size >= this.#options.maxAssociations) {
             log.warn(
               { ...who, open: this.#active.size, max: this.#options.maxAssociations },
               'association rejected: too many open associations',
             );
-            this.#observers.notify('rejected', {
-              callingAe,
-              calledAe,
-              address,
-              why: 'too many open associations',
+            return reject('too many open associations', {
+              result: RejectResult.Transient,
+              source: RejectSource.ServiceProviderPresentation,
+              reason: RejectProviderReason.LocalLimitExceeded,
             });
-            association.sendAndClose(
-              encodeAssociateRj({
-                result: RejectResult.Transient,
-                source: RejectSource.ServiceProviderPresentation,
-                reason: RejectProviderReason.LocalLimitExceeded,
-              }),
-              'aborted-by-us',
-            );
-            return;
           }
           negotiated = negotiateContexts(
             rq.contexts,
