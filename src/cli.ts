@@ -11,6 +11,7 @@ import { reportKey } from './fse/report.js';
 import { ReportStore, type ReportState } from './fse/report-store.js';
 import { createLogger } from './logger.js';
 import { createObjectStore } from './storage/create-store.js';
+import { Progress } from './progress.js';
 
 const USAGE = `Usage: bridge <command> [options]
 
@@ -26,7 +27,8 @@ Commands:
                                       link state of reports: accessions, studies, manifest
   outbox dead                         FSE notifications that failed for good (dead letters)
   outbox resend ID | --all            send dead letters again (the daemon picks them up)
-  rebuild-index                       rebuild the index from what storage holds
+  rebuild-index [--progress]          rebuild the index from what storage holds; progress
+                                      lines on stderr when it is a terminal (--progress: always)
   config                              print the effective configuration (secrets hidden)
 
 Options:
@@ -238,12 +240,23 @@ function outbox(
   }
 }
 
-async function rebuild(config: BridgeConfig): Promise<number> {
+async function rebuild(config: BridgeConfig, forceProgress: boolean): Promise<number> {
   const log = createLogger(config.log.level);
   const store = await createObjectStore(config.storage, log);
   const index = StudyIndex.open(config.index.path, log);
+  const progress = new Progress({
+    label: 'rebuild-index',
+    unit: 'objects read',
+    stream: process.stderr,
+    everyItems: 1000,
+    everyMs: 5000,
+    force: forceProgress || undefined,
+  });
   try {
-    const report = await rebuildIndex(store, index, log, 64 * 1024 * 1024);
+    const report = await rebuildIndex(store, index, log, 64 * 1024 * 1024, (counts) =>
+      progress.tick(1, `${counts.skipped} skipped`),
+    );
+    progress.done(`${report.indexed} indexed, ${report.skipped} skipped`);
     console.log(
       `index rebuilt: ${report.indexed} instances indexed, ${report.skipped} objects skipped`,
     );
@@ -271,6 +284,7 @@ async function run(argv: string[]): Promise<number> {
       'patient-id': { type: 'string' },
       report: { type: 'string' },
       all: { type: 'boolean' },
+      progress: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -307,7 +321,7 @@ async function run(argv: string[]): Promise<number> {
     case 'outbox':
       return outbox(config, positionals[1], positionals[2], values.all ?? false);
     case 'rebuild-index':
-      return rebuild(config);
+      return rebuild(config, values.progress ?? false);
     default:
       console.error(`unknown command: ${command}\n\n${USAGE}`);
       return 2;

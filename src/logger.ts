@@ -13,6 +13,10 @@ export const REDACTED_PATHS = [
   'patient',
   'secretKey',
   'accessKey',
+  'password',
+  'token',
+  'authorization',
+  'cookie',
   '*.patientName',
   '*.patientId',
   '*.patientBirthDate',
@@ -21,6 +25,10 @@ export const REDACTED_PATHS = [
   '*.patient',
   '*.secretKey',
   '*.accessKey',
+  '*.password',
+  '*.token',
+  '*.authorization',
+  '*.cookie',
 ];
 
 /** The daemon's JSON logger. */

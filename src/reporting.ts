@@ -20,6 +20,8 @@ import type { StudyRetriever } from './retrieve/retrieve-study.js';
 import type { ObjectStore } from './storage/object-store.js';
 import { createHash } from 'node:crypto';
 import { startOnDemand, type OnDemand } from './ondemand/start.js';
+import type { OnDemandObserver } from './ondemand/on-demand-service.js';
+import type { FastifyInstance } from 'fastify';
 
 type Release = () => Promise<void> | void;
 
@@ -61,7 +63,15 @@ export async function startReporting(
     index: StudyIndex;
     store: ObjectStore;
     ingest: IngestService;
+    /** By node name; may change while the daemon runs (administrators edit the nodes). */
     retrievers: Map<string, StudyRetriever>;
+    /** Where on-demand queue waits and processing times go (metrics). */
+    onDemandObserver?: OnDemandObserver;
+    /** More routes for the HTTP listener (metrics, readiness, admin). */
+    routes?: (
+      app: FastifyInstance,
+      reporting: { outbox: OutboxStore; outboxWorker: OutboxWorker },
+    ) => void;
   },
   releases: Release[],
   log: Logger,
@@ -92,13 +102,16 @@ export async function startReporting(
     );
   releases.push(() => outboxWorker.stop(config.shutdown.drainTimeoutMs));
 
-  const nodeName = config.links.pacsNode || config.pacs.nodes[0]?.name;
   const retrieveLocationUid =
     config.links.retrieveLocationUid || derivedLocationUid(config.dicom.aeTitles[0]!);
   const linker = new ReportLinker({
     reports,
     index: parts.index,
-    retriever: nodeName ? parts.retrievers.get(nodeName) : undefined,
+    // Looked up at each use: the nodes may be edited while the daemon runs.
+    get retriever() {
+      const nodeName = config.links.pacsNode || parts.retrievers.keys().next().value;
+      return nodeName ? parts.retrievers.get(nodeName) : undefined;
+    },
     store: parts.store,
     outbox: { enqueue: (notification) => void outboxWorker.enqueue(toOutboxEntry(notification)) },
     options: {
@@ -119,7 +132,14 @@ export async function startReporting(
 
   const onDemand = startOnDemand(
     config,
-    { index: parts.index, store: parts.store, reports, linker, repositoryId: retrieveLocationUid },
+    {
+      index: parts.index,
+      store: parts.store,
+      reports,
+      linker,
+      repositoryId: retrieveLocationUid,
+      ...(parts.onDemandObserver ? { observer: parts.onDemandObserver } : {}),
+    },
     releases,
     log.child({ component: 'on-demand' }),
   );
@@ -129,6 +149,7 @@ export async function startReporting(
       onDemand.routes(app);
       reportRoutes(app, { linker, reports, log: log.child({ component: 'reports' }) });
       outboxRoutes(app, { outbox, worker: outboxWorker });
+      parts.routes?.(app, { outbox, outboxWorker });
     },
     log.child({ component: 'http' }),
   );

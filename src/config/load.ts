@@ -86,6 +86,16 @@ export interface BridgeConfig {
     errorCodes: Record<ErrorKind, string>;
     guardianRoles: string[];
   };
+  admin: {
+    username: string;
+    password: string;
+    token: string;
+    host: string;
+    /** -1: the admin routes are served by the HTTP API listener. */
+    port: number;
+    sessionTtlMs: number;
+    recentAssociations: number;
+  };
   storage: StorageConfig;
   index: { path: string };
   spoolDir: string;
@@ -176,6 +186,7 @@ function derive(schema: ReturnType<typeof createSchema>): BridgeConfig {
         errorCodes: Record<string, string>;
       },
     ),
+    admin: adminOf(raw.admin),
     storage,
     index: { path: raw.index.path ? resolve(raw.index.path) : resolve(dataDir, 'index.sqlite') },
     // The spool sits inside the filesystem store so that making an instance durable is a rename.
@@ -229,6 +240,14 @@ function onDemandOf(
     errorCodes: errorCodes(raw.errorCodes),
     guardianRoles: raw.guardianRoles.map((role) => role.toUpperCase()),
   };
+}
+
+function adminOf(admin: BridgeConfig['admin']): BridgeConfig['admin'] {
+  if (admin.password && !admin.username)
+    throw new Error(
+      'admin.username is required when admin.password is set (BRIDGE_ADMIN_USERNAME)',
+    );
+  return admin;
 }
 
 function linksOf(

@@ -17,6 +17,7 @@ import {
   coerceJsonObject,
   onDemandSchema,
 } from './schema-ondemand.js';
+import { adminSchema } from './schema-admin.js';
 
 const SECOND = 1000;
 const MIB = 1024 * 1024;
@@ -56,6 +57,16 @@ function addFormats(): void {
   convict.addFormat({
     name: 'non-negative-int',
     validate: assertNonNegativeInt,
+    coerce: (v: unknown) => (typeof v === 'string' ? Number(v) : v),
+  });
+  convict.addFormat({
+    name: 'port-or-off',
+    validate: (v: unknown) => {
+      if (!Number.isInteger(v) || (v as number) < -1 || (v as number) > 65535)
+        throw new Error(
+          `must be a port from 0 to 65535, or -1 for none: value was ${JSON.stringify(v)}`,
+        );
+    },
     coerce: (v: unknown) => (typeof v === 'string' ? Number(v) : v),
   });
   formatsAdded = true;
@@ -184,6 +195,7 @@ function schemaDefinition() {
     },
     ...reportingSchema(),
     ...onDemandSchema(),
+    ...adminSchema(),
     ingest: {
       duplicatePolicy: {
         doc: 'An instance whose SOP Instance UID is stored already with other content: keep-first (answer warning 0xB000) or replace.',

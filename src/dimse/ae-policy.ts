@@ -22,10 +22,31 @@ function isLoopback(address: string): boolean {
   return normalised === '::1' || normalised.startsWith('127.');
 }
 
+/** Resolve the allowed peers to the addresses each may connect from (undefined: any). */
+async function resolvePeers(
+  allowed: readonly AllowedPeer[],
+): Promise<Map<string, Set<string> | undefined>> {
+  const peers = new Map<string, Set<string> | undefined>();
+  for (const peer of allowed) {
+    if (peer.host === undefined || peer.host === '') {
+      peers.set(peer.aeTitle, undefined);
+      continue;
+    }
+    const addresses = peers.get(peer.aeTitle) ?? new Set<string>();
+    if (isIP(peer.host)) addresses.add(normaliseAddress(peer.host));
+    else for (const found of await lookup(peer.host, { all: true })) addresses.add(found.address);
+    // An entry without a host already allows every address; keep it that way.
+    if (!peers.has(peer.aeTitle) || peers.get(peer.aeTitle) !== undefined)
+      peers.set(peer.aeTitle, addresses);
+  }
+  return peers;
+}
+
 /**
  * Who may associate: the called AE must be one of ours, the calling AE must be an allowed
- * peer, and must connect from its host when one is configured. Host names are resolved once,
- * when the policy is built.
+ * peer, and must connect from its host when one is configured. Host names are resolved when
+ * the peers are set. The peers can be replaced while the SCP runs (administrators edit them):
+ * each new association is checked against the peers in force when it asks.
  */
 export class AePolicy {
   #ownAeTitles: Set<string>;
@@ -37,20 +58,15 @@ export class AePolicy {
   }
 
   static async create(ownAeTitles: string[], allowed: AllowedPeer[]): Promise<AePolicy> {
-    const peers = new Map<string, Set<string> | undefined>();
-    for (const peer of allowed) {
-      if (peer.host === undefined || peer.host === '') {
-        peers.set(peer.aeTitle, undefined);
-        continue;
-      }
-      const addresses = peers.get(peer.aeTitle) ?? new Set<string>();
-      if (isIP(peer.host)) addresses.add(normaliseAddress(peer.host));
-      else for (const found of await lookup(peer.host, { all: true })) addresses.add(found.address);
-      // An entry without a host already allows every address; keep it that way.
-      if (!peers.has(peer.aeTitle) || peers.get(peer.aeTitle) !== undefined)
-        peers.set(peer.aeTitle, addresses);
-    }
-    return new AePolicy(ownAeTitles, peers);
+    return new AePolicy(ownAeTitles, await resolvePeers(allowed));
+  }
+
+  /**
+   * Replace the allowed peers. Host names are resolved first: when one cannot be, this throws
+   * and the peers in force stay as they were.
+   */
+  async update(allowed: readonly AllowedPeer[]): Promise<void> {
+    this.#peers = await resolvePeers(allowed);
   }
 
   get ownAeTitles(): string[] {

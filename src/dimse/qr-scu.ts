@@ -29,6 +29,8 @@ export interface OperationOptions {
 export interface FindOptions extends OperationOptions {
   /** More matches than this: C-CANCEL, then `TooManyMatchesError`. */
   maxMatches?: number;
+  /** Enough: after this many matches send C-CANCEL and return them (no error). */
+  limit?: number;
 }
 
 export interface RetrieveOptions extends OperationOptions {
@@ -82,6 +84,7 @@ export async function cFind(
   const matches: Identifier[] = [];
   const maxMatches = options.maxMatches ?? 10_000;
   let tooMany = false;
+  let limited = false;
   let decodeError: Error | undefined;
   // Messages go out in order (Association.sendMessage), so a C-CANCEL follows its request.
   const answer = client.request(
@@ -97,7 +100,7 @@ export async function cFind(
     {
       timeoutMs: options.timeoutMs,
       onPending: (_response, dataset) => {
-        if (tooMany || decodeError) return;
+        if (tooMany || limited || decodeError) return;
         if (!dataset) return;
         try {
           matches.push(decodeIdentifier(dataset, encoding));
@@ -106,6 +109,9 @@ export async function cFind(
         }
         if (matches.length > maxMatches) {
           tooMany = true;
+          void client.cancel(context.id, messageId).catch(() => undefined);
+        } else if (options.limit !== undefined && matches.length >= options.limit) {
+          limited = true;
           void client.cancel(context.id, messageId).catch(() => undefined);
         }
       },
@@ -116,6 +122,9 @@ export async function cFind(
     const final = await answer;
     if (decodeError) throw decodeError;
     if (tooMany) throw new TooManyMatchesError(maxMatches);
+    // A peer may finish before it sees the C-CANCEL: success or cancel, the matches are enough.
+    if (limited && (final.status === Status.Cancel || final.status === Status.Success))
+      return matches;
     if (final.status === Status.Cancel) throw new RetrieveCancelledError(countsOf(final));
     if (final.status !== Status.Success)
       throw new DimseStatusError(final.status ?? -1, final.errorComment);

@@ -27,11 +27,13 @@ import {
   decodeAssociateRq,
   encodeAssociateAc,
   encodeAssociateRj,
+  type AssociateRj,
 } from './pdu.js';
 import { Status, formatStatus } from './status.js';
 import type { StoreService } from './store-service.js';
 import { discardingSink } from './sinks.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.js';
+import { Observers, type AssociationObserver } from './association-observer.js';
 
 export interface ScpOptions {
   /** Address to bind; `0.0.0.0` or `::` for all interfaces. */
@@ -52,6 +54,9 @@ interface ActiveAssociation {
   requestor: ClientAssociation | undefined;
   /** Query/retrieve operations in progress, by message id (for C-CANCEL). */
   operations: Map<number, AbortController>;
+  startedAt: string;
+  instancesStored: number;
+  instancesFailed: number;
 }
 
 const QR_SYNTAXES: ReadonlySet<string> = new Set(QR_TRANSFER_SYNTAXES);
@@ -71,6 +76,7 @@ export class DimseServer {
   #active = new Set<ActiveAssociation>();
   #closing: Promise<void> | undefined;
   #nextId = 1;
+  #observers: Observers;
 
   constructor(
     options: ScpOptions,
@@ -84,6 +90,7 @@ export class DimseServer {
     this.#store = store;
     this.#qr = qr;
     this.#log = log;
+    this.#observers = new Observers(log);
     this.#server = createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
   }
 
@@ -102,6 +109,16 @@ export class DimseServer {
         resolve(port);
       });
     });
+  }
+
+  /** Call `observer`'s hooks as associations are accepted, rejected, store and close. */
+  observe(observer: AssociationObserver): void {
+    this.#observers.add(observer);
+  }
+
+  /** True while the SCP accepts connections. */
+  get listening(): boolean {
+    return this.#server.listening && !this.#closing;
   }
 
   get activeAssociations(): number {
@@ -157,7 +174,11 @@ export class DimseServer {
       queue: Promise.resolve(),
       requestor: undefined,
       operations: new Map(),
+      startedAt: '',
+      instancesStored: 0,
+      instancesFailed: 0,
     };
+    const address = socket.remoteAddress ?? '';
     const association = new Association(
       socket,
       log,
@@ -169,41 +190,36 @@ export class DimseServer {
           callingAe = rq.callingAe;
           calledAe = rq.calledAe;
           const who = { callingAe, calledAe, address: socket.remoteAddress };
+          const reject = (why: string, rejection: AssociateRj): void => {
+            this.#observers.notify('rejected', { callingAe, calledAe, address, why });
+            association.sendAndClose(encodeAssociateRj(rejection), 'aborted-by-us');
+          };
           if (rq.applicationContext !== APPLICATION_CONTEXT) {
             log.warn(
               { ...who, applicationContext: rq.applicationContext },
               'association rejected: unknown application context',
             );
-            association.sendAndClose(
-              encodeAssociateRj({
-                result: RejectResult.Permanent,
-                source: RejectSource.ServiceUser,
-                reason: RejectUserReason.ApplicationContextNotSupported,
-              }),
-              'aborted-by-us',
-            );
-            return;
+            return reject('unknown application context', {
+              result: RejectResult.Permanent,
+              source: RejectSource.ServiceUser,
+              reason: RejectUserReason.ApplicationContextNotSupported,
+            });
           }
           const decision = this.#policy.check(calledAe, callingAe, socket.remoteAddress ?? '');
           if (!decision.allowed) {
             log.warn({ ...who, reason: decision.why }, 'association rejected');
-            association.sendAndClose(encodeAssociateRj(decision.rejection), 'aborted-by-us');
-            return;
+            return reject(decision.why, decision.rejection);
           }
           if (this.#closing || this.#active.size >= this.#options.maxAssociations) {
             log.warn(
               { ...who, open: this.#active.size, max: this.#options.maxAssociations },
               'association rejected: too many open associations',
             );
-            association.sendAndClose(
-              encodeAssociateRj({
-                result: RejectResult.Transient,
-                source: RejectSource.ServiceProviderPresentation,
-                reason: RejectProviderReason.LocalLimitExceeded,
-              }),
-              'aborted-by-us',
-            );
-            return;
+            return reject('too many open associations', {
+              result: RejectResult.Transient,
+              source: RejectSource.ServiceProviderPresentation,
+              reason: RejectProviderReason.LocalLimitExceeded,
+            });
           }
           negotiated = negotiateContexts(
             rq.contexts,
@@ -235,6 +251,8 @@ export class DimseServer {
             calledAe,
           });
           this.#active.add(active);
+          active.startedAt = new Date().toISOString();
+          this.#observers.notify('accepted', { callingAe, calledAe, address });
           log.info(
             { ...who, accepted: negotiated.accepted.size, proposed: rq.contexts.length },
             'association accepted',
@@ -252,6 +270,18 @@ export class DimseServer {
           // An instance may still be on its way to storage: the association counts as open
           // (and shutdown waits for it) until its last outcome has settled.
           void active.queue.finally(() => this.#active.delete(active));
+          if (wasActive)
+            void active.queue.finally(() =>
+              this.#observers.notify('closed', {
+                callingAe,
+                calledAe,
+                address,
+                startedAt: active.startedAt,
+                instancesStored: active.instancesStored,
+                instancesFailed: active.instancesFailed,
+                reason,
+              }),
+            );
           if (wasActive || reason !== 'disconnected') {
             const level = reason === 'released' ? 'info' : 'warn';
             log[level]({ reason, detail }, 'association closed');
@@ -336,7 +366,15 @@ export class DimseServer {
           transferSyntaxUid: context.transferSyntax,
           contextSopClassUid: context.abstractSyntax,
         });
-        this.#answer(active, message.contextId, receiver.outcome, command, CommandField.CStoreRsp);
+        const outcome = receiver.outcome.then((answer) => {
+          // Success and warnings (0xB000 and the like) keep the instance; failures do not.
+          if (answer.status === Status.Success || (answer.status & 0xf000) === 0xb000)
+            active.instancesStored++;
+          else active.instancesFailed++;
+          this.#observers.notify('stored', { callingAe, status: answer.status });
+          return answer;
+        });
+        this.#answer(active, message.contextId, outcome, command, CommandField.CStoreRsp);
         return receiver;
       }
       default: {

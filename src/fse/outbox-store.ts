@@ -293,6 +293,19 @@ export class OutboxStore {
     return counts;
   }
 
+  /** Pending notifications that failed at least once (waiting for a retry). */
+  countRetrying(): number {
+    return this.#run(
+      'countRetrying',
+      () =>
+        this.#db
+          .prepare<[], { n: number }>(
+            "SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending' AND attempts > 0",
+          )
+          .get()!.n,
+    );
+  }
+
   /** Closes the connection. Idempotent; any later call throws `IndexError`. */
   close(): void {
     if (this.#db.open) this.#db.close();

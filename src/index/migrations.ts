@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { IndexError } from './errors.js';
+import { AE_CONFIG_MIGRATION } from '../admin/ae-config-migration.js';
 
 /** One schema change: applied once, in its own transaction, recorded in `schema_migrations`. */
 export interface Migration {
@@ -244,6 +245,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX package_cache_expiry ON package_cache (expires_at);
     `,
   },
+  AE_CONFIG_MIGRATION,
 ];
 
 /**

@@ -43,6 +43,25 @@ export interface ReceivedInstance {
   callingAe: string;
 }
 
+/** Hooks for measurements: each stored instance, and how long storage and index took. */
+export interface IngestObserver {
+  stored?(info: { callingAe: string; sizeBytes: number }): void;
+  /** Seconds the object store took to make an instance durable. */
+  storageSeconds?(seconds: number): void;
+  /** Seconds the index commit (group commit included) took. */
+  indexSeconds?(seconds: number): void;
+}
+
+/** `promise`, reporting how long it took to settle. */
+async function timed<T>(promise: Promise<T>, report: (seconds: number) => void): Promise<T> {
+  const start = process.hrtime.bigint();
+  try {
+    return await promise;
+  } finally {
+    report(Number(process.hrtime.bigint() - start) / 1e9);
+  }
+}
+
 /**
  * The ingest pipeline behind the SCP: spool → validate → durable store → index (group commit)
  * → outcome. Success is reported only after both the object and its index row are durable.
@@ -58,6 +77,7 @@ export class IngestService implements StoreService {
   #intents: IntentLog;
   #spoolFiles: FilePool;
   #storedListeners: Array<(studyInstanceUid: string) => void> = [];
+  #observer: IngestObserver = {};
 
   constructor(
     options: IngestOptions,
@@ -222,8 +242,12 @@ export class IngestService implements StoreService {
     const movedFrom = existing && existing.storageKey !== key ? existing.storageKey : undefined;
     const movedIntent = movedFrom ? await this.#intents.record(movedFrom) : undefined;
     const [put, indexed] = await Promise.allSettled([
-      this.#store.putFile(key, received.spoolPath, { synced: true }),
-      this.#committer.commit(stored, existing !== undefined),
+      timed(this.#store.putFile(key, received.spoolPath, { synced: true }), (s) =>
+        this.#observer.storageSeconds?.(s),
+      ),
+      timed(this.#committer.commit(stored, existing !== undefined), (s) =>
+        this.#observer.indexSeconds?.(s),
+      ),
     ]);
     if (put.status === 'rejected' || indexed.status === 'rejected') {
       await rm(received.spoolPath, { force: true });
@@ -259,8 +283,14 @@ export class IngestService implements StoreService {
       }
     }
     log.debug({ key, bytes: received.sizeBytes }, 'instance stored');
+    this.#observer.stored?.({ callingAe: received.callingAe, sizeBytes: received.sizeBytes });
     for (const listener of this.#storedListeners) listener(metadata.study.uid);
     return { status: Status.Success };
+  }
+
+  /** Report measurements to `observer` (one observer; a later call replaces it). */
+  observe(observer: IngestObserver): void {
+    this.#observer = observer;
   }
 
   /**

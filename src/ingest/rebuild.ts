@@ -58,6 +58,8 @@ export async function rebuildIndex(
   index: IngestIndex & { clear(): void },
   log: Logger,
   maxHeaderBytes: number,
+  /** Called after each object read, with the counts so far (progress output). */
+  onObject?: (report: RebuildReport) => void,
 ): Promise<RebuildReport> {
   index.clear();
   let batch: StoredInstance[] = [];
@@ -71,8 +73,10 @@ export async function rebuildIndex(
         { key: object.key, err: (error as Error).message },
         'object skipped: not a readable instance',
       );
+      onObject?.(report);
       continue;
     }
+    onObject?.({ indexed: report.indexed + batch.length, skipped: report.skipped });
     if (batch.length >= BATCH) {
       await index.commitInstances(batch);
       report.indexed += batch.length;

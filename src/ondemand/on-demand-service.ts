@@ -50,6 +50,12 @@ export interface OnDemandOptions {
   guardianRoles: ReadonlySet<string>;
 }
 
+/** Told how long each job waited for a worker and how long it ran (metrics). */
+export interface OnDemandObserver {
+  waited(seconds: number): void;
+  processed(seconds: number): void;
+}
+
 export interface OnDemandDeps {
   reports: { get(key: string): ReportState | undefined };
   /** Link a report now (retrieving its studies when missing or incomplete). */
@@ -59,6 +65,7 @@ export interface OnDemandDeps {
   builder: PackageBuilder;
   queue: JobQueue<Deliverable>;
   log: Logger;
+  observer?: OnDemandObserver;
   now?: () => Date;
 }
 
@@ -136,9 +143,10 @@ export class OnDemandService {
       request.deadlineMs ?? this.#options.defaultDeadlineMs,
       this.#options.maxDeadlineMs,
     );
+    const admitted = performance.now();
     const answer = await this.#deps.queue.request(
       cacheKey,
-      () => this.#withTimeout(this.#build(key, cacheKey, request.formato)),
+      () => this.#timed(admitted, () => this.#build(key, cacheKey, request.formato)),
       deadline,
     );
     switch (answer.kind) {
@@ -261,6 +269,17 @@ export class OnDemandService {
       mimeType: MIME[formato],
       documentId: packageId(built.storageKey),
     };
+  }
+
+  /** Run a job, telling the observer its wait and its run time. */
+  async #timed(admitted: number, work: () => Promise<Deliverable>): Promise<Deliverable> {
+    const started = performance.now();
+    this.#deps.observer?.waited((started - admitted) / 1000);
+    try {
+      return await this.#withTimeout(work());
+    } finally {
+      this.#deps.observer?.processed((performance.now() - started) / 1000);
+    }
   }
 
   /** Give a job up after `jobTimeoutMs`: its callers learn the deadline was exceeded. */

@@ -7,7 +7,7 @@ import { soapRoutes } from '../http/soap-routes.js';
 import type { StudyIndex } from '../index/study-index.js';
 import { JobQueue } from '../queue/job-queue.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { OnDemandService, type Deliverable } from './on-demand-service.js';
+import { OnDemandService, type Deliverable, type OnDemandObserver } from './on-demand-service.js';
 import { OnDemandStore } from './on-demand-store.js';
 import { PackageBuilder } from './package-builder.js';
 
@@ -34,6 +34,7 @@ export function startOnDemand(
     reports: ReportStore;
     linker: ReportLinker;
     repositoryId: string;
+    observer?: OnDemandObserver;
   },
   releases: Release[],
   log: Logger,
@@ -61,6 +62,7 @@ export function startOnDemand(
       ),
       queue,
       log,
+      ...(parts.observer ? { observer: parts.observer } : {}),
     },
     { ...options, guardianRoles: new Set(options.guardianRoles) },
   );

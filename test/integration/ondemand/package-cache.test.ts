@@ -68,6 +68,15 @@ describe('deadline, shared jobs and the package cache', () => {
     expect(later).toContain('<tns:stato>DISPONIBILE</tns:stato>');
     expect(later).toContain('<tns:documento>');
     expect(builds()).toBe(before + 1);
+    // The shared job was timed once: its wait in the queue and its run.
+    const metrics = await (
+      await fetch(`http://127.0.0.1:${bridge.app.reporting.httpPort}/metrics`)
+    ).text();
+    for (const name of [
+      'bridge_ondemand_wait_seconds_count',
+      'bridge_ondemand_processing_seconds_count',
+    ])
+      expect(metrics).toMatch(new RegExp(`^${name} 1$`, 'm'));
   }, 60_000);
 
   it('removes an expired package from storage and builds it again', async () => {

@@ -4,6 +4,7 @@ import { IndexError } from '../../../src/index/errors.js';
 import { MIGRATIONS, applyMigrations } from '../../../src/index/migrations.js';
 
 let db: Database.Database;
+const LAST = MIGRATIONS.at(-1)!.id;
 
 beforeEach(() => {
   db = new Database(':memory:');
@@ -27,8 +28,12 @@ describe('MIGRATIONS', () => {
 
 describe('applyMigrations', () => {
   it('creates the schema once and records it', () => {
-    expect(applyMigrations(db)).toEqual([1, 2, 3, 4, 5]);
+    expect(applyMigrations(db)).toEqual(MIGRATIONS.map((m) => m.id));
     expect(tables()).toEqual([
+      'admin_audit',
+      'ae_allowed_peers',
+      'ae_config_state',
+      'ae_pacs_nodes',
       'hl7_messages',
       'instances',
       'manifests',
@@ -53,14 +58,14 @@ describe('applyMigrations', () => {
   it('upgrades a database at migration 1 to the outbox, keeping its rows', () => {
     applyMigrations(db, undefined, MIGRATIONS.slice(0, 1));
     db.prepare("INSERT INTO patients (patient_id, issuer) VALUES ('PAT-1', '')").run();
-    expect(applyMigrations(db)).toEqual([2, 3, 4, 5]);
+    expect(applyMigrations(db)).toEqual(MIGRATIONS.slice(1).map((m) => m.id));
     expect(tables()).toContain('outbox');
     expect(db.prepare('SELECT COUNT(*) AS n FROM patients').get()).toEqual({ n: 1 });
   });
 
   it('applies only the migrations not yet recorded', () => {
     applyMigrations(db);
-    const id = MIGRATIONS.length + 1;
+    const id = LAST + 1;
     const next = [...MIGRATIONS, { id, name: 'extra', sql: 'CREATE TABLE extra (x TEXT)' }];
     expect(applyMigrations(db, undefined, next)).toEqual([id]);
     expect(applyMigrations(db, undefined, next)).toEqual([]);
@@ -72,7 +77,7 @@ describe('applyMigrations', () => {
     const broken = [
       ...MIGRATIONS,
       {
-        id: MIGRATIONS.length + 1,
+        id: LAST + 1,
         name: 'broken',
         sql: 'CREATE TABLE half (x TEXT); CREATE TABLE patients (y)',
       },
@@ -80,14 +85,14 @@ describe('applyMigrations', () => {
     expect(() => applyMigrations(db, undefined, broken)).toThrow(/already exists/);
     expect(tables()).not.toContain('half');
     expect(db.prepare('SELECT MAX(id) AS id FROM schema_migrations').get()).toEqual({
-      id: MIGRATIONS.length,
+      id: LAST,
     });
   });
 
   it('refuses a schema newer than the migrations it knows', () => {
     applyMigrations(db);
     db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(
-      MIGRATIONS.length + 1,
+      LAST + 1,
       'future',
       '2030-01-01',
     );

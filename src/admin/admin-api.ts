@@ -1,0 +1,117 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { AeConfigError } from './ae-config-store.js';
+import type { AdminAuth } from './auth.js';
+import { configRoutes, type ConfigRouteDeps } from './config-routes.js';
+import { adminOpenApi } from './openapi.js';
+import { operationsRoutes, type OperationsRouteDeps } from './operations-routes.js';
+import { pageRoutes } from './page-routes.js';
+import { AdminInputError } from './validation.js';
+
+export type AdminDeps = Omit<ConfigRouteDeps, 'actor'> &
+  Omit<OperationsRouteDeps, 'actor' | 'store'> & { auth: AdminAuth; log: Logger };
+
+/** Host names that do not resolve make `AePolicy.update` fail with these codes. */
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME']);
+
+async function sendError(
+  error: Error & { statusCode?: number; code?: string; hostname?: string },
+  reply: FastifyReply,
+  log: Logger,
+): Promise<void> {
+  if (error instanceof AdminInputError)
+    return void (await reply
+      .code(400)
+      .send({ error: 'bad-request', message: error.message, field: error.field }));
+  if (error instanceof AeConfigError)
+    return void (await reply.code(error.reason === 'not-found' ? 404 : 409).send({
+      error: error.reason,
+      message: error.message,
+      ...(error.field ? { field: error.field } : {}),
+    }));
+  if (error.code && DNS_CODES.has(error.code))
+    return void (await reply.code(400).send({
+      error: 'bad-request',
+      message: `host: cannot be resolved: ${error.hostname ?? ''}`,
+      field: 'host',
+    }));
+  const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+  if (status >= 500) log.error({ err: error }, 'admin request failed');
+  await reply.code(status).send({
+    error: status === 413 ? 'body-too-large' : status >= 500 ? 'internal-error' : 'bad-request',
+    message: status >= 500 ? 'internal error' : error.message,
+    ...(status === 400 ? { field: 'body' } : {}),
+  });
+}
+
+/**
+ * The admin API under /admin/api and the admin page under /admin/. Every /admin/api route but
+ * the log-in needs a session cookie or the bearer token (401 otherwise); the page and its
+ * script carry no data and load without, to show the log-in form.
+ */
+export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
+  const users = new WeakMap<FastifyRequest, string>();
+  const actor = (request: FastifyRequest): string => users.get(request) ?? 'unknown';
+  const openApi = JSON.stringify(adminOpenApi());
+  if (!deps.auth.enabled)
+    deps.log.warn(
+      'admin API and page refuse everyone: set admin.password (BRIDGE_ADMIN_PASSWORD) or admin.token (BRIDGE_ADMIN_TOKEN)',
+    );
+
+  void app.register(async (scope) => {
+    scope.setErrorHandler(async (error: Error, _request, reply) =>
+      sendError(error, reply, deps.log),
+    );
+    scope.addHook('onRequest', async (request, reply) => {
+      const path = request.url.split('?')[0]!;
+      if (!path.startsWith('/admin/api/') || path === '/admin/api/login') return;
+      const user = deps.auth.authenticate(request.headers);
+      if (user) {
+        users.set(request, user);
+        return;
+      }
+      await reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({
+          error: 'unauthorized',
+          message: deps.auth.enabled
+            ? 'log in, or send the admin bearer token'
+            : 'admin access is not configured (admin.password or admin.token)',
+        });
+    });
+
+    scope.post('/admin/api/login', async (request, reply) => {
+      const credentials = (request.body ?? {}) as Record<string, unknown>;
+      const session = deps.auth.login(credentials);
+      if (!session) {
+        // The user name is not a secret; the password and token are never logged.
+        deps.log.warn(
+          {
+            ip: request.ip,
+            user: typeof credentials.username === 'string' ? credentials.username : undefined,
+          },
+          'admin log-in refused',
+        );
+        return reply
+          .code(401)
+          .send({ error: 'unauthorized', message: 'wrong user name, password or token' });
+      }
+      const user = deps.auth.authenticate({ cookie: `bridge_admin_session=${session}` })!;
+      deps.log.info({ ip: request.ip, user }, 'admin logged in');
+      return reply.header('set-cookie', deps.auth.cookie(session)).send({ user });
+    });
+    scope.post('/admin/api/logout', async (request, reply) => {
+      deps.auth.logout(request.headers);
+      return reply.code(204).header('set-cookie', deps.auth.cookie(undefined)).send();
+    });
+    scope.get('/admin/api/session', async (request) => ({ user: actor(request) }));
+    scope.get('/admin/api/openapi.json', async (_request, reply) =>
+      reply.type('application/json').send(openApi),
+    );
+
+    configRoutes(scope, { ...deps, actor });
+    operationsRoutes(scope, { ...deps, actor });
+    pageRoutes(scope);
+  });
+}

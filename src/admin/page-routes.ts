@@ -1,0 +1,22 @@
+import type { FastifyInstance } from 'fastify';
+import { ADMIN_PAGE_HTML } from './page-html.js';
+import { ADMIN_PAGE_SCRIPT } from './page-script.js';
+
+/** Forbid framing and any script or style from elsewhere (inline style only for the page's own). */
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+};
+
+/** The admin page (/admin/) and its script; both static, without data. */
+export function pageRoutes(app: FastifyInstance): void {
+  app.get('/admin', async (_request, reply) => reply.redirect('/admin/'));
+  app.get('/admin/', async (_request, reply) =>
+    reply.headers(SECURITY_HEADERS).type('text/html; charset=utf-8').send(ADMIN_PAGE_HTML),
+  );
+  app.get('/admin/admin.js', async (_request, reply) =>
+    reply.headers(SECURITY_HEADERS).type('text/javascript; charset=utf-8').send(ADMIN_PAGE_SCRIPT),
+  );
+}

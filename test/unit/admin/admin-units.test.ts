@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import { AdminAuth } from '../../../src/admin/auth.js';
+import {
+  RecentAssociations,
+  type AssociationRecord,
+} from '../../../src/admin/recent-associations.js';
+import {
+  AdminInputError,
+  checkAeTitle,
+  parseNode,
+  parsePeer,
+} from '../../../src/admin/validation.js';
+import { createLogger } from '../../../src/logger.js';
+
+function fieldOf(work: () => unknown): string | undefined {
+  try {
+    work();
+  } catch (error) {
+    if (error instanceof AdminInputError) return error.field;
+    throw error;
+  }
+  return undefined;
+}
+
+describe('AE title validation', () => {
+  it.each([
+    ['A'.repeat(16), true],
+    ['A'.repeat(17), false],
+    ['', false],
+    ['   ', false],
+    ['BAD\\AE', false],
+    ['BAD\nAE', false],
+    ['BAD\u0000AE', false],
+    ['CAFÈ', false],
+    [' LEAD', false],
+    ['IN SIDE', true],
+    [42, false],
+  ])('%j is valid: %s', (value, valid) => {
+    expect(fieldOf(() => checkAeTitle('aeTitle', value))).toBe(valid ? undefined : 'aeTitle');
+  });
+});
+
+describe('node and peer input', () => {
+  const node = { name: 'pacs', aeTitle: 'PACS', host: '10.0.0.1', port: 104 };
+
+  it('fills the defaults of a node like the configuration does', () => {
+    expect(parseNode(node, ['FSEBRIDGE'])).toMatchObject({
+      ...node,
+      retrieveMethod: 'C-MOVE',
+      moveDestination: 'FSEBRIDGE',
+      callingAeTitle: 'FSEBRIDGE',
+      sendingAeTitles: ['PACS'],
+      maxRetries: 3,
+    });
+  });
+
+  it.each([
+    [{ ...node, port: 65536 }, 'port'],
+    [{ ...node, port: undefined }, 'port'],
+    [{ ...node, host: '' }, 'host'],
+    [{ ...node, host: 'a b' }, 'host'],
+    [{ ...node, retrieveMethod: 'C-PUT' }, 'retrieveMethod'],
+    [{ ...node, maxRetries: -1 }, 'maxRetries'],
+    [{ ...node, sendingAeTitles: ['OK', 'B\\AD'] }, 'sendingAeTitles[1]'],
+    [{ ...node, colour: 'red' }, 'colour'],
+    [{ ...node, moveDestination: 'ELSEWHERE' }, 'moveDestination'],
+    [[node], 'body'],
+  ])('names the field of %j', (input, field) => {
+    expect(fieldOf(() => parseNode(input, ['FSEBRIDGE']))).toBe(field);
+  });
+
+  it('reads a peer with and without a host', () => {
+    expect(parsePeer({ aeTitle: 'CT01' })).toEqual({ aeTitle: 'CT01' });
+    expect(parsePeer({ aeTitle: 'CT01', host: null })).toEqual({ aeTitle: 'CT01' });
+    expect(parsePeer({ aeTitle: 'CT01', host: '10.0.0.2' })).toEqual({
+      aeTitle: 'CT01',
+      host: '10.0.0.2',
+    });
+    expect(fieldOf(() => parsePeer({ aeTitle: 'CT01', host: '' }))).toBe('host');
+  });
+});
+
+describe('AdminAuth', () => {
+  const options = { username: 'admin', password: 'secret pass', token: 'tok', sessionTtlMs: 1000 };
+
+  it('gives a session for the right password or token only', () => {
+    const auth = new AdminAuth(options, () => 0);
+    expect(auth.login({ username: 'admin', password: 'wrong' })).toBeUndefined();
+    expect(auth.login({ username: 'other', password: 'secret pass' })).toBeUndefined();
+    expect(auth.login({ token: 'nope' })).toBeUndefined();
+    const session = auth.login({ username: 'admin', password: 'secret pass' })!;
+    expect(auth.authenticate({ cookie: `x=1; bridge_admin_session=${session}` })).toBe('admin');
+    const byToken = auth.login({ token: 'tok' })!;
+    expect(auth.authenticate({ cookie: `bridge_admin_session=${byToken}` })).toBe('token');
+    expect(auth.authenticate({ authorization: 'Bearer tok' })).toBe('token');
+    expect(auth.authenticate({ authorization: 'Bearer tok2' })).toBeUndefined();
+  });
+
+  it('ends a session after its time to live without a request', () => {
+    let now = 0;
+    const auth = new AdminAuth(options, () => now);
+    const session = auth.login({ username: 'admin', password: 'secret pass' })!;
+    const cookie = `bridge_admin_session=${session}`;
+    now = 900;
+    expect(auth.authenticate({ cookie })).toBe('admin');
+    now = 1800;
+    expect(auth.authenticate({ cookie })).toBe('admin');
+    now = 2801;
+    expect(auth.authenticate({ cookie })).toBeUndefined();
+  });
+
+  it('refuses everyone when neither password nor token is configured', () => {
+    const auth = new AdminAuth({ ...options, password: '', token: '' });
+    expect(auth.enabled).toBe(false);
+    expect(auth.login({ username: 'admin', password: '' })).toBeUndefined();
+    expect(auth.login({ token: '' })).toBeUndefined();
+    expect(auth.authenticate({ authorization: 'Bearer ' })).toBeUndefined();
+  });
+});
+
+describe('RecentAssociations', () => {
+  const record = (callingAe: string): AssociationRecord => ({
+    at: '2026-01-01T00:00:00.000Z',
+    callingAe,
+    calledAe: 'FSEBRIDGE',
+    peerHost: '127.0.0.1',
+    instancesStored: 0,
+    instancesFailed: 0,
+    status: 'released',
+  });
+
+  it('keeps the most recent ones, newest first', () => {
+    const recent = new RecentAssociations(3);
+    for (const ae of ['A', 'B']) recent.add(record(ae));
+    expect(recent.list().map((r) => r.callingAe)).toEqual(['B', 'A']);
+    for (const ae of ['C', 'D', 'E']) recent.add(record(ae));
+    expect(recent.list().map((r) => r.callingAe)).toEqual(['E', 'D', 'C']);
+  });
+
+  it('records rejections and closed associations from the SCP hooks', () => {
+    const recent = new RecentAssociations(10);
+    const observer = recent.observer();
+    observer.rejected!({ callingAe: 'X', calledAe: 'Y', address: '::ffff:10.0.0.9', why: 'no' });
+    observer.closed!({
+      callingAe: 'CT',
+      calledAe: 'FSEBRIDGE',
+      address: '127.0.0.1',
+      startedAt: '',
+      instancesStored: 4,
+      instancesFailed: 1,
+      reason: 'aborted-by-peer',
+    });
+    expect(recent.list()).toMatchObject([
+      { callingAe: 'CT', instancesStored: 4, instancesFailed: 1, status: 'aborted-by-peer' },
+      { callingAe: 'X', peerHost: '10.0.0.9', status: 'rejected', detail: 'no' },
+    ]);
+  });
+});
+
+describe('the log', () => {
+  it('redacts admin passwords, tokens and request credentials wherever they appear', () => {
+    const lines: string[] = [];
+    const log = createLogger('info', {
+      write: (line: string) => void lines.push(line),
+    });
+    log.info(
+      {
+        password: 'pw-1',
+        token: 'tok-1',
+        admin: { password: 'pw-2', token: 'tok-2' },
+        headers: { authorization: 'Bearer tok-3', cookie: 'bridge_admin_session=s-1' },
+      },
+      'credentials',
+    );
+    const text = lines.join('');
+    for (const secret of ['pw-1', 'pw-2', 'tok-1', 'tok-2', 'tok-3', 's-1'])
+      expect(text).not.toContain(secret);
+  });
+});
