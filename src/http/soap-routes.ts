@@ -1,16 +1,24 @@
 /**
  * The SOAP adapter of on-demand retrieval: the one place that maps HTTP and SOAP to the
  * service and back. GET `?wsdl` / `?xsd` serve the contract; POST takes a SOAP 1.1 or 1.2
- * request (plain or MTOM) and answers with a SOAP Fault only for a malformed, schema-invalid
- * or unauthenticated request; every other outcome is HTTP 200 with `esito` and `errori[]`.
+ * request (plain or MTOM): RecuperoDocumento, or NotificaVariazioneMetadati (an obscuration
+ * change). A SOAP Fault answers only a malformed, schema-invalid or unauthenticated request;
+ * every other outcome is HTTP 200 with `esito` and `errori[]`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { OnDemandAnswer, OnDemandService } from '../ondemand/on-demand-service.js';
 import { externalError, type ErrorKind } from '../fse/error-catalogue.js';
 import { wsdl, XSD } from '../soap/contract.js';
+import { reportKey } from '../fse/report.js';
+import type { ReportStore } from '../fse/report-store.js';
 import { contentTypeParams, mtomRootPart } from '../soap/mtom-request.js';
-import { parseOnDemandRequest, SoapFaultError } from '../soap/request.js';
+import {
+  parseSoapRequest,
+  SoapFaultError,
+  type ObscurationNotice,
+  type SoapRequest,
+} from '../soap/request.js';
 import {
   faultEnvelope,
   faultStatus,
@@ -20,6 +28,7 @@ import {
   soapContentType,
   type ResponseFields,
   type SoapVersion,
+  variazioneEnvelope,
 } from '../soap/response.js';
 import { sameSecret } from './server.js';
 
@@ -88,7 +97,12 @@ function authenticated(request: FastifyRequest, auth: CallerAuth): boolean {
 
 export function soapRoutes(
   app: FastifyInstance,
-  deps: { service: OnDemandService; log: Logger },
+  deps: {
+    service: OnDemandService;
+    /** Reports, for obscuration changes. */
+    reports: Pick<ReportStore, 'get' | 'changeObscuration'>;
+    log: Logger;
+  },
   options: SoapRouteOptions,
 ): void {
   void app.register(async (scope) => {
@@ -136,22 +150,60 @@ export function soapRoutes(
       const version = versionOf(request);
       if (!Buffer.isBuffer(request.body))
         return sendFault(reply, version, 'Sender', UNSUPPORTED_MEDIA_TYPE, 415);
-      let parsed;
+      let parsed: SoapRequest;
       try {
         const body = request.body;
         const xml = wantsMtomBody(request)
           ? mtomRootPart(body, request.headers['content-type']!)
           : body;
-        parsed = parseOnDemandRequest(xml.toString('utf8'));
+        parsed = parseSoapRequest(xml.toString('utf8'));
       } catch (error) {
         if (!(error instanceof SoapFaultError)) throw error;
         deps.log.info({ ip: request.ip, reason: error.message }, 'on-demand request refused');
         return sendFault(reply, version, error.code, error.message);
       }
-      const answer = await deps.service.answer(parsed);
-      return send(reply, parsed.soapVersion, answer, wantsMtom(request));
+      if (parsed.kind === 'variazione') return sendVariazione(reply, parsed.request);
+      const answer = await deps.service.answer(parsed.request);
+      return send(reply, parsed.request.soapVersion, answer, wantsMtom(request));
     });
   });
+
+  /** Record an obscuration change; an unknown document is a failure, not a fault. */
+  async function sendVariazione(reply: FastifyReply, notice: ObscurationNotice): Promise<void> {
+    const key = reportKey(notice);
+    const known = deps.reports.get(key);
+    const state =
+      known &&
+      (notice.idDocumentoIlec === undefined ||
+        known.idDocumentoIlec === undefined ||
+        known.idDocumentoIlec === notice.idDocumentoIlec)
+        ? deps.reports.changeObscuration(
+            key,
+            { eventCode: notice.codiceEvento, source: notice.sorgente },
+            new Date().toISOString(),
+          )
+        : undefined;
+    if (state)
+      deps.log.info(
+        {
+          report: key,
+          eventCode: notice.codiceEvento,
+          source: notice.sorgente,
+          inForce: state.obscuration,
+        },
+        'obscuration changed',
+      );
+    const body = state
+      ? variazioneEnvelope(notice.soapVersion, {
+          esito: 'SUCCESSO',
+          oscuramentiInVigore: state.obscuration,
+        })
+      : variazioneEnvelope(notice.soapVersion, {
+          esito: 'FALLIMENTO',
+          errori: [externalError(options.errorCodes, 'document-unknown')],
+        });
+    return reply.header('content-type', soapContentType(notice.soapVersion)).send(body);
+  }
 
   function wantsMtomBody(request: FastifyRequest): boolean {
     return contentTypeParams(request.headers['content-type'] ?? '').type === 'multipart/related';

@@ -87,7 +87,7 @@ export function startOnDemand(
     routes: (app) =>
       soapRoutes(
         app,
-        { service, log },
+        { service, reports: parts.reports, log },
         {
           path: options.path,
           inlineMaxBytes: options.inlineMaxBytes,

@@ -5,7 +5,11 @@
  */
 import { ON_DEMAND_NS } from './request.js';
 
-export const SOAP_ACTION = `${ON_DEMAND_NS}/RecuperoDocumento`;
+/** The operations, each with request and response elements `<name>Request`, `<name>Response`. */
+const OPERATIONS = ['RecuperoDocumento', 'NotificaVariazioneMetadati'] as const;
+
+export const soapAction = (operation: (typeof OPERATIONS)[number]): string =>
+  `${ON_DEMAND_NS}/${operation}`;
 
 /** A token of 1..`max` characters. */
 function text(name: string, max: number): string {
@@ -58,6 +62,26 @@ export const XSD = `<?xml version="1.0" encoding="UTF-8"?>
       </xs:sequence>
     </xs:complexType>
   </xs:element>
+  <xs:simpleType name="CodiceEvento">
+    <xs:restriction base="xs:token">
+      <xs:enumeration value="P99"/>
+      <xs:enumeration value="P97"/>
+      <xs:enumeration value="P98"/>
+      <xs:enumeration value="P00"/>
+    </xs:restriction>
+  </xs:simpleType>
+  ${text('Sorgente', 64)}
+  <xs:element name="NotificaVariazioneMetadatiRequest">
+    <xs:complexType>
+      <xs:sequence>
+        <xs:element name="codCL" type="tns:CodCL"/>
+        <xs:element name="codDocumentoDipartimentale" type="tns:CodDocumento"/>
+        <xs:element name="idDocumentoIlec" type="tns:CodDocumento" minOccurs="0"/>
+        <xs:element name="codiceEvento" type="tns:CodiceEvento"/>
+        <xs:element name="sorgente" type="tns:Sorgente"/>
+      </xs:sequence>
+    </xs:complexType>
+  </xs:element>
   <xs:simpleType name="Esito">
     <xs:restriction base="xs:string">
       <xs:enumeration value="SUCCESSO"/>
@@ -90,6 +114,15 @@ export const XSD = `<?xml version="1.0" encoding="UTF-8"?>
       </xs:sequence>
     </xs:complexType>
   </xs:element>
+  <xs:element name="NotificaVariazioneMetadatiResponse">
+    <xs:complexType>
+      <xs:sequence>
+        <xs:element name="esito" type="tns:Esito"/>
+        <xs:element name="errori" type="tns:Errore" minOccurs="0" maxOccurs="unbounded"/>
+        <xs:element name="oscuramentiInVigore" type="xs:string" minOccurs="0"/>
+      </xs:sequence>
+    </xs:complexType>
+  </xs:element>
 </xs:schema>
 `;
 
@@ -98,12 +131,14 @@ export function wsdl(location: string): string {
   const schema = XSD.replace(/^<\?xml[^>]*>\s*/, '');
   const binding = (name: string, prefix: string): string => `
   <wsdl:binding name="${name}" type="tns:RecuperoDocumentoPortType">
-    <${prefix}:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>
-    <wsdl:operation name="RecuperoDocumento">
-      <${prefix}:operation soapAction="${SOAP_ACTION}" style="document"/>
+    <${prefix}:binding style="document" transport="http://schemas.xmlsoap.org/soap/http"/>${OPERATIONS.map(
+      (operation) => `
+    <wsdl:operation name="${operation}">
+      <${prefix}:operation soapAction="${soapAction(operation)}" style="document"/>
       <wsdl:input><${prefix}:body use="literal"/></wsdl:input>
       <wsdl:output><${prefix}:body use="literal"/></wsdl:output>
-    </wsdl:operation>
+    </wsdl:operation>`,
+    ).join('')}
   </wsdl:binding>`;
   const escaped = location.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
   return `<?xml version="1.0" encoding="UTF-8"?>
@@ -114,17 +149,21 @@ export function wsdl(location: string): string {
   <wsdl:types>
   ${schema}
   </wsdl:types>
-  <wsdl:message name="RecuperoDocumentoRequest">
-    <wsdl:part name="parameters" element="tns:RecuperoDocumentoRequest"/>
+${OPERATIONS.map(
+  (operation) => `  <wsdl:message name="${operation}Request">
+    <wsdl:part name="parameters" element="tns:${operation}Request"/>
   </wsdl:message>
-  <wsdl:message name="RecuperoDocumentoResponse">
-    <wsdl:part name="parameters" element="tns:RecuperoDocumentoResponse"/>
+  <wsdl:message name="${operation}Response">
+    <wsdl:part name="parameters" element="tns:${operation}Response"/>
   </wsdl:message>
-  <wsdl:portType name="RecuperoDocumentoPortType">
-    <wsdl:operation name="RecuperoDocumento">
-      <wsdl:input message="tns:RecuperoDocumentoRequest"/>
-      <wsdl:output message="tns:RecuperoDocumentoResponse"/>
-    </wsdl:operation>
+`,
+).join('')}  <wsdl:portType name="RecuperoDocumentoPortType">${OPERATIONS.map(
+    (operation) => `
+    <wsdl:operation name="${operation}">
+      <wsdl:input message="tns:${operation}Request"/>
+      <wsdl:output message="tns:${operation}Response"/>
+    </wsdl:operation>`,
+  ).join('')}
   </wsdl:portType>${binding('RecuperoDocumentoSoap12', 'soap12')}${binding('RecuperoDocumentoSoap11', 'soap')}
   <wsdl:service name="RecuperoDocumentoService">
     <wsdl:port name="RecuperoDocumentoSoap12" binding="tns:RecuperoDocumentoSoap12">

@@ -169,15 +169,29 @@ function text(
   return value;
 }
 
+/** An obscuration change sent by the FSE (NotificaVariazioneMetadati), validated. */
+export interface ObscurationNotice {
+  soapVersion: '1.1' | '1.2';
+  codCL: string;
+  codDocumentoDipartimentale: string;
+  idDocumentoIlec: string | undefined;
+  /** P99, P97, P98 or P00. */
+  codiceEvento: 'P99' | 'P97' | 'P98' | 'P00';
+  /** Who sent the change (the FSE, a portal, an operator). */
+  sorgente: string;
+}
+
+/** The operations of the endpoint. */
+export type SoapRequest =
+  | { kind: 'recupero'; request: OnDemandRequest }
+  | { kind: 'variazione'; request: ObscurationNotice };
+
 /**
  * Parse and validate a request against the contract (the WSDL's schema): SOAP 1.1 or 1.2
  * envelope, one request element in our namespace, every field checked. Anything else is a
  * `SoapFaultError` naming the element.
  */
-export function parseOnDemandRequest(
-  xml: string,
-  limits: ParseLimits = DEFAULT_LIMITS,
-): OnDemandRequest {
+export function parseSoapRequest(xml: string, limits: ParseLimits = DEFAULT_LIMITS): SoapRequest {
   const envelope = parseTree(xml, limits);
   if (envelope.name !== 'Envelope' || (envelope.ns !== SOAP11_NS && envelope.ns !== SOAP12_NS))
     throw fault('the document is not a SOAP 1.1 or 1.2 Envelope');
@@ -188,8 +202,48 @@ export function parseOnDemandRequest(
     throw fault('the Envelope must hold one Body (and an optional Header)');
   if (body.children.length !== 1) throw fault('the Body must hold exactly one request element');
   const request = body.children[0]!;
-  if (request.ns !== ON_DEMAND_NS || request.name !== 'RecuperoDocumentoRequest')
-    throw fault(`unknown request element ${request.name}`);
+  if (request.ns === ON_DEMAND_NS && request.name === 'RecuperoDocumentoRequest')
+    return { kind: 'recupero', request: recuperoOf(soapVersion, request) };
+  if (request.ns === ON_DEMAND_NS && request.name === 'NotificaVariazioneMetadatiRequest')
+    return { kind: 'variazione', request: variazioneOf(soapVersion, request) };
+  throw fault(`unknown request element ${request.name}`);
+}
+
+/** A "recupero documento on demand" request; any other operation is refused. */
+export function parseOnDemandRequest(
+  xml: string,
+  limits: ParseLimits = DEFAULT_LIMITS,
+): OnDemandRequest {
+  const parsed = parseSoapRequest(xml, limits);
+  if (parsed.kind !== 'recupero')
+    throw fault('unknown request element NotificaVariazioneMetadatiRequest');
+  return parsed.request;
+}
+
+const EVENTS = ['P99', 'P97', 'P98', 'P00'] as const;
+
+function variazioneOf(soapVersion: '1.1' | '1.2', request: Node): ObscurationNotice {
+  const top = fields(request, [
+    'codCL',
+    'codDocumentoDipartimentale',
+    'idDocumentoIlec',
+    'codiceEvento',
+    'sorgente',
+  ]);
+  const codiceEvento = text(top, 'codiceEvento', 3, true) as ObscurationNotice['codiceEvento'];
+  if (!EVENTS.includes(codiceEvento))
+    throw fault(`element codiceEvento must be one of ${EVENTS.join(', ')}`);
+  return {
+    soapVersion,
+    codCL: text(top, 'codCL', 64, true),
+    codDocumentoDipartimentale: text(top, 'codDocumentoDipartimentale', 256, true),
+    idDocumentoIlec: text(top, 'idDocumentoIlec', 256, false),
+    codiceEvento,
+    sorgente: text(top, 'sorgente', 64, true),
+  };
+}
+
+function recuperoOf(soapVersion: '1.1' | '1.2', request: Node): OnDemandRequest {
   const top = fields(request, [
     'richiedente',
     'codiceFiscaleAssistito',

@@ -88,6 +88,33 @@ export function responseEnvelope(version: SoapVersion, fields: ResponseFields): 
   return envelope(version, `${OPEN}${fieldsXml(fields)}${CLOSE}`);
 }
 
+/** The answer to an obscuration change. */
+export function variazioneEnvelope(
+  version: SoapVersion,
+  fields: {
+    esito: 'SUCCESSO' | 'FALLIMENTO';
+    errori?: Array<{ codice: string; descrizione: string }>;
+    oscuramentiInVigore?: string;
+  },
+): string {
+  const element = (name: string, value: string): string =>
+    `<tns:${name}>${escapeXml(value)}</tns:${name}>`;
+  const errors = (fields.errori ?? [])
+    .map(
+      (e) =>
+        `<tns:errori>${element('codice', e.codice)}${element('descrizione', e.descrizione)}</tns:errori>`,
+    )
+    .join('');
+  const inForce =
+    fields.oscuramentiInVigore === undefined
+      ? ''
+      : element('oscuramentiInVigore', fields.oscuramentiInVigore);
+  return envelope(
+    version,
+    `<tns:NotificaVariazioneMetadatiResponse xmlns:tns="${ON_DEMAND_NS}">${element('esito', fields.esito)}${errors}${inForce}</tns:NotificaVariazioneMetadatiResponse>`,
+  );
+}
+
 /** A body to send: its content type, exact length, and a stream of its bytes. */
 export interface StreamedBody {
   contentType: string;

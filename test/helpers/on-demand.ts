@@ -110,6 +110,7 @@ export async function push(bridge: TestBridge, files: string[]): Promise<void> {
 /** A response as node-soap reads it. */
 export interface Answer {
   esito: string;
+  oscuramentiInVigore?: string;
   stato?: string;
   tempoAttesaSuggeritoMs?: string;
   errori?: Array<{ codice: string; descrizione: string }>;
@@ -136,24 +137,35 @@ type Operation = (
   options: Record<string, unknown>,
 ) => void;
 
-/** Call the operation on the WSDL port of `version` (node-soap's top level picks one port). */
-export function callPort(
+/** Call `operation` on the WSDL port of `version` (node-soap's top level picks one port). */
+export function callOperation(
   client: soap.Client,
   version: '1.1' | '1.2',
-  fields: RequestFields,
+  operation: 'RecuperoDocumento' | 'NotificaVariazioneMetadati',
+  args: Record<string, unknown>,
   options: Record<string, unknown> = {},
 ): Promise<{ answer: Answer; attachments: Attachments | undefined }> {
   const port = version === '1.2' ? 'RecuperoDocumentoSoap12' : 'RecuperoDocumentoSoap11';
   const service = (client as unknown as Record<string, Record<string, Record<string, Operation>>>)
     .RecuperoDocumentoService!;
   return new Promise((resolve, reject) => {
-    service[port]!.RecuperoDocumento!(
-      requestArgs(fields),
+    service[port]![operation]!(
+      args,
       (error, answer, _raw, _header, _xml, attachments) =>
         error ? reject(error) : resolve({ answer, attachments }),
       options,
     );
   });
+}
+
+/** Ask for a document on the WSDL port of `version`. */
+export function callPort(
+  client: soap.Client,
+  version: '1.1' | '1.2',
+  fields: RequestFields,
+  options: Record<string, unknown> = {},
+): Promise<{ answer: Answer; attachments: Attachments | undefined }> {
+  return callOperation(client, version, 'RecuperoDocumento', requestArgs(fields), options);
 }
 
 /** The sample MR study's report (accession 2 of patient 98890234), registered and linked. */

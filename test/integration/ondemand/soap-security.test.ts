@@ -12,6 +12,8 @@ import {
   endpointOf,
   push,
   registerMrReport,
+  callOperation,
+  soapClient,
   requestXml,
   type RequestFields,
 } from '../../helpers/on-demand.js';
@@ -34,7 +36,7 @@ beforeAll(async () => {
     onDemand: { authKind: 'basic', ...CALLER, bodyLimitBytes: 16 * 1024 },
   });
   await push(bridge, filesUnder(join(SAMPLES_DIR, 'studies', '98892003', 'MR1')));
-  for (const document of ['RAD-P99', 'RAD-P98', 'RAD-P97', 'RAD-CLEAR'])
+  for (const document of ['RAD-P99', 'RAD-P98', 'RAD-P97', 'RAD-CLEAR', 'RAD-SOAP-OSC'])
     await registerMrReport(bridge, document);
 }, 120_000);
 
@@ -155,7 +157,7 @@ describe('hostile and broken requests', () => {
     await stillServes();
   });
 
-  it('serves a WSDL and a schema that xmllint accepts requests with, as the endpoint does', async () => {
+  it('serves a WSDL and a schema that xmllint judges requests by as the endpoint does', async () => {
     const wsdl = await (await fetch(`${endpointOf(bridge)}?wsdl`)).text();
     expect(wsdl).toContain('soap12:address');
     expect(wsdl).toContain(endpointOf(bridge));
@@ -187,6 +189,21 @@ describe('hostile and broken requests', () => {
       const lint = await runTool('xmllint', ['--noout', '--schema', xsd, file]);
       expect(lint.code === 0, `${lint.stderr} for ${xml}`).toBe(expected === 200);
       expect((await post(xml)).status).toBe(expected);
+    }
+    const notice = (event: string): string =>
+      `<r:NotificaVariazioneMetadatiRequest xmlns:r="urn:it:piemonte:fse:recupero-immagini:1"><r:codCL>010203</r:codCL><r:codDocumentoDipartimentale>RAD-CLEAR</r:codDocumentoDipartimentale><r:codiceEvento>${event}</r:codiceEvento><r:sorgente>FSE</r:sorgente></r:NotificaVariazioneMetadatiRequest>`;
+    for (const [event, valid] of [
+      ['P00', true],
+      ['P42', false],
+    ] as const) {
+      const file = join(scratch, 'notice.xml');
+      writeFileSync(file, notice(event));
+      const lint = await runTool('xmllint', ['--noout', '--schema', xsd, file]);
+      expect(lint.code === 0, lint.stderr).toBe(valid);
+      const answer = await post(
+        `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>${notice(event)}</s:Body></s:Envelope>`,
+      );
+      expect(answer.status).toBe(valid ? 200 : 400);
     }
   });
 });
@@ -220,6 +237,34 @@ describe('obscuration', () => {
     expect(codes((await as('guardian', 'RAD-P97')).text)).toEqual(['CL_ER_002']);
     expect((await as('clinician', 'RAD-P97')).text).toContain('SUCCESSO');
     expect((await as('patient', 'RAD-P97')).text).toContain('SUCCESSO');
+  });
+
+  it('takes obscuration changes over SOAP (NotificaVariazioneMetadati) from a SOAP client', async () => {
+    const client = await soapClient(bridge, '1.2');
+    const notify = (codDocumentoDipartimentale: string, codiceEvento: string) =>
+      callOperation(client, '1.2', 'NotificaVariazioneMetadati', {
+        codCL: '010203',
+        codDocumentoDipartimentale,
+        codiceEvento,
+        sorgente: 'FSE-PIEMONTE',
+      });
+    const hidden = await notify('RAD-SOAP-OSC', 'P98');
+    expect(hidden.answer).toMatchObject({ esito: 'SUCCESSO', oscuramentiInVigore: 'P98' });
+    expect(codes((await as('patient', 'RAD-SOAP-OSC')).text)).toEqual(['CL_ER_002']);
+    const both = await notify('RAD-SOAP-OSC', 'P99');
+    expect(both.answer.oscuramentiInVigore).toBe('P98,P99');
+    expect(codes((await as('clinician', 'RAD-SOAP-OSC')).text)).toEqual(['CL_ER_002']);
+    expect((await as('guardian', 'RAD-SOAP-OSC')).text).toContain('SUCCESSO');
+    const cleared = await notify('RAD-SOAP-OSC', 'P00');
+    expect(cleared.answer.esito).toBe('SUCCESSO');
+    expect((await as('patient', 'RAD-SOAP-OSC')).text).toContain('SUCCESSO');
+    const unknown = await notify('NO-SUCH-DOC', 'P99');
+    expect(unknown.answer.esito).toBe('FALLIMENTO');
+    expect(unknown.answer.errori?.map((e) => e.codice)).toEqual(['CL_ER_001']);
+    const events = bridge.app.reporting.reports.get('010203^RAD-SOAP-OSC');
+    expect(events?.obscuration).toBe('');
+    // A code outside P99/P97/P98/P00 is a schema violation: a fault, nothing recorded.
+    await expect(notify('RAD-SOAP-OSC', 'P42')).rejects.toThrow(/codiceEvento must be one of/);
   });
 
   it('audits every request: who, role, transaction, document, outcome, bytes', () => {
