@@ -69,6 +69,7 @@ export interface BridgeConfig {
   };
   onDemand: {
     path: string;
+    publicUrl: string;
     authKind: 'none' | 'basic';
     username: string;
     password: string;
@@ -196,15 +197,18 @@ function derive(schema: ReturnType<typeof createSchema>): BridgeConfig {
   };
 }
 
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
 function fseOf(fse: BridgeConfig['fse']): BridgeConfig['fse'] {
   if (fse.notifyUrl) {
-    let url: URL | undefined;
-    try {
-      url = new URL(fse.notifyUrl);
-    } catch {
-      url = undefined;
-    }
-    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+    if (!isHttpUrl(fse.notifyUrl))
       throw new Error(
         `fse.notifyUrl must be an http or https URL: value was ${JSON.stringify(fse.notifyUrl)}`,
       );
@@ -224,6 +228,10 @@ function onDemandOf(
   if (!raw.path.startsWith('/') || /[?#\s]/.test(raw.path))
     throw new Error(
       `onDemand.path must be a URL path starting with /: value was ${JSON.stringify(raw.path)}`,
+    );
+  if (raw.publicUrl && !isHttpUrl(raw.publicUrl))
+    throw new Error(
+      `onDemand.publicUrl must be an http or https URL: value was ${JSON.stringify(raw.publicUrl)}`,
     );
   if (raw.authKind === 'basic' && (!raw.username || !raw.password))
     throw new Error(

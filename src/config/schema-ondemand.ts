@@ -46,6 +46,12 @@ export function onDemandSchema() {
         default: '/ws/recupero-documento',
         env: 'BRIDGE_ONDEMAND_PATH',
       },
+      publicUrl: {
+        doc: 'Address the WSDL gives for the endpoint, as callers reach it (e.g. https://bridge.asl.example.it/ws/recupero-documento behind a TLS proxy); empty builds it from the Host of the request for the WSDL.',
+        format: String,
+        default: '',
+        env: 'BRIDGE_ONDEMAND_PUBLIC_URL',
+      },
       authKind: {
         doc: 'How the FSE caller authenticates: none (only behind a trusted proxy or on 127.0.0.1) or basic (HTTP Basic with onDemand.username and onDemand.password).',
         format: ['none', 'basic'],

@@ -37,6 +37,8 @@ export type CallerAuth = { kind: 'none' } | { kind: 'basic'; username: string; p
 export interface SoapRouteOptions {
   /** Path of the endpoint, e.g. `/ws/recupero-documento`. */
   path: string;
+  /** The endpoint's address in the WSDL; empty: from the request's Host. */
+  publicUrl: string;
   /** Larger documents go as MTOM attachments even when the caller did not ask. */
   inlineMaxBytes: number;
   /** Larger request bodies get a SOAP Fault (413). */
@@ -143,7 +145,7 @@ export function soapRoutes(
       const host = request.headers.host ?? `${request.hostname}`;
       return reply
         .header('content-type', 'text/xml; charset=utf-8')
-        .send(wsdl(`${request.protocol}://${host}${options.path}`));
+        .send(wsdl(options.publicUrl || `${request.protocol}://${host}${options.path}`));
     });
 
     scope.post(options.path, { bodyLimit: options.bodyLimitBytes }, async (request, reply) => {

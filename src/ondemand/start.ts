@@ -90,6 +90,7 @@ export function startOnDemand(
         { service, reports: parts.reports, log },
         {
           path: options.path,
+          publicUrl: options.publicUrl,
           inlineMaxBytes: options.inlineMaxBytes,
           bodyLimitBytes: options.bodyLimitBytes,
           auth:

@@ -19,12 +19,14 @@ import { waitFor } from '../../helpers/tools.js';
  */
 
 const TTL_MS = 1500;
+const PUBLIC_URL = 'https://bridge.asl.example.it/ws/recupero-documento';
 let bridge: TestBridge;
 
 beforeAll(async () => {
   bridge = await startBridge({
     onDemand: {
       authKind: 'none',
+      publicUrl: PUBLIC_URL,
       cacheTtlMs: TTL_MS,
       errorCodes: { 'document-unknown': 'FSE_ER_101' },
     },
@@ -97,5 +99,11 @@ describe('deadline, shared jobs and the package cache', () => {
     const text = await ask('NO-SUCH-REPORT');
     expect(text).toContain('<tns:esito>FALLIMENTO</tns:esito>');
     expect(text).toContain('<tns:codice>FSE_ER_101</tns:codice>');
+  });
+
+  it('gives the configured public address in the WSDL', async () => {
+    const wsdl = await (await fetch(`${endpointOf(bridge)}?wsdl`)).text();
+    expect(wsdl).toContain(`<soap12:address location="${PUBLIC_URL}"/>`);
+    expect(wsdl).not.toContain('127.0.0.1');
   });
 });

@@ -589,6 +589,9 @@ describe('on-demand settings', () => {
       configErrorOf(undefined, { BRIDGE_ONDEMAND_AUTH: 'basic', BRIDGE_ONDEMAND_USERNAME: 'fse' })
         .message,
     ).toMatch(/onDemand\.username and onDemand\.password are required/);
+    expect(configErrorOf(undefined, { BRIDGE_ONDEMAND_PUBLIC_URL: 'bridge/ws' }).message).toMatch(
+      /onDemand\.publicUrl must be an http or https URL: value was "bridge\/ws"/,
+    );
     expect(configErrorOf(undefined, { BRIDGE_ONDEMAND_PATH: 'ws' }).message).toMatch(
       /onDemand\.path must be a URL path starting with \/: value was "ws"/,
     );
