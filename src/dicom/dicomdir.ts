@@ -1,7 +1,7 @@
 /**
  * The DICOMDIR of a PS3.10 file-set (Media Storage Directory Storage, PS3.3 F.3): a Basic
- * Directory whose Directory Record Sequence holds PATIENT → STUDY → SERIES → IMAGE records
- * linked by byte offsets. Pure: the caller supplies the hierarchy, the file IDs and the UID.
+ * Directory whose Directory Record Sequence holds PATIENT → STUDY → SERIES → IMAGE (or SR
+ * DOCUMENT, KEY OBJECT DOC, WAVEFORM, ENCAP DOC) records linked by byte offsets. Pure: the caller supplies the hierarchy, the file IDs and the UID.
  *
  * Every item and the sequence are written with explicit lengths, so each record's encoded
  * length does not depend on the offsets it carries (all UL, 4 bytes): the records are encoded
@@ -14,6 +14,16 @@ import { encodeIdentifier, type Identifier, type IdentifierValue } from './ident
 export const MEDIA_STORAGE_DIRECTORY_SOP_CLASS = '1.2.840.10008.1.3.10';
 const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 
+/** The record types of instances this writer knows (PS3.3 F.5); IMAGE when not said. */
+export type InstanceRecordType =
+  'IMAGE' | 'SR DOCUMENT' | 'KEY OBJECT DOC' | 'WAVEFORM' | 'ENCAP DOC';
+
+/** A record type other than IMAGE, with its keys as read from the instance (see dicomdir-keys). */
+export interface InstanceRecordKeys {
+  type: InstanceRecordType;
+  keys: Array<[tag: number, vr: string, value: IdentifierValue]>;
+}
+
 export interface DicomdirInstance {
   /** Referenced File ID components, e.g. `['DICOM', 'S0000001', 'I0000001']`. */
   fileId: string[];
@@ -22,6 +32,8 @@ export interface DicomdirInstance {
   /** Transfer syntax of the file as stored. */
   transferSyntaxUid: string;
   instanceNumber?: number | string | undefined;
+  /** The record's type and keys for a non-image instance; an IMAGE record when absent. */
+  record?: InstanceRecordKeys | undefined;
 }
 
 export interface DicomdirSeries {
@@ -159,7 +171,7 @@ const TAG = {
 type Keys = Array<[number, string, IdentifierValue]>;
 
 interface DirectoryRecord {
-  type: 'PATIENT' | 'STUDY' | 'SERIES' | 'IMAGE';
+  type: 'PATIENT' | 'STUDY' | 'SERIES' | InstanceRecordType;
   keys: Keys;
   children: DirectoryRecord[];
   /** Offset of the record's item tag from the start of the file, once laid out. */
@@ -203,10 +215,11 @@ function encodeRecord(record: DirectoryRecord, next: number, lower: number): Buf
   return Buffer.concat([item, body]);
 }
 
-function imageRecord(instance: DicomdirInstance, at: string, position: number): DirectoryRecord {
+function instanceRecord(instance: DicomdirInstance, at: string, position: number): DirectoryRecord {
   return {
-    type: 'IMAGE',
+    type: instance.record?.type ?? 'IMAGE',
     keys: [
+      ...(instance.record?.keys ?? []),
       // Type 1: an instance without a usable number gets its position in the series.
       [TAG.InstanceNumber, 'IS', cleanInteger(instance.instanceNumber) ?? String(position)],
       [TAG.ReferencedFileID, 'CS', fileId(`${at}.fileId`, instance.fileId)],
@@ -292,7 +305,7 @@ function recordTree(input: DicomdirInput): DirectoryRecord[] {
               length: 0,
               children: instances.map((instance, i) => {
                 const instanceAt = `${seriesAt}.instances[${i}]`;
-                const record = imageRecord(instance, instanceAt, i + 1);
+                const record = instanceRecord(instance, instanceAt, i + 1);
                 claim(uids, `${instanceAt}.sopInstanceUid`, instance.sopInstanceUid);
                 claim(files, `${instanceAt}.fileId`, instance.fileId.join('\\'));
                 return record;

@@ -48,7 +48,7 @@ export function keyUids(values: Map<number, Buffer>): KeyUids {
 }
 
 let quiet = false;
-function silenceDcmjs(): void {
+export function silenceDcmjs(): void {
   if (quiet) return;
   // dcmjs logs every odd value through loglevel; the bridge reports problems itself.
   dcmjs.log.setLevel('silent');

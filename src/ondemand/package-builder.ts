@@ -15,6 +15,7 @@ import { writePdiZip, type PdiPatient, type PdiStudy } from '../fse/pdi-package.
 import type { InstanceRecord, SeriesRecord, StudyRecord } from '../index/records.js';
 import { middleInstance } from '../preview/series-previews.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { recordKeysOf, recordTypeOf } from '../dicom/dicomdir-keys.js';
 
 /** What the builder reads of the index. */
 export interface PackageIndex {
@@ -61,7 +62,7 @@ export class PackageBuilder {
 
   /** The IHE PDI ZIP of `studyUids`, stored under `packages/`. */
   async pdi(studyUids: readonly string[]): Promise<BuiltPackage> {
-    const patients = this.#patients(studyUids);
+    const patients = await this.#withRecords(this.#patients(studyUids));
     return this.#store('zip', 'application/zip', async (output) => {
       await writePdiZip(
         { patients, compressInstances: this.#options.compressInstances },
@@ -154,6 +155,22 @@ export class PackageBuilder {
       patients.set(patientKey, patient);
     }
     return [...patients.values()];
+  }
+
+  /**
+   * Non-image instances (SR, KOS, waveforms, encapsulated documents) get the DICOMDIR record of
+   * their type, whose keys are read from the stored file; images need nothing more.
+   */
+  async #withRecords(patients: PdiPatient[]): Promise<PdiPatient[]> {
+    for (const patient of patients)
+      for (const study of patient.studies)
+        for (const series of study.series)
+          for (const instance of series.instances) {
+            if (recordTypeOf(instance.sopClassUid) === 'IMAGE') continue;
+            const file = await this.#deps.store.readBuffer(instance.storageKey);
+            instance.record = recordKeysOf(file, instance.sopClassUid);
+          }
+    return patients;
   }
 
   /** Write through `write` into a spool file, then make it durable under a fresh key. */

@@ -106,7 +106,7 @@ describe('PDI_ZIP over SOAP 1.2, inline base64', () => {
   it('lists every instance in the DICOMDIR with the file that holds it, byte-identical to the stored one', async () => {
     const dump = await runTool('dcmdump', ['-q', join(dir, 'x', 'DICOMDIR')]);
     expect(dump.code, dump.stderr).toBe(0);
-    const records = dump.stdout.split(/\(fffe,e000\)/).slice(1);
+    const records = dump.stdout.split(/^ {2}\(fffe,e000\)/m).slice(1);
     const referenced = new Map<string, string>();
     for (const record of records) {
       const fileId = /\(0004,1500\) CS \[([^\]]+)\]/.exec(record)?.[1];

@@ -1,0 +1,140 @@
+/**
+ * The DICOMDIR record of a non-image instance (PS3.3 F.5): which record type its SOP class
+ * takes, and that record's keys read from the instance itself (the index does not hold them).
+ * A Type 1 key the instance lacks gets a stand-in, as for studies (`19000101`, `000000`).
+ */
+import dcmjs from 'dcmjs';
+import type { InstanceRecordKeys, InstanceRecordType } from './dicomdir.js';
+import { cleanValue } from './dicomdir.js';
+import type { Identifier, IdentifierValue } from './identifier.js';
+import { silenceDcmjs } from './metadata.js';
+
+const STORAGE = '1.2.840.10008.5.1.4.1.1.';
+const KEY_OBJECT_SELECTION = `${STORAGE}88.59`;
+const SR_ROOT = `${STORAGE}88.`;
+const WAVEFORM_ROOT = `${STORAGE}9.`;
+const ENCAPSULATED_ROOT = `${STORAGE}104.`;
+
+/** The record type of an instance of `sopClassUid`. */
+export function recordTypeOf(sopClassUid: string): InstanceRecordType {
+  if (sopClassUid === KEY_OBJECT_SELECTION) return 'KEY OBJECT DOC';
+  if (sopClassUid.startsWith(SR_ROOT)) return 'SR DOCUMENT';
+  if (sopClassUid.startsWith(WAVEFORM_ROOT)) return 'WAVEFORM';
+  if (sopClassUid.startsWith(ENCAPSULATED_ROOT)) return 'ENCAP DOC';
+  return 'IMAGE';
+}
+
+const TAG = {
+  ContentDate: 0x00080023,
+  ContentTime: 0x00080033,
+  CodeValue: 0x00080100,
+  CodingSchemeDesignator: 0x00080102,
+  CodingSchemeVersion: 0x00080103,
+  CodeMeaning: 0x00080104,
+  DocumentTitle: 0x00420010,
+  MIMETypeOfEncapsulatedDocument: 0x00420012,
+  VerificationDateTime: 0x0040a030,
+  ConceptNameCodeSequence: 0x0040a043,
+  CompletionFlag: 0x0040a491,
+  VerificationFlag: 0x0040a493,
+} as const;
+
+type Keys = InstanceRecordKeys['keys'];
+type Naturalized = Record<string, unknown>;
+
+function first(value: unknown): string | undefined {
+  const one = Array.isArray(value) ? value[0] : value;
+  return typeof one === 'string' || typeof one === 'number' ? String(one) : undefined;
+}
+
+/** The code items of a code sequence, with the code attributes they have. */
+function codeItems(value: unknown): Identifier[] {
+  if (!Array.isArray(value)) return [];
+  return (value as Naturalized[]).map((item) => {
+    const identifier: Identifier = new Map();
+    const add = (tag: number, vr: 'SH' | 'LO', keyword: string): void => {
+      const text = cleanValue(vr, first(item[keyword]));
+      if (text !== undefined) identifier.set(tag, { tag, vr, value: text });
+    };
+    add(TAG.CodeValue, 'SH', 'CodeValue');
+    add(TAG.CodingSchemeDesignator, 'SH', 'CodingSchemeDesignator');
+    add(TAG.CodingSchemeVersion, 'SH', 'CodingSchemeVersion');
+    add(TAG.CodeMeaning, 'LO', 'CodeMeaning');
+    return identifier;
+  });
+}
+
+function contentDateTime(data: Naturalized): Keys {
+  return [
+    [TAG.ContentDate, 'DA', cleanValue('DA', first(data.ContentDate)) ?? '19000101'],
+    [TAG.ContentTime, 'TM', cleanValue('TM', first(data.ContentTime)) ?? '000000'],
+  ];
+}
+
+function conceptName(data: Naturalized): [number, string, IdentifierValue] {
+  return [TAG.ConceptNameCodeSequence, 'SQ', codeItems(data.ConceptNameCodeSequence)];
+}
+
+/** The keys of the record type, from the naturalized header. */
+function keysOf(type: InstanceRecordType, data: Naturalized): Keys {
+  switch (type) {
+    case 'SR DOCUMENT': {
+      const verification = first(data.VerificationFlag) === 'VERIFIED' ? 'VERIFIED' : 'UNVERIFIED';
+      const observers = data.VerifyingObserverSequence as Naturalized[] | undefined;
+      const verifiedAt = first(observers?.at(-1)?.VerificationDateTime);
+      return [
+        ...contentDateTime(data),
+        [TAG.VerificationDateTime, 'DT', verification === 'VERIFIED' ? (verifiedAt ?? '') : ''],
+        conceptName(data),
+        [
+          TAG.CompletionFlag,
+          'CS',
+          first(data.CompletionFlag) === 'COMPLETE' ? 'COMPLETE' : 'PARTIAL',
+        ],
+        [TAG.VerificationFlag, 'CS', verification],
+      ].filter(([tag, , value]) => tag !== TAG.VerificationDateTime || value !== '') as Keys;
+    }
+    case 'KEY OBJECT DOC':
+      return [...contentDateTime(data), conceptName(data)];
+    case 'WAVEFORM':
+      return contentDateTime(data);
+    case 'ENCAP DOC':
+      return [
+        [TAG.ContentDate, 'DA', cleanValue('DA', first(data.ContentDate)) ?? ''],
+        [TAG.ContentTime, 'TM', cleanValue('TM', first(data.ContentTime)) ?? ''],
+        [TAG.DocumentTitle, 'ST', first(data.DocumentTitle)?.slice(0, 1024) ?? ''],
+        [
+          TAG.MIMETypeOfEncapsulatedDocument,
+          'LO',
+          cleanValue('LO', first(data.MIMETypeOfEncapsulatedDocument)) ?? 'application/pdf',
+        ],
+        conceptName(data),
+      ];
+    default:
+      return [];
+  }
+}
+
+/**
+ * The record of a non-image instance, read from its PS3.10 file; `undefined` for an image
+ * (an IMAGE record needs nothing more) or a file dcmjs cannot read (the caller then writes an
+ * IMAGE record, as before, rather than leave the instance out).
+ */
+export function recordKeysOf(file: Buffer, sopClassUid: string): InstanceRecordKeys | undefined {
+  const type = recordTypeOf(sopClassUid);
+  if (type === 'IMAGE') return undefined;
+  silenceDcmjs();
+  try {
+    const parsed = dcmjs.data.DicomMessage.readFile(new Uint8Array(file).buffer, {
+      ignoreErrors: true,
+      untilTag: '7FE00010',
+      includeUntilTagValue: false,
+      noCopy: false,
+      forceStoreRaw: false,
+    });
+    const data = dcmjs.data.DicomMetaDictionary.naturalizeDataset(parsed.dict) as Naturalized;
+    return { type, keys: keysOf(type, data) };
+  } catch {
+    return undefined;
+  }
+}
