@@ -1,8 +1,9 @@
 /**
  * The PDI_ZIP format of on-demand retrieval: an IHE PDI file-set (DICOMDIR, the DICOM files
  * under ISO 9660 names, README.TXT) in a ZIP, streamed. The stored PS3.10 files are copied as
- * they are, opened one at a time when the ZIP writer reaches them, so memory stays bounded by a
- * few buffers whatever the study size; only the DICOMDIR (about 300 bytes per instance) is held.
+ * they are, opened as the ZIP writer reaches them (a few ahead) and copied one at a time, so
+ * memory stays bounded by a few buffers whatever the study size; only the DICOMDIR (about 300
+ * bytes per instance) is held.
  */
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
@@ -47,6 +48,8 @@ export interface PdiInput {
    * compressed pixel data gains little, and `false` saves the CPU.
    */
   compressInstances?: boolean;
+  /** Instances opened ahead of the one being copied (default 4; 0 opens one at a time). */
+  readAhead?: number;
 }
 
 export interface PdiSummary {
@@ -152,10 +155,10 @@ function layout(input: PdiInput): {
 /**
  * Stream the PDI ZIP of `input` into `output`: `DICOMDIR` first, then each instance as
  * `DICOM/Snnnnnnn/Innnnnnn` (the stored file byte for byte), then `README.TXT`. Instances are
- * opened with `openInstance` only when the ZIP writer reaches them and each is read to its end
- * before the next is opened, so at most one is open at a time; back-pressure from `output` slows
- * the reads. Resolves once `output` has finished; rejects with `PdiPackageError` (naming the
- * storage key when an instance failed) and destroys `output` on any failure, so a half-written
+ * opened with `openInstance` as the ZIP writer reaches them, `readAhead` of them ahead, and read
+ * one at a time to their end; back-pressure from `output` slows the reads. Resolves once
+ * `output` has finished; rejects with `PdiPackageError` (naming the storage key when an
+ * instance failed) and destroys `output` on any failure, so a half-written
  * ZIP is never mistaken for a whole one. Throws `DicomdirInputError` before writing anything
  * when the input cannot make a DICOMDIR.
  */
@@ -172,6 +175,7 @@ export async function writePdiZip(
   });
   const mtime = input.mtime ?? new Date();
   const compress = input.compressInstances ?? true;
+  const readAhead = input.readAhead ?? 4;
   const zip = new ZipFile();
   let failure: PdiPackageError | undefined;
   const fail = (error: PdiPackageError): void => {
@@ -179,21 +183,39 @@ export async function writePdiZip(
     zip.emit('error', error);
   };
 
+  // Opening a file costs a round trip (a thread-pool call, an S3 GET): the next few are opened
+  // while one is copied. An opened stream buffers at most its high-water mark until read.
+  const opened = new Map<number, Promise<Readable | undefined>>();
+  const open = (i: number): Promise<Readable | undefined> | undefined => {
+    const entry = entries[i];
+    if (!entry || opened.has(i)) return opened.get(i);
+    const { storageKey } = entry;
+    const stream = openInstance(storageKey).then(
+      (readable) => {
+        readable.once('error', (cause: unknown) =>
+          fail(new PdiPackageError(`reading ${storageKey} failed`, storageKey, { cause })),
+        );
+        return readable;
+      },
+      (cause: unknown) => {
+        fail(new PdiPackageError(`opening ${storageKey} failed`, storageKey, { cause }));
+        return undefined;
+      },
+    );
+    opened.set(i, stream);
+    return stream;
+  };
   zip.addBuffer(dicomdir, 'DICOMDIR', { mtime });
-  for (const { path, storageKey } of entries) {
+  entries.forEach(({ path }, i) => {
     zip.addReadStreamLazy(path, { mtime, compress }, (callback) => {
-      openInstance(storageKey).then(
-        (stream) => {
-          stream.once('error', (cause: unknown) =>
-            fail(new PdiPackageError(`reading ${storageKey} failed`, storageKey, { cause })),
-          );
-          callback(null, stream);
-        },
-        (cause: unknown) =>
-          fail(new PdiPackageError(`opening ${storageKey} failed`, storageKey, { cause })),
-      );
+      const stream = open(i)!;
+      opened.delete(i);
+      for (let ahead = 1; ahead <= readAhead; ahead++) open(i + ahead);
+      void stream.then((readable) => {
+        if (readable) callback(null, readable);
+      });
     });
-  }
+  });
   zip.addBuffer(Buffer.from(README_TEXT, 'latin1'), 'README.TXT', { mtime });
   zip.end();
 
@@ -208,6 +230,7 @@ export async function writePdiZip(
     await pipeline(source, output);
   } catch (cause) {
     if (!output.destroyed) output.destroy();
+    for (const stream of opened.values()) void stream.then((readable) => readable?.destroy());
     if (failure) throw failure;
     throw new PdiPackageError('writing the PDI ZIP failed', undefined, { cause });
   }

@@ -197,7 +197,7 @@ describe('PDI ZIP of the sample studies', () => {
 });
 
 describe('streaming', () => {
-  it('opens one instance at a time and keeps memory far below the package size', async () => {
+  it('opens a few instances ahead, no more, and keeps memory far below the package size', async () => {
     const instanceBytes = 4 * 1024 * 1024;
     const count = 64; // 256 MiB of instances
     let open = 0;
@@ -245,7 +245,8 @@ describe('streaming', () => {
     const summary = await writePdiZip(input, sink, openSynthetic);
     expect(summary.instances).toBe(count);
     expect(summary.zipBytes).toBeGreaterThan(count * instanceBytes);
-    expect(maxOpen).toBe(1);
+    // The one being copied and the four opened ahead.
+    expect(maxOpen).toBe(5);
     expect(peak - before).toBeLessThan((count * instanceBytes) / 4);
   });
 
