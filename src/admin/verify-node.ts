@@ -6,6 +6,7 @@ import {
   AssociationClosedError,
   openAssociation,
   type ClientAssociation,
+  useAssociation,
   type ClientOptions,
   type IncomingStoreHandler,
 } from '../dimse/client.js';
@@ -261,15 +262,7 @@ async function withAssociation<T>(
   opening: Promise<ClientAssociation>,
   work: (client: ClientAssociation) => Promise<T>,
 ): Promise<T> {
-  const client = await opening;
-  try {
-    const result = await work(client);
-    await client.release();
-    return result;
-  } catch (error) {
-    await client.abort().catch(() => undefined);
-    throw error;
-  }
+  return useAssociation(await opening, work);
 }
 
 /** Study, then series, then image level, one match each: an instance to retrieve, if any. */

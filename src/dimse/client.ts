@@ -297,3 +297,18 @@ export class ClientAssociation {
     return this.#association;
   }
 }
+
+/** Run `work` on an open association, then release it; abort it when `work` fails. */
+export async function useAssociation<T>(
+  client: ClientAssociation,
+  work: (client: ClientAssociation) => Promise<T>,
+): Promise<T> {
+  try {
+    const result = await work(client);
+    await client.release();
+    return result;
+  } catch (error) {
+    await client.abort().catch(() => undefined);
+    throw error;
+  }
+}

@@ -7,6 +7,7 @@ import {
   AssociationClosedError,
   openAssociation,
   type ClientAssociation,
+  useAssociation,
   type ClientOptions,
   type IncomingStoreHandler,
 } from '../dimse/client.js';
@@ -181,14 +182,7 @@ export class PacsClient {
         );
       throw error;
     }
-    try {
-      const result = await work(client);
-      await client.release();
-      return result;
-    } catch (error) {
-      await client.abort().catch(() => undefined);
-      throw error;
-    }
+    return useAssociation(client, work);
   }
 
   #qrContexts(service: 'find' | 'move' | 'get'): ClientOptions['contexts'] {
