@@ -38,8 +38,10 @@ COPY config ./config
 USER bridge
 # Spool, stored instances (filesystem storage) and the SQLite index live here.
 VOLUME /var/lib/bridge
-# 11112: DICOM (DIMSE). 8080: HTTP API (set BRIDGE_HTTP_API_TOKEN when it is reachable from
-# outside). 2575: HL7 MLLP (when BRIDGE_HL7_ENABLED=true).
+# 11112: DICOM (DIMSE). 8080: HTTP: the reports API (set BRIDGE_HTTP_API_TOKEN when it is
+# reachable from outside), the on-demand SOAP endpoint (set BRIDGE_ONDEMAND_AUTH=basic with
+# BRIDGE_ONDEMAND_USERNAME and BRIDGE_ONDEMAND_PASSWORD), the admin page (BRIDGE_ADMIN_PASSWORD),
+# /metrics, /healthz, /readyz. 2575: HL7 MLLP (when BRIDGE_HL7_ENABLED=true).
 EXPOSE 11112 8080 2575
 # C-ECHO against the local daemon; exit code 0 when it answers Success.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
