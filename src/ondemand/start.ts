@@ -49,7 +49,13 @@ export function startOnDemand(
     // entries expire with their objects (a result kept here could outlive its object).
     resultTtlMs: 0,
   });
-  releases.push(() => queue.drain());
+  releases.push(async () => {
+    if (!(await queue.drain(config.shutdown.drainTimeoutMs)))
+      log.warn(
+        { running: queue.running },
+        'on-demand packages still being built at shutdown are abandoned; their spool files are removed at the next start',
+      );
+  });
   const service = new OnDemandService(
     {
       reports: parts.reports,

@@ -136,11 +136,21 @@ export class JobQueue<T> {
       if (entry.settled && entry.expiresAt <= now) this.#jobs.delete(key);
   }
 
-  /** Stop taking jobs and wait for those admitted (shutdown). */
-  async drain(): Promise<void> {
+  /**
+   * Stop taking jobs, drop those waiting and wait for those running, at most `timeoutMs`
+   * (shutdown). Resolves true when none was left running.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
     this.#queue.pause();
     this.#queue.clear();
-    await this.#queue.onPendingZero();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+      timer.unref();
+    });
+    const drained = await Promise.race([this.#queue.onPendingZero().then(() => true), timeout]);
+    clearTimeout(timer);
+    return drained;
   }
 }
 

@@ -115,4 +115,20 @@ describe('bounded job queue', () => {
     now = 200;
     expect(await queue.request('k', work, 1000)).toEqual({ kind: 'done', value: 'build-2' });
   });
+
+  it('drains at shutdown: drops waiting jobs, waits for running ones, at most the time given', async () => {
+    const queue = new JobQueue<string>({ concurrency: 1, maxQueued: 1, resultTtlMs: 0 });
+    const running = controlled<string>();
+    const waiting = controlled<string>();
+    void queue.request('running', running.work, 10);
+    void queue.request('waiting', waiting.work, 10);
+    expect(queue.running).toBe(1);
+    expect(queue.waiting).toBe(1);
+    // The running job does not end in time: drain gives up and says so.
+    expect(await queue.drain(20)).toBe(false);
+    expect(waiting.starts()).toBe(0);
+    running.finish('done');
+    expect(await queue.drain(1000)).toBe(true);
+    expect(waiting.starts()).toBe(0);
+  });
 });
