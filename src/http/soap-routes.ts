@@ -5,6 +5,7 @@
  * change). A SOAP Fault answers only a malformed, schema-invalid or unauthenticated request;
  * every other outcome is HTTP 200 with `esito` and `errori[]`.
  */
+import { pipeline, Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { OnDemandAnswer, OnDemandService } from '../ondemand/on-demand-service.js';
@@ -258,10 +259,28 @@ export function soapRoutes(
       identificativoDocumento: document.documentId,
       identificativoRepository: options.repositoryId,
     };
+    // The document's bytes are counted as they go out; the audit learns how the transfer ended.
+    let sent = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        sent += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    pipeline(stream, counted, () => undefined);
+    const { auditId } = answer;
+    if (auditId !== undefined)
+      reply.raw.once('close', () =>
+        deps.service.delivered(
+          auditId,
+          reply.raw.writableFinished && sent === document.bytes ? 'complete' : 'interrupted',
+          sent,
+        ),
+      );
     const body =
       mtom || document.bytes > options.inlineMaxBytes
-        ? mtomDocument(version, fields, { ...document, stream })
-        : inlineDocument(version, fields, { ...document, stream });
+        ? mtomDocument(version, fields, { ...document, stream: counted })
+        : inlineDocument(version, fields, { ...document, stream: counted });
     return reply
       .header('content-type', body.contentType)
       .header('content-length', body.contentLength)

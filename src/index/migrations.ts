@@ -227,7 +227,11 @@ export const MIGRATIONS: readonly Migration[] = [
         outcome            TEXT NOT NULL,
         -- internal error kind when failed (document-obscured, busy, ...)
         error_kind         TEXT,
-        bytes              INTEGER NOT NULL
+        bytes              INTEGER NOT NULL,
+        -- for a delivered document, once its transfer ended: complete or interrupted, and
+        -- the bytes of the document that went out
+        delivery           TEXT,
+        bytes_sent         INTEGER
       );
       CREATE INDEX retrieval_audit_report ON retrieval_audit (report_key);
 

@@ -32,7 +32,8 @@ export interface Deliverable {
 }
 
 export type OnDemandAnswer =
-  | { kind: 'document'; document: Deliverable }
+  /** `auditId` identifies the audit row, for the delivery once the transfer ends. */
+  | { kind: 'document'; document: Deliverable; auditId?: number }
   | { kind: 'in-progress'; retryAfterMs: number }
   | { kind: 'failure'; errors: ExternalError[]; retryAfterMs?: number };
 
@@ -125,8 +126,15 @@ export class OnDemandService {
       };
     }
     if (answer.kind === 'failure' && answer.retryAfterMs !== undefined) errorKind = 'busy';
-    this.#audit(key, request, answer, errorKind);
-    return answer;
+    const auditId = this.#audit(key, request, answer, errorKind);
+    return answer.kind === 'document' ? { ...answer, auditId } : answer;
+  }
+
+  /** How the transfer of an audited document ended (the bytes of the document sent). */
+  delivered(auditId: number, status: 'complete' | 'interrupted', bytesSent: number): void {
+    this.#deps.db.delivered(auditId, status, bytesSent);
+    if (status === 'interrupted')
+      this.#deps.log.warn({ audit: auditId, bytesSent }, 'document transfer interrupted');
   }
 
   /** Read a deliverable's bytes. */
@@ -317,7 +325,7 @@ export class OnDemandService {
     request: OnDemandRequest,
     answer: OnDemandAnswer,
     errorKind: ErrorKind | undefined,
-  ): void {
+  ): number {
     const outcome: RetrievalOutcome =
       answer.kind === 'document'
         ? 'delivered'
@@ -326,7 +334,7 @@ export class OnDemandService {
           : 'failed';
     const bytes = answer.kind === 'document' ? answer.document.bytes : 0;
     const { richiedente } = request;
-    this.#deps.db.audit({
+    const id = this.#deps.db.audit({
       at: this.#now().toISOString(),
       requesterCodiceFiscale: richiedente.codiceFiscale,
       role: richiedente.ruolo,
@@ -357,6 +365,7 @@ export class OnDemandService {
       },
       'on-demand retrieval',
     );
+    return id;
   }
 }
 

@@ -20,6 +20,8 @@ export interface AuditRecord {
   errorKind: string | undefined;
   /** Bytes of the document delivered; 0 otherwise. */
   bytes: number;
+  /** How the transfer of a delivered document ended, once it has. */
+  delivery?: { status: 'complete' | 'interrupted'; bytesSent: number } | undefined;
 }
 
 /** A built package in object storage, reusable while its fingerprint holds. */
@@ -46,6 +48,8 @@ interface AuditRow {
   outcome: RetrievalOutcome;
   error_kind: string | null;
   bytes: number;
+  delivery: 'complete' | 'interrupted' | null;
+  bytes_sent: number | null;
 }
 
 interface CacheRow {
@@ -97,8 +101,9 @@ export class OnDemandStore {
     this.#db.close();
   }
 
-  audit(record: AuditRecord): void {
-    this.#db
+  /** Record a request; returns the row's id, for its delivery later. */
+  audit(record: AuditRecord): number {
+    const result = this.#db
       .prepare(
         `INSERT INTO retrieval_audit (at, requester_cf, requester_role, application,
            transaction_number, requester_ip, report_key, format, outcome, error_kind, bytes)
@@ -117,6 +122,14 @@ export class OnDemandStore {
         record.errorKind ?? null,
         record.bytes,
       );
+    return Number(result.lastInsertRowid);
+  }
+
+  /** How the transfer of an audited document ended. */
+  delivered(id: number, status: 'complete' | 'interrupted', bytesSent: number): void {
+    this.#db
+      .prepare('UPDATE retrieval_audit SET delivery = ?, bytes_sent = ? WHERE id = ?')
+      .run(status, bytesSent, id);
   }
 
   /** The audit of one report, oldest first. */
@@ -136,6 +149,10 @@ export class OnDemandStore {
         outcome: row.outcome,
         errorKind: row.error_kind ?? undefined,
         bytes: row.bytes,
+        delivery:
+          row.delivery === null
+            ? undefined
+            : { status: row.delivery, bytesSent: row.bytes_sent ?? 0 },
       }));
   }
 

@@ -1,4 +1,6 @@
 import { readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,4 +128,62 @@ describe('a 1 GB study as an MTOM package', () => {
     );
     expect(peak, `peak RSS ${Math.round(peak / 1048576)} MB`).toBeLessThan(RSS_LIMIT);
   }, 300_000);
+
+  it('audits a complete transfer, and a transfer the client cut short', async () => {
+    const body = requestXml({
+      codDocumentoDipartimentale: 'RAD-BIG',
+      formato: 'PDI_ZIP',
+      codiceFiscaleAssistito: 'RSSMRA80A01H501U',
+      tempoMassimoAttesaMs: 120_000,
+    });
+    // The package is cached by now: read 8 MB of it, then hang up.
+    await new Promise<void>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: httpPort,
+          path: '/ws/recupero-documento',
+          method: 'POST',
+          headers: {
+            'content-type': 'application/soap+xml; charset=utf-8',
+            accept: 'multipart/related',
+          },
+        },
+        (res) => {
+          let received = 0;
+          res.on('data', (chunk: Buffer) => {
+            received += chunk.length;
+            if (received > 8 * 1024 * 1024) {
+              res.destroy();
+              resolve();
+            }
+          });
+          res.on('error', () => resolve());
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    const db = new Database(join(dataDir, 'index.sqlite'), { readonly: true });
+    try {
+      const rows = () =>
+        db
+          .prepare<
+            [],
+            { outcome: string; bytes: number; delivery: string | null; bytes_sent: number | null }
+          >(
+            "SELECT outcome, bytes, delivery, bytes_sent FROM retrieval_audit WHERE outcome = 'delivered' ORDER BY id",
+          )
+          .all();
+      await waitFor(() => rows().length === 2 && rows()[1]!.delivery !== null, 30_000, 'the audit');
+      const [complete, cut] = rows();
+      expect(complete).toMatchObject({ delivery: 'complete' });
+      expect(complete!.bytes_sent).toBe(complete!.bytes);
+      expect(cut).toMatchObject({ delivery: 'interrupted' });
+      expect(cut!.bytes_sent).toBeLessThan(cut!.bytes);
+    } finally {
+      db.close();
+    }
+    expect(daemon.logs.some((l) => l.msg === 'document transfer interrupted')).toBe(true);
+  }, 120_000);
 });

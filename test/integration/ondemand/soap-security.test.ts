@@ -18,7 +18,7 @@ import {
   type RequestFields,
 } from '../../helpers/on-demand.js';
 import { SAMPLES_DIR, filesUnder } from '../../helpers/samples.js';
-import { runTool } from '../../helpers/tools.js';
+import { runTool, waitFor } from '../../helpers/tools.js';
 
 /*
  * What a hostile or careless caller meets: authentication, hostile XML, oversized and broken
@@ -267,14 +267,22 @@ describe('obscuration', () => {
     await expect(notify('RAD-SOAP-OSC', 'P42')).rejects.toThrow(/codiceEvento must be one of/);
   });
 
-  it('audits every request: who, role, transaction, document, outcome, bytes', () => {
-    const audit = bridge.app.reporting.onDemand.store.auditOf('010203^RAD-P98');
+  it('audits every request: who, role, transaction, document, outcome, bytes', async () => {
+    const store = bridge.app.reporting.onDemand.store;
+    await waitFor(
+      () => store.auditOf('010203^RAD-P98')[1]?.delivery !== undefined,
+      10_000,
+      'the delivery to be audited',
+    );
+    const audit = store.auditOf('010203^RAD-P98');
     expect(audit.map((a) => [a.requesterCodiceFiscale, a.role, a.outcome, a.errorKind])).toEqual([
       [PATIENT_CF, 'ASS', 'failed', 'document-obscured'],
       [CLINICIAN_CF, 'MED', 'delivered', undefined],
     ]);
     expect(audit[0]!.bytes).toBe(0);
     expect(audit[1]!.bytes).toBeGreaterThan(0);
+    expect(audit[1]!.delivery).toEqual({ status: 'complete', bytesSent: audit[1]!.bytes });
+    expect(audit[0]!.delivery).toBeUndefined();
     expect(audit.every((a) => a.transactionNumber.startsWith('TX-') && a.format === 'KOS')).toBe(
       true,
     );
