@@ -184,6 +184,11 @@ describe('a 1 GB study as an MTOM package', () => {
     } finally {
       db.close();
     }
-    expect(daemon.logs.some((l) => l.msg === 'document transfer interrupted')).toBe(true);
+    // The log line follows the audit row; it reaches us through the daemon's stdout.
+    await waitFor(
+      () => daemon.logs.some((l) => l.msg === 'document transfer interrupted'),
+      10_000,
+      'the interruption logged',
+    );
   }, 120_000);
 });
