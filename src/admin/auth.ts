@@ -1,4 +1,5 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sameSecret } from '../http/same-secret.js';
 
 export interface AdminAuthOptions {
   username: string;
@@ -14,12 +15,6 @@ export interface AdminAuthOptions {
 export const SESSION_COOKIE = 'bridge_admin_session';
 /** Sessions kept at most; the oldest go first (bounds memory against log-in floods). */
 const MAX_SESSIONS = 1000;
-
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 function cookieValue(header: string | undefined, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {

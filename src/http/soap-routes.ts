@@ -31,7 +31,7 @@ import {
   type SoapVersion,
   variazioneEnvelope,
 } from '../soap/response.js';
-import { sameSecret } from './server.js';
+import { sameSecret } from './same-secret.js';
 
 export type CallerAuth = { kind: 'none' } | { kind: 'basic'; username: string; password: string };
 
