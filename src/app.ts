@@ -197,7 +197,7 @@ export async function startApp(config: BridgeConfig, log: Logger): Promise<Runni
       checks.push({
         name: 'hl7',
         check: () => {
-          if (reporting.hl7Port === undefined) throw new Error('the MLLP port is not listening');
+          if (!reporting.hl7Listening()) throw new Error('the MLLP port is not listening');
         },
       });
     dicomPort = await scp.listen();

@@ -35,6 +35,8 @@ export interface Reporting {
   httpPort: number;
   /** The MLLP port, when HL7 is enabled. */
   hl7Port: number | undefined;
+  /** True while the MLLP port accepts connections (false when HL7 is not enabled). */
+  hl7Listening(): boolean;
 }
 
 /** A stable Retrieve Location UID for this bridge when none is configured. */
@@ -156,6 +158,7 @@ export async function startReporting(
   releases.push(() => http.close());
 
   let hl7Port: number | undefined;
+  let hl7Listening = (): boolean => false;
   if (config.hl7.enabled) {
     const hl7 = new MllpServer(
       { ...config.hl7, application: config.dicom.aeTitles[0]! },
@@ -167,7 +170,17 @@ export async function startReporting(
       log.child({ component: 'hl7' }),
     );
     hl7Port = await hl7.listen();
+    hl7Listening = () => hl7.listening;
     releases.push(() => hl7.close(config.shutdown.drainTimeoutMs));
   }
-  return { linker, reports, outbox, outboxWorker, onDemand, httpPort: http.port, hl7Port };
+  return {
+    linker,
+    reports,
+    outbox,
+    outboxWorker,
+    onDemand,
+    httpPort: http.port,
+    hl7Port,
+    hl7Listening: () => hl7Listening(),
+  };
 }

@@ -93,6 +93,11 @@ export class MllpServer {
     this.#server.on('error', (error) => this.#log.error({ err: error }, 'HL7 listener error'));
   }
 
+  /** True while the port accepts connections. */
+  get listening(): boolean {
+    return this.#server.listening;
+  }
+
   /** Start listening; resolves with the bound port (useful with port 0). */
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {

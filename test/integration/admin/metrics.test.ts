@@ -119,6 +119,18 @@ describe('/readyz', () => {
     });
   });
 
+  it('checks the MLLP listener too when HL7 is enabled', async () => {
+    const withHl7 = await startAdminBridge({ hl7: { enabled: true, host: '127.0.0.1', port: 0 } });
+    try {
+      const port = withHl7.app.reporting.httpPort;
+      const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ checks: { hl7: 'up', dicom: 'up' } });
+    } finally {
+      await disposeBridge(withHl7);
+    }
+  });
+
   it('answers 503 naming storage when the data directory is gone', async () => {
     rmSync(bridge.dataDir, { recursive: true, force: true });
     const response = await fetch(`http://127.0.0.1:${http}/readyz`);
