@@ -14,6 +14,7 @@ const KEY_OBJECT_SELECTION = `${STORAGE}88.59`;
 const SR_ROOT = `${STORAGE}88.`;
 const WAVEFORM_ROOT = `${STORAGE}9.`;
 const ENCAPSULATED_ROOT = `${STORAGE}104.`;
+const PRESENTATION_ROOT = `${STORAGE}11.`;
 
 /** The record type of an instance of `sopClassUid`. */
 export function recordTypeOf(sopClassUid: string): InstanceRecordType {
@@ -21,6 +22,7 @@ export function recordTypeOf(sopClassUid: string): InstanceRecordType {
   if (sopClassUid.startsWith(SR_ROOT)) return 'SR DOCUMENT';
   if (sopClassUid.startsWith(WAVEFORM_ROOT)) return 'WAVEFORM';
   if (sopClassUid.startsWith(ENCAPSULATED_ROOT)) return 'ENCAP DOC';
+  if (sopClassUid.startsWith(PRESENTATION_ROOT)) return 'PRESENTATION';
   return 'IMAGE';
 }
 
@@ -37,6 +39,17 @@ const TAG = {
   ConceptNameCodeSequence: 0x0040a043,
   CompletionFlag: 0x0040a491,
   VerificationFlag: 0x0040a493,
+  ReferencedSeriesSequence: 0x00081115,
+  ReferencedImageSequence: 0x00081140,
+  ReferencedSOPClassUID: 0x00081150,
+  ReferencedSOPInstanceUID: 0x00081155,
+  ReferencedFrameNumber: 0x00081160,
+  SeriesInstanceUID: 0x0020000e,
+  ContentLabel: 0x00700080,
+  ContentDescription: 0x00700081,
+  PresentationCreationDate: 0x00700082,
+  PresentationCreationTime: 0x00700083,
+  ContentCreatorName: 0x00700084,
 } as const;
 
 type Keys = InstanceRecordKeys['keys'];
@@ -75,6 +88,42 @@ function conceptName(data: Naturalized): [number, string, IdentifierValue] {
   return [TAG.ConceptNameCodeSequence, 'SQ', codeItems(data.ConceptNameCodeSequence)];
 }
 
+/** A text element of an item, when the naturalized item has a value for it. */
+function put(item: Identifier, tag: number, vr: string, value: string | undefined): void {
+  if (value !== undefined && value !== '') item.set(tag, { tag, vr, value });
+}
+
+/** The series and images a presentation state applies to (ReferencedSeriesSequence). */
+function referencedSeries(value: unknown): Identifier[] {
+  if (!Array.isArray(value)) return [];
+  return (value as Naturalized[]).map((series) => {
+    const item: Identifier = new Map();
+    put(item, TAG.SeriesInstanceUID, 'UI', first(series.SeriesInstanceUID));
+    const images = Array.isArray(series.ReferencedImageSequence)
+      ? (series.ReferencedImageSequence as Naturalized[])
+      : [];
+    const tag = TAG.ReferencedImageSequence;
+    item.set(tag, {
+      tag,
+      vr: 'SQ',
+      value: images.map((image) => {
+        const reference: Identifier = new Map();
+        put(reference, TAG.ReferencedSOPClassUID, 'UI', first(image.ReferencedSOPClassUID));
+        put(reference, TAG.ReferencedSOPInstanceUID, 'UI', first(image.ReferencedSOPInstanceUID));
+        const frames = image.ReferencedFrameNumber;
+        put(
+          reference,
+          TAG.ReferencedFrameNumber,
+          'IS',
+          Array.isArray(frames) ? frames.join('\\') : first(frames),
+        );
+        return reference;
+      }),
+    });
+    return item;
+  });
+}
+
 /** The keys of the record type, from the naturalized header. */
 function keysOf(type: InstanceRecordType, data: Naturalized): Keys {
   switch (type) {
@@ -110,6 +159,25 @@ function keysOf(type: InstanceRecordType, data: Naturalized): Keys {
         ],
         conceptName(data),
       ];
+    case 'PRESENTATION': {
+      const series = referencedSeries(data.ReferencedSeriesSequence);
+      return [
+        [
+          TAG.PresentationCreationDate,
+          'DA',
+          cleanValue('DA', first(data.PresentationCreationDate)) ?? '19000101',
+        ],
+        [
+          TAG.PresentationCreationTime,
+          'TM',
+          cleanValue('TM', first(data.PresentationCreationTime)) ?? '000000',
+        ],
+        [TAG.ContentLabel, 'CS', cleanValue('CS', first(data.ContentLabel)) ?? 'UNNAMED'],
+        [TAG.ContentDescription, 'LO', cleanValue('LO', first(data.ContentDescription)) ?? ''],
+        [TAG.ContentCreatorName, 'PN', first(data.ContentCreatorName) ?? ''],
+        ...(series.length > 0 ? [[TAG.ReferencedSeriesSequence, 'SQ', series] as const] : []),
+      ] as Keys;
+    }
     default:
       return [];
   }

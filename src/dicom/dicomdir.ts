@@ -1,7 +1,7 @@
 /**
  * The DICOMDIR of a PS3.10 file-set (Media Storage Directory Storage, PS3.3 F.3): a Basic
  * Directory whose Directory Record Sequence holds PATIENT → STUDY → SERIES → IMAGE (or SR
- * DOCUMENT, KEY OBJECT DOC, WAVEFORM, ENCAP DOC) records linked by byte offsets. Pure: the caller supplies the hierarchy, the file IDs and the UID.
+ * DOCUMENT, KEY OBJECT DOC, WAVEFORM, ENCAP DOC, PRESENTATION) records linked by byte offsets. Pure: the caller supplies the hierarchy, the file IDs and the UID.
  *
  * Every item and the sequence are written with explicit lengths, so each record's encoded
  * length does not depend on the offsets it carries (all UL, 4 bytes): the records are encoded
@@ -16,7 +16,7 @@ const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 
 /** The record types of instances this writer knows (PS3.3 F.5); IMAGE when not said. */
 export type InstanceRecordType =
-  'IMAGE' | 'SR DOCUMENT' | 'KEY OBJECT DOC' | 'WAVEFORM' | 'ENCAP DOC';
+  'IMAGE' | 'SR DOCUMENT' | 'KEY OBJECT DOC' | 'WAVEFORM' | 'ENCAP DOC' | 'PRESENTATION';
 
 /** A record type other than IMAGE, with its keys as read from the instance (see dicomdir-keys). */
 export interface InstanceRecordKeys {

@@ -9,7 +9,7 @@ import {
   type PdiInput,
   type PdiPatient,
 } from '../../../src/fse/pdi-package.js';
-import { sampleFacts, validSamples, type SampleFacts } from '../../helpers/samples.js';
+import { SAMPLES_DIR, sampleFacts, validSamples, type SampleFacts } from '../../helpers/samples.js';
 import { recordKeysOf } from '../../../src/dicom/dicomdir-keys.js';
 import { runTool } from '../../helpers/tools.js';
 
@@ -23,9 +23,16 @@ let dir: string;
 let facts: SampleFacts[];
 /** Where dcmdump starts a directory record: items of the record sequence, not nested ones. */
 const DIRECTORY_RECORD = /^ {2}\(fffe,e000\)/m;
-const INSTANCE_TYPES = ['IMAGE', 'SR DOCUMENT', 'KEY OBJECT DOC', 'WAVEFORM', 'ENCAP DOC'];
+const INSTANCE_TYPES = [
+  'IMAGE',
+  'SR DOCUMENT',
+  'KEY OBJECT DOC',
+  'WAVEFORM',
+  'ENCAP DOC',
+  'PRESENTATION',
+];
 const INSTANCE_RECORD =
-  /\(0004,1430\) CS \[(IMAGE|SR DOCUMENT|KEY OBJECT DOC|WAVEFORM|ENCAP DOC) *\]/;
+  /\(0004,1430\) CS \[(IMAGE|SR DOCUMENT|KEY OBJECT DOC|WAVEFORM|ENCAP DOC|PRESENTATION) *\]/;
 
 /** The samples as an index would list them: patient → study → series → instance. */
 function inputOf(samples: SampleFacts[]): PdiInput {
@@ -64,7 +71,11 @@ const openFile = (key: string): Promise<Readable> => Promise.resolve(createReadS
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pdi-package-'));
-  facts = await Promise.all(validSamples().map(sampleFacts));
+  // A grayscale softcopy presentation state of one sample, made by DCMTK, for a PRESENTATION record.
+  const gsps = join(dir, 'gsps.dcm');
+  const made = await runTool('dcmpsmk', [join(SAMPLES_DIR, 'single', 'CT_small.dcm'), gsps]);
+  expect(made.code, made.stderr).toBe(0);
+  facts = await Promise.all([...validSamples(), gsps].map(sampleFacts));
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -139,7 +150,7 @@ describe('PDI ZIP of the sample studies', () => {
     }
   });
 
-  it('gives SR documents and waveforms their own record types, with the keys read from the files', () => {
+  it('gives SR documents, waveforms and presentation states their own record types, with the keys read from the files', () => {
     const records = dump.split(DIRECTORY_RECORD).slice(1);
     const recordOf = (path: string) => {
       const uid = facts.find((f) => f.path.endsWith(path))!.sopInstanceUid;
@@ -156,6 +167,12 @@ describe('PDI ZIP of the sample studies', () => {
     expect(ecg).toMatch(/\(0004,1430\) CS \[WAVEFORM\]/);
     expect(ecg).toMatch(/\(0008,0023\) DA \[20130125\]/);
     expect(recordOf('CT_small.dcm')).toMatch(/\(0004,1430\) CS \[IMAGE\]/);
+    const presentation = recordOf('gsps.dcm');
+    expect(presentation).toMatch(/\(0004,1430\) CS \[PRESENTATION\]/);
+    expect(presentation).toMatch(/\(0070,0080\) CS \[UNNAMED\]/);
+    expect(presentation).toMatch(/\(0008,1115\) SQ/);
+    const ct = facts.find((f) => f.path.endsWith('CT_small.dcm'))!;
+    expect(presentation).toContain(`(0008,1155) UI [${ct.sopInstanceUid}]`);
   });
 
   it('links records by offsets that DCMTK finds at record starts, patient → study → series → image', () => {
