@@ -125,7 +125,7 @@ describe('bad input', () => {
     await disposeBridge(bridge);
   });
 
-  it('has the bad samples the issue lists', () => {
+  it('has every bad sample it is meant to refuse', () => {
     expect(refused.map(sampleName)).toEqual([
       'bad/MR_truncated.dcm',
       'bad/generated/CT_bad_study_uid_70_chars.dcm',
