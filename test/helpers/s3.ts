@@ -34,6 +34,23 @@ export function uniqueBucket(prefix: string): string {
   return `${clean || 'test'}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
 
+/** The `storage` section of a bridge configuration for the S3 server of this run. */
+export function s3StorageConfig(bucket: string): Record<string, unknown> {
+  const server = inject('s3');
+  return {
+    kind: 's3',
+    s3: {
+      endPoint: server.endPoint,
+      port: server.port,
+      useSSL: false,
+      accessKey: server.accessKey,
+      secretKey: server.secretKey,
+      bucket,
+      region: TEST_REGION,
+    },
+  };
+}
+
 /** Options for an `S3Store` on the test server, bucket and extra options as given. */
 export function s3StoreOptions(
   bucket: string,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BucketItem } from 'minio';
 import { pino } from 'pino';
-import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
 import { parseFileMeta } from '../../../src/dicom/file-meta.js';
 import { S3Store } from '../../../src/storage/s3-store.js';
@@ -24,7 +24,7 @@ import {
 } from '../../helpers/process-data.js';
 import { startStorescu } from '../../helpers/process-storescu.js';
 import { startReferenceScp, type ReferenceScp } from '../../helpers/reference-scp.js';
-import { removeBucket, s3AdminClient, TEST_REGION, uniqueBucket } from '../../helpers/s3.js';
+import { removeBucket, s3AdminClient, s3StorageConfig, uniqueBucket } from '../../helpers/s3.js';
 import {
   SAMPLES_DIR,
   sampleFacts,
@@ -36,23 +36,6 @@ import {
 import { storedDataset } from '../../helpers/stored.js';
 import { writeSyntheticInstances } from '../../helpers/synthetic.js';
 import { runTool, waitFor } from '../../helpers/tools.js';
-
-/** The `storage` section of a test configuration for the S3 server of this run. */
-function s3Storage(bucket: string): Record<string, unknown> {
-  const server = inject('s3');
-  return {
-    kind: 's3',
-    s3: {
-      endPoint: server.endPoint,
-      port: server.port,
-      useSSL: false,
-      accessKey: server.accessKey,
-      secretKey: server.secretKey,
-      bucket,
-      region: TEST_REGION,
-    },
-  };
-}
 
 async function bucketKeys(bucket: string): Promise<string[]> {
   const keys: string[] = [];
@@ -99,7 +82,7 @@ describe('ingest with S3 storage', () => {
     for (const round of rounds()) {
       const bucket = uniqueBucket('ingest');
       buckets.push(bucket);
-      const bridge = await startBridge({ storage: s3Storage(bucket) });
+      const bridge = await startBridge({ storage: s3StorageConfig(bucket) });
       bridges.push(bridge);
       expect(bridge.app.store.description).toContain(`/${bucket}/`);
       const reference = await startReferenceScp();
@@ -170,7 +153,7 @@ describe('kill -9 with S3 storage', () => {
     const bucket = uniqueBucket('crash');
     buckets.push(bucket);
     mkdirSync(join(root, 'data'));
-    const { file } = writeTestConfig({ storage: s3Storage(bucket) }, join(root, 'data'));
+    const { file } = writeTestConfig({ storage: s3StorageConfig(bucket) }, join(root, 'data'));
     const config = loadConfig({ file, env: {} });
     if (config.storage.kind !== 's3') throw new Error('expected S3 storage');
 
