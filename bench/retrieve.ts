@@ -192,7 +192,7 @@ async function main(): Promise<void> {
     rmSync(root, { recursive: true, force: true });
   }
   console.log(
-    `\nSummary (${instances} instances of ${side}x${side}, ${perRun} requests per cold run)\n${rows.join('\n')}`,
+    `\nSummary (${instances} instances of ${side}x${side}, ${perRun} requests per cold run, the bridge ${values.compress ? 'deflating' : 'storing'} the files)\n${rows.join('\n')}`,
   );
 }
 
