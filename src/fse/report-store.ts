@@ -283,10 +283,6 @@ export class ReportStore {
   }
 
   /**
-   * Record an obscuration change and the codes in force after it (computed by the caller from
-   * the current ones); undefined when the report is unknown.
-   */
-  /**
    * Record an obscuration change and the codes in force after it (in one transaction); returns
    * the report, or `undefined` when there is no such report.
    */
