@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { closeSync, fdatasyncSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { DCMTK_ENV, exited, freePort, runTool, waitFor } from '../test/helpers/tools.js';
-import { build, median, peakRssMb, startBenchBridge } from './daemon.js';
+import { build, cpuSeconds, median, peakRssMb, startBenchBridge } from './daemon.js';
 import { writeSyntheticInstances } from '../test/helpers/synthetic.js';
 
 const SIZES = { small: { rows: 64, columns: 64 }, ct: { rows: 512, columns: 512 } } as const;
@@ -139,6 +139,7 @@ async function main(): Promise<void> {
         });
         const megabytes = totalBytes(dirs) / 1e6;
         const seconds: Record<string, number[]> = { bridge: [], storescp: [] };
+        const cpu: Record<string, number[]> = { bridge: [], storescp: [] };
         let rss = 0;
         for (let run = 0; run < repeat; run++) {
           // Alternate the order so neither side always gets the warmer page cache.
@@ -146,7 +147,9 @@ async function main(): Promise<void> {
           for (const start of order) {
             const target = await start(root);
             try {
+              const cpuBefore = cpuSeconds(target.pid);
               seconds[target.name]!.push(await send(target, dirs));
+              cpu[target.name]!.push(cpuSeconds(target.pid) - cpuBefore);
               if (target.name === 'bridge') rss = Math.max(rss, peakRssMb(target.pid));
             } finally {
               await target.stop();
@@ -163,6 +166,7 @@ async function main(): Promise<void> {
           `storescp ${(count / reference.seconds).toFixed(0)} inst/s ${(megabytes / reference.seconds).toFixed(1)} MB/s`,
           `ratio ${(reference.seconds / bridge.seconds).toFixed(2)}x`,
           `bridge peak RSS ${bridge.rss.toFixed(0)} MB`,
+          `CPU per instance bridge ${((median(cpu.bridge!) * 1000) / count).toFixed(2)} ms, storescp ${((median(cpu.storescp!) * 1000) / count).toFixed(2)} ms`,
           `median of ${repeat}`,
         ].join(' | ');
         console.log(line);

@@ -39,7 +39,7 @@ const UNDEFINED = 0xffffffff;
 const MAX_CAPTURE = 1024;
 
 /** VRs with a 2-byte reserved field and a 4-byte length in explicit VR encodings. */
-const LONG_VRS = new Set([
+export const LONG_VRS: ReadonlySet<string> = new Set([
   'OB',
   'OD',
   'OF',

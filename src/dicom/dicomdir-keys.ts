@@ -7,7 +7,7 @@ import dcmjs from 'dcmjs';
 import type { InstanceRecordKeys, InstanceRecordType } from './dicomdir.js';
 import { cleanValue } from './dicomdir.js';
 import type { Identifier, IdentifierValue } from './identifier.js';
-import { silenceDcmjs } from './metadata.js';
+import { silenceDcmjs } from './dcmjs-quiet.js';
 
 const STORAGE = '1.2.840.10008.5.1.4.1.1.';
 const KEY_OBJECT_SELECTION = `${STORAGE}88.59`;

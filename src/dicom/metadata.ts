@@ -1,7 +1,7 @@
-import dcmjs from 'dcmjs';
+import { TextDecoder } from 'node:util';
 import type { InstanceMetadata } from './instance-metadata.js';
-import { TransferSyntax } from './transfer-syntax.js';
-import { encodeFileMeta } from './file-meta.js';
+import { readHeaderValues, type HeaderRequest } from './header-reader.js';
+import { encodingOf, TransferSyntax } from './transfer-syntax.js';
 import { assertValidUid } from './uid.js';
 
 export const Tag = {
@@ -47,24 +47,107 @@ export function keyUids(values: Map<number, Buffer>): KeyUids {
   return uids;
 }
 
-let quiet = false;
-export function silenceDcmjs(): void {
-  if (quiet) return;
-  // dcmjs logs every odd value through loglevel; the bridge reports problems itself.
-  dcmjs.log.setLevel('silent');
-  dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
-  quiet = true;
+/** Header values the index reads, beyond the captured key tags. */
+const Meta = {
+  PatientName: 0x00100010,
+  PatientId: 0x00100020,
+  IssuerOfPatientId: 0x00100021,
+  PatientBirthDate: 0x00100030,
+  PatientSex: 0x00100040,
+  AccessionNumber: 0x00080050,
+  IssuerOfAccessionNumberSequence: 0x00080051,
+  LocalNamespaceEntityId: 0x00400031,
+  UniversalEntityId: 0x00400032,
+  StudyDate: 0x00080020,
+  StudyTime: 0x00080030,
+  ReferringPhysicianName: 0x00080090,
+  StudyDescription: 0x00081030,
+  StudyId: 0x00200010,
+  Modality: 0x00080060,
+  SeriesDescription: 0x0008103e,
+  BodyPartExamined: 0x00180015,
+} as const;
+
+const HEADER_REQUEST: HeaderRequest = {
+  top: new Set([Tag.SpecificCharacterSet, ...Object.values(Meta)]),
+  sequences: new Map([
+    [
+      Meta.IssuerOfAccessionNumberSequence,
+      new Set<number>([Meta.LocalNamespaceEntityId, Meta.UniversalEntityId]),
+    ],
+  ]),
+};
+
+/** Text whose bytes follow Specific Character Set (PS3.5 6.1.2.3); the rest is ASCII. */
+type TextKind = 'ascii' | 'coded' | 'coded-single' | 'person';
+
+/**
+ * Specific Character Set defined terms (PS3.3 C.12.1.1.2) and the WHATWG encodings that decode
+ * them. Code extensions (ISO 2022 escape sequences) are not interpreted: the term's base
+ * repertoire is used for the whole value, as dcmjs does.
+ */
+const ENCODINGS: Readonly<Record<string, string>> = {
+  '': 'latin1',
+  'ISO_IR 6': 'latin1',
+  'ISO_IR 100': 'latin1',
+  'ISO_IR 101': 'iso-8859-2',
+  'ISO_IR 109': 'iso-8859-3',
+  'ISO_IR 110': 'iso-8859-4',
+  'ISO_IR 144': 'iso-8859-5',
+  'ISO_IR 127': 'iso-8859-6',
+  'ISO_IR 126': 'iso-8859-7',
+  'ISO_IR 138': 'iso-8859-8',
+  'ISO_IR 148': 'iso-8859-9',
+  'ISO_IR 203': 'iso-8859-15',
+  'ISO_IR 13': 'shift_jis',
+  'ISO_IR 166': 'tis-620',
+  'ISO_IR 192': 'utf-8',
+  GB18030: 'gb18030',
+  GBK: 'gbk',
+  'ISO 2022 IR 87': 'iso-2022-jp',
+  'ISO 2022 IR 159': 'iso-2022-jp',
+  'ISO 2022 IR 149': 'euc-kr',
+  'ISO 2022 IR 58': 'gbk',
+};
+
+function encodingFor(term: string): string | undefined {
+  return ENCODINGS[term] ?? ENCODINGS[term.replace(/^ISO 2022 IR /, 'ISO_IR ')];
 }
 
-function text(value: unknown): string | undefined {
-  const first = Array.isArray(value) ? value[0] : value;
-  if (first === undefined || first === null) return undefined;
-  if (typeof first === 'object') {
-    const alphabetic = (first as { Alphabetic?: unknown }).Alphabetic;
-    return text(alphabetic);
+const decoders = new Map<string, TextDecoder>();
+
+function decoderFor(label: string): TextDecoder {
+  let decoder = decoders.get(label);
+  if (!decoder) {
+    decoder = new TextDecoder(label);
+    decoders.set(label, decoder);
   }
-  const result = String(first).trim();
-  return result === '' ? undefined : result;
+  return decoder;
+}
+
+/**
+ * The decoder for a Specific Character Set value. Only its first term applies, and terms map
+ * to decoders as dcmjs maps them; a term without a decoder falls back to the default
+ * repertoire, read as Latin-1.
+ */
+function characterSet(raw: Buffer | undefined): TextDecoder {
+  const term = (raw?.toString('latin1') ?? '').split('\\')[0]!.trim();
+  try {
+    return decoderFor(encodingFor(term) ?? 'latin1');
+  } catch {
+    return decoderFor('latin1');
+  }
+}
+
+/** The first value of a text element, trimmed; undefined when absent or empty. */
+function text(raw: Buffer | undefined, kind: TextKind, decoder: TextDecoder): string | undefined {
+  if (raw === undefined || raw.length === 0) return undefined;
+  const decoded = kind === 'ascii' ? raw.toString('latin1') : decoder.decode(raw);
+  let value = decoded.replace(/[\0 ]+$/, '');
+  if (kind !== 'coded-single') value = value.split('\\')[0]!;
+  if (kind === 'person') value = value.split('=')[0]!;
+  value = value.trim();
+  return value === '' ? undefined : value;
 }
 
 /** An IS value read from its raw bytes; invalid values are reported, not guessed. */
@@ -100,60 +183,39 @@ export function extractMetadata(
   uids: KeyUids,
   values: Map<number, Buffer>,
 ): MetadataResult {
-  silenceDcmjs();
   const warnings: string[] = [];
-  let data: Record<string, unknown> = {};
-  try {
-    const file = Buffer.concat([
-      encodeFileMeta({
-        sopClassUid: uids.sopClassUid,
-        sopInstanceUid: uids.sopInstanceUid,
-        transferSyntaxUid: encodingSyntaxUid,
-      }),
-      header,
-    ]);
-    const parsed = dcmjs.data.DicomMessage.readFile(
-      file.buffer.slice(file.byteOffset, file.byteOffset + file.length),
-      {
-        ignoreErrors: true,
-        untilTag: '7FE00010',
-        includeUntilTagValue: false,
-        noCopy: false,
-        forceStoreRaw: false,
-      },
-    );
-    data = dcmjs.data.DicomMetaDictionary.naturalizeDataset(parsed.dict);
-  } catch (error) {
-    warnings.push(`header could not be parsed for metadata: ${(error as Error).message}`);
-  }
-  const issuerItem = (
-    data.IssuerOfAccessionNumberSequence as Record<string, unknown>[] | undefined
-  )?.[0];
+  const read = readHeaderValues(header, encodingOf(encodingSyntaxUid), HEADER_REQUEST);
+  if (read.error) warnings.push(`header could not be parsed for metadata: ${read.error}`);
+  const decoder = characterSet(read.top.get(Tag.SpecificCharacterSet));
+  const top = (tag: number, kind: TextKind): string | undefined =>
+    text(read.top.get(tag), kind, decoder);
+  const issuer = read.items.get(Meta.IssuerOfAccessionNumberSequence);
   const metadata: InstanceMetadata = {
     patient: {
-      id: text(data.PatientID),
-      issuer: text(data.IssuerOfPatientID),
-      name: text(data.PatientName),
-      birthDate: text(data.PatientBirthDate),
-      sex: text(data.PatientSex),
+      id: top(Meta.PatientId, 'coded'),
+      issuer: top(Meta.IssuerOfPatientId, 'coded'),
+      name: top(Meta.PatientName, 'person'),
+      birthDate: top(Meta.PatientBirthDate, 'ascii'),
+      sex: top(Meta.PatientSex, 'ascii'),
     },
     study: {
       uid: uids.studyUid,
-      accessionNumber: text(data.AccessionNumber),
+      accessionNumber: top(Meta.AccessionNumber, 'coded'),
       accessionIssuer:
-        text(issuerItem?.LocalNamespaceEntityID) ?? text(issuerItem?.UniversalEntityID),
-      date: text(data.StudyDate),
-      time: text(data.StudyTime),
-      description: text(data.StudyDescription),
-      referringPhysician: text(data.ReferringPhysicianName),
-      studyId: text(data.StudyID),
+        text(issuer?.get(Meta.LocalNamespaceEntityId), 'coded-single', decoder) ??
+        text(issuer?.get(Meta.UniversalEntityId), 'coded-single', decoder),
+      date: top(Meta.StudyDate, 'ascii'),
+      time: top(Meta.StudyTime, 'ascii'),
+      description: top(Meta.StudyDescription, 'coded'),
+      referringPhysician: top(Meta.ReferringPhysicianName, 'person'),
+      studyId: top(Meta.StudyId, 'coded'),
     },
     series: {
       uid: uids.seriesUid,
-      modality: text(data.Modality),
+      modality: top(Meta.Modality, 'ascii'),
       number: integer(values, Tag.SeriesNumber, 'SeriesNumber', warnings),
-      description: text(data.SeriesDescription),
-      bodyPart: text(data.BodyPartExamined),
+      description: top(Meta.SeriesDescription, 'coded'),
+      bodyPart: top(Meta.BodyPartExamined, 'ascii'),
     },
     instance: {
       uid: uids.sopInstanceUid,
