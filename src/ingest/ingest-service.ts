@@ -104,22 +104,20 @@ export class IngestService implements StoreService {
   async prepare(): Promise<{ reconciled: number; removed: number }> {
     await mkdir(this.#options.spoolDir, { recursive: true });
     let reconciled = 0;
-    for (const intent of await this.#intents.pending()) {
-      const sopInstanceUid = intent.key
-        .slice(intent.key.lastIndexOf('/') + 1)
-        .replace(/\.dcm$/, '');
+    for (const key of await this.#intents.pending()) {
+      const sopInstanceUid = key.slice(key.lastIndexOf('/') + 1).replace(/\.dcm$/, '');
       try {
-        if (await this.#reconcile(intent.key, sopInstanceUid)) reconciled++;
+        if (await this.#reconcile(key, sopInstanceUid)) reconciled++;
       } catch (error) {
         // Never index an unreadable object, never delete one (it may be an earlier,
         // acknowledged version): an operator decides, with the log line and the object.
         this.#log.error(
-          { key: intent.key, err: (error as Error).message },
+          { key, err: (error as Error).message },
           'object noted before an interruption cannot be read; left as it is',
         );
       }
-      this.#intents.remove(intent.path);
     }
+    // The notes are settled: the journal goes with the rest of the spool and starts afresh.
     const leftovers = await readdir(this.#options.spoolDir);
     let unacknowledged = 0;
     for (const name of leftovers) {

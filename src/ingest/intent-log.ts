@@ -1,83 +1,132 @@
-import { constants, readFileSync, rmSync, write } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, rmSync, write } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DirSyncGroups } from '../storage/dir-sync.js';
-import { FilePool, type PooledFile } from './file-pool.js';
+import { syncDir } from '../storage/dir-sync.js';
 
 const writeAsync = promisify(write);
-const SUFFIX = '.intent';
-const POOL_SIZE = 8;
+/** The journal of notes, in the spool directory. */
+export const INTENT_JOURNAL = 'intents.journal';
+/** Notes written one file each by earlier versions; still read after an upgrade. */
+const LEGACY_SUFFIX = '.intent';
+/** One note per slot: an object key (at most 3 UIDs of 64 characters and separators) padded with NUL. */
+const SLOT_BYTES = 256;
 
 /** A recorded note; pass it back to `clear`. */
-export type Intent = PooledFile;
+export interface Intent {
+  slot: number;
+}
 
 /**
  * Durable notes of "this key is about to be stored", kept in the spool directory. An instance
  * is written to storage and to the index at the same time; if the process dies in between, or
  * one of the two fails, the note says which key to reconcile, so storage and index never
- * disagree for long and no full scan of storage is needed. Note files are created (and their
- * directory fsync'd) ahead of need and opened with O_DSYNC, so recording one costs one small
- * synchronous write, run while the spooled data is being synced.
+ * disagree for long and no full scan of storage is needed.
+ *
+ * The notes live in one journal of fixed-size slots, opened with O_DSYNC: recording a note is
+ * one small write that returns once it is on disk, with no file to create, no directory to
+ * fsync and nothing to unlink afterwards. Clearing writes the slot back to zeros without
+ * waiting for the disk (a clear lost in a crash only makes the next start check a key whose
+ * storage and index already agree), and the slot is reused only once that write is done.
  */
 export class IntentLog {
   readonly #dir: string;
-  readonly #pool: FilePool;
-  readonly #dirSyncs = new DirSyncGroups();
+  /** Writes that must be durable when they return (O_DSYNC). */
+  #syncFd = -1;
+  /** Clearing writes, which need not wait for the disk. */
+  #lazyFd = -1;
+  #free: number[] = [];
+  #slots = 0;
+  /** Writes still using the descriptors: they are closed only once none is left. */
+  #writing = 0;
+  #closing = false;
+  readonly #zeros = Buffer.alloc(SLOT_BYTES);
 
   constructor(dir: string) {
     this.#dir = dir;
-    // O_DSYNC: the one write of a note returns only once it is on disk (no separate fdatasync).
-    const { O_WRONLY, O_CREAT, O_EXCL, O_DSYNC } = constants;
-    this.#pool = new FilePool(dir, SUFFIX, {
-      size: POOL_SIZE,
-      durable: true,
-      flags: O_WRONLY | O_CREAT | O_EXCL | O_DSYNC,
-    });
   }
 
-  /** Prepare note files ahead of need; call after `pending()` has been settled. */
-  start(): Promise<void> {
-    return this.#pool.fill();
+  /** Create an empty journal and make its entry durable; call after `pending()` has been settled. */
+  async start(): Promise<void> {
+    const path = join(this.#dir, INTENT_JOURNAL);
+    const { O_RDWR, O_CREAT, O_TRUNC, O_DSYNC, O_WRONLY } = constants;
+    this.#syncFd = openSync(path, O_RDWR | O_CREAT | O_TRUNC | O_DSYNC);
+    this.#lazyFd = openSync(path, O_WRONLY);
+    await syncDir(this.#dir);
   }
 
   /** Durably record that `key` is about to be written. */
   async record(key: string): Promise<Intent> {
-    const file = this.#pool.take();
+    if (this.#syncFd === -1 || this.#closing) throw new Error('the intent journal is not open');
+    const note = Buffer.alloc(SLOT_BYTES);
+    if (note.write(key, 'utf8') >= SLOT_BYTES)
+      throw new Error(`object key too long for a note: ${key}`);
+    const slot = this.#free.pop() ?? this.#slots++;
+    this.#writing++;
     try {
-      await writeAsync(file.fd, Buffer.from(key, 'utf8'), 0, Buffer.byteLength(key), 0);
-      if (!file.entryDurable) await this.#dirSyncs.sync(this.#dir);
+      await writeAsync(this.#syncFd, note, 0, SLOT_BYTES, slot * SLOT_BYTES);
     } catch (error) {
-      this.#pool.discard(file);
+      this.#free.push(slot);
       throw error;
+    } finally {
+      this.#written();
     }
-    return file;
+    return { slot };
   }
 
   /** The outcome is settled and storage and index agree: the note is no longer needed. */
   clear(intent: Intent): void {
-    this.#pool.discard(intent);
+    if (this.#lazyFd === -1 || this.#closing) return;
+    this.#writing++;
+    write(this.#lazyFd, this.#zeros, 0, SLOT_BYTES, intent.slot * SLOT_BYTES, (error) => {
+      // A slot that could not be cleared is not reused: its note stays for the next start.
+      if (!error) this.#free.push(intent.slot);
+      this.#written();
+    });
   }
 
-  /** Notes left by a previous run (empty files were prepared but never used). */
-  async pending(): Promise<Array<{ path: string; key: string }>> {
-    const names = (await readdir(this.#dir)).filter((name) => name.endsWith(SUFFIX));
-    return names
-      .map((name) => {
-        const path = join(this.#dir, name);
-        return { path, key: readFileSync(path, 'utf8') };
-      })
-      .filter((intent) => intent.key !== '');
+  /** Keys noted by a previous run and not cleared (the journal is removed with the spool). */
+  async pending(): Promise<string[]> {
+    const keys: string[] = [];
+    for (const name of await readdir(this.#dir)) {
+      const path = join(this.#dir, name);
+      if (name === INTENT_JOURNAL) keys.push(...notesIn(readFileSync(path)));
+      else if (name.endsWith(LEGACY_SUFFIX)) keys.push(readFileSync(path, 'utf8'));
+    }
+    return keys.filter((key) => key !== '');
   }
 
-  /** Remove a note file left by a previous run. */
-  remove(path: string): void {
-    rmSync(path, { force: true });
-  }
-
-  /** Remove the prepared, unused note files. */
+  /**
+   * Close the journal once the writes in progress are done (a descriptor closed under a
+   * pending write could be reused by another file); notes not cleared stay for the next start.
+   */
   close(): void {
-    this.#pool.close();
-    this.#dirSyncs.close();
+    this.#closing = true;
+    if (this.#writing === 0) this.#closeFds();
   }
+
+  #written(): void {
+    this.#writing--;
+    if (this.#closing && this.#writing === 0) this.#closeFds();
+  }
+
+  #closeFds(): void {
+    if (this.#syncFd === -1) return;
+    closeSync(this.#syncFd);
+    closeSync(this.#lazyFd);
+    this.#syncFd = this.#lazyFd = -1;
+    // Every note cleared: a clean stop leaves nothing in the spool.
+    if (this.#free.length === this.#slots) rmSync(join(this.#dir, INTENT_JOURNAL), { force: true });
+  }
+}
+
+function notesIn(journal: Buffer): string[] {
+  const keys: string[] = [];
+  for (let offset = 0; offset + SLOT_BYTES <= journal.length; offset += SLOT_BYTES) {
+    const slot = journal.subarray(offset, offset + SLOT_BYTES);
+    const end = slot.indexOf(0);
+    const key = slot.toString('utf8', 0, end === -1 ? SLOT_BYTES : end);
+    if (key !== '') keys.push(key);
+  }
+  return keys;
 }

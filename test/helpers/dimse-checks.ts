@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pino } from 'pino';
 import {
@@ -8,6 +8,7 @@ import {
   type ClientOptions,
 } from '../../src/dimse/client.js';
 import { BRIDGE_AE, type LogLine, type TestBridge } from './bridge.js';
+import { spoolFilesWithData } from './process-data.js';
 import { IMPLICIT_LE, VERIFICATION } from './raw-peer.js';
 import { waitFor } from './tools.js';
 
@@ -53,19 +54,9 @@ export async function objectFiles(bridge: TestBridge): Promise<string[]> {
     .sort();
 }
 
-/** Files in the spool directory that hold data (empty ones are prepared ahead of need). */
+/** Files in the spool directory that hold data (see `spoolFilesWithData`). */
 export async function spoolFiles(bridge: TestBridge): Promise<string[]> {
-  const files = await walkFiles(bridge.config.spoolDir, () => false);
-  // A file may go between the listing and its stat: gone counts as empty.
-  const sizes = await Promise.all(
-    files.map((file) =>
-      stat(file).then(
-        (info) => info.size,
-        () => 0,
-      ),
-    ),
-  );
-  return files.filter((_, i) => sizes[i]! > 0);
+  return Promise.resolve(spoolFilesWithData(bridge.config.spoolDir));
 }
 
 /** Nothing indexed, no object under the storage root, and the spool empties (polled). */

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseFileMeta } from '../../src/dicom/file-meta.js';
+import { INTENT_JOURNAL, IntentLog } from '../../src/ingest/intent-log.js';
 import {
   StudyIndex,
   type InstanceRecord,
@@ -10,17 +11,32 @@ import {
 import type { DaemonProcess } from './daemon-process.js';
 import { waitFor } from './tools.js';
 
-/** Every regular file under `dir`, as paths relative to it ('/'-separated); empty when absent. */
 /**
- * Spool files that hold data. The bridge keeps a few empty spool and note files prepared
- * ahead of need; those hold nothing and are not what a check for leftovers is about.
+ * Spool files that hold data. The bridge keeps a few empty spool files prepared ahead of need,
+ * and a journal of notes whose cleared slots are zeros; those hold nothing and are not what a
+ * check for leftovers is about.
  */
 export function spoolFilesWithData(dir: string): string[] {
-  return filesUnder(dir).filter(
-    (name) => (statSync(join(dir, name), { throwIfNoEntry: false })?.size ?? 0) > 0,
-  );
+  return filesUnder(dir).filter((name) => {
+    const path = join(dir, name);
+    if (name === INTENT_JOURNAL) return existsSync(path) && readFileSync(path).some((b) => b !== 0);
+    return (statSync(path, { throwIfNoEntry: false })?.size ?? 0) > 0;
+  });
 }
 
+/**
+ * Note `keys` in the spool's intent journal as a daemon killed between the storage write and
+ * the index commit leaves them.
+ */
+export async function noteIntents(spoolDir: string, keys: string[]): Promise<void> {
+  mkdirSync(spoolDir, { recursive: true });
+  const log = new IntentLog(spoolDir);
+  await log.start();
+  for (const key of keys) await log.record(key);
+  log.close();
+}
+
+/** Every regular file under `dir`, as paths relative to it ('/'-separated); empty when absent. */
 export function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const out: string[] = [];

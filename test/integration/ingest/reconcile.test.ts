@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BRIDGE_AE, startBridge, type TestBridge } from '../../helpers/bridge.js';
 import { SAMPLES_DIR, sampleFacts } from '../../helpers/samples.js';
-import { spoolFilesWithData } from '../../helpers/process-data.js';
+import { noteIntents, spoolFilesWithData } from '../../helpers/process-data.js';
 import { runTool } from '../../helpers/tools.js';
 
 /*
@@ -49,7 +49,7 @@ describe('start-up reconciliation', () => {
     const objects = join(dataDir!, 'objects');
     // What a crash leaves when the index commit was durable but the rename was not.
     unlinkSync(join(objects, key));
-    writeFileSync(join(objects, '.spool', 'interrupted.intent'), key);
+    await noteIntents(join(objects, '.spool'), [key]);
 
     bridge = await startBridge({}, dataDir);
     expect(bridge.app.index.findInstance(sopInstanceUid)).toBeUndefined();
@@ -63,6 +63,7 @@ describe('start-up reconciliation', () => {
   it('leaves an index that agrees with storage as it is', async () => {
     const { key, sopInstanceUid } = await storeSample();
     const objects = join(dataDir!, 'objects');
+    // A note written by an earlier version, one file per note.
     writeFileSync(join(objects, '.spool', 'finished.intent'), key);
 
     bridge = await startBridge({}, dataDir);
@@ -79,7 +80,7 @@ describe('start-up reconciliation', () => {
     const oldKey = `studies/1.2.3.4/1.2.3.4.5/${sopInstanceUid}.dcm`;
     mkdirSync(join(objects, 'studies/1.2.3.4/1.2.3.4.5'), { recursive: true });
     copyFileSync(join(objects, key), join(objects, oldKey));
-    writeFileSync(join(objects, '.spool', 'moved.intent'), oldKey);
+    await noteIntents(join(objects, '.spool'), [oldKey]);
 
     bridge = await startBridge({}, dataDir);
     expect(bridge.app.index.findInstance(sopInstanceUid)?.storageKey).toBe(key);

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import {
   fileDataset,
   filesUnder,
   killDaemon,
+  noteIntents,
   readIndexFile,
   signalAndWait,
   spoolFilesWithData,
@@ -205,9 +206,7 @@ describe('an object stored but not indexed when the daemon died', () => {
       const object = join(config.storage.rootDir, key);
       mkdirSync(dirname(object), { recursive: true });
       copyFileSync(instance!.path, object);
-      mkdirSync(config.spoolDir, { recursive: true });
-      writeFileSync(join(config.spoolDir, 'interrupted.intent'), key);
-      writeFileSync(join(config.spoolDir, 'orphan-for-a-missing-object.intent'), `${key}.missing`);
+      await noteIntents(config.spoolDir, [key, `${key}.missing`]);
 
       restarted = await startDaemon(file);
       expect((await signalAndWait(restarted, 'SIGTERM')).code).toBe(0);
