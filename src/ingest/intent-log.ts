@@ -25,22 +25,20 @@ export interface Intent {
  *
  * The notes live in one journal of fixed-size slots, opened with O_DSYNC: recording a note is
  * one small write that returns once it is on disk, with no file to create, no directory to
- * fsync and nothing to unlink afterwards. Clearing writes the slot back to zeros without
- * waiting for the disk (a clear lost in a crash only makes the next start check a key whose
- * storage and index already agree), and the slot is reused only once that write is done.
+ * fsync and nothing to unlink afterwards. Clearing a note frees its slot without writing: the
+ * next note in that slot overwrites it, and a note left over by a crash only makes the next
+ * start check a key whose storage and index already agree (reconciling is idempotent). So the
+ * journal holds at most as many stale notes as instances were ever in flight at once.
  */
 export class IntentLog {
   readonly #dir: string;
-  /** Writes that must be durable when they return (O_DSYNC). */
-  #syncFd = -1;
-  /** Clearing writes, which need not wait for the disk. */
-  #lazyFd = -1;
+  /** Opened with O_DSYNC: a write returns once it is durable. */
+  #fd = -1;
   #free: number[] = [];
   #slots = 0;
   /** Writes still using the descriptors: they are closed only once none is left. */
   #writing = 0;
   #closing = false;
-  readonly #zeros = Buffer.alloc(SLOT_BYTES);
 
   constructor(dir: string) {
     this.#dir = dir;
@@ -49,22 +47,21 @@ export class IntentLog {
   /** Create an empty journal and make its entry durable; call after `pending()` has been settled. */
   async start(): Promise<void> {
     const path = join(this.#dir, INTENT_JOURNAL);
-    const { O_RDWR, O_CREAT, O_TRUNC, O_DSYNC, O_WRONLY } = constants;
-    this.#syncFd = openSync(path, O_RDWR | O_CREAT | O_TRUNC | O_DSYNC);
-    this.#lazyFd = openSync(path, O_WRONLY);
+    const { O_WRONLY, O_CREAT, O_TRUNC, O_DSYNC } = constants;
+    this.#fd = openSync(path, O_WRONLY | O_CREAT | O_TRUNC | O_DSYNC);
     await syncDir(this.#dir);
   }
 
   /** Durably record that `key` is about to be written. */
   async record(key: string): Promise<Intent> {
-    if (this.#syncFd === -1 || this.#closing) throw new Error('the intent journal is not open');
+    if (this.#fd === -1 || this.#closing) throw new Error('the intent journal is not open');
     const note = Buffer.alloc(SLOT_BYTES);
     if (note.write(key, 'utf8') >= SLOT_BYTES)
       throw new Error(`object key too long for a note: ${key}`);
     const slot = this.#free.pop() ?? this.#slots++;
     this.#writing++;
     try {
-      await writeAsync(this.#syncFd, note, 0, SLOT_BYTES, slot * SLOT_BYTES);
+      await writeAsync(this.#fd, note, 0, SLOT_BYTES, slot * SLOT_BYTES);
     } catch (error) {
       this.#free.push(slot);
       throw error;
@@ -76,13 +73,7 @@ export class IntentLog {
 
   /** The outcome is settled and storage and index agree: the note is no longer needed. */
   clear(intent: Intent): void {
-    if (this.#lazyFd === -1 || this.#closing) return;
-    this.#writing++;
-    write(this.#lazyFd, this.#zeros, 0, SLOT_BYTES, intent.slot * SLOT_BYTES, (error) => {
-      // A slot that could not be cleared is not reused: its note stays for the next start.
-      if (!error) this.#free.push(intent.slot);
-      this.#written();
-    });
+    this.#free.push(intent.slot);
   }
 
   /** Keys noted by a previous run and not cleared (the journal is removed with the spool). */
@@ -111,10 +102,9 @@ export class IntentLog {
   }
 
   #closeFds(): void {
-    if (this.#syncFd === -1) return;
-    closeSync(this.#syncFd);
-    closeSync(this.#lazyFd);
-    this.#syncFd = this.#lazyFd = -1;
+    if (this.#fd === -1) return;
+    closeSync(this.#fd);
+    this.#fd = -1;
     // Every note cleared: a clean stop leaves nothing in the spool.
     if (this.#free.length === this.#slots) rmSync(join(this.#dir, INTENT_JOURNAL), { force: true });
   }

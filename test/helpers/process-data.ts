@@ -12,16 +12,16 @@ import type { DaemonProcess } from './daemon-process.js';
 import { waitFor } from './tools.js';
 
 /**
- * Spool files that hold data. The bridge keeps a few empty spool files prepared ahead of need,
- * and a journal of notes whose cleared slots are zeros; those hold nothing and are not what a
- * check for leftovers is about.
+ * Spool files that hold instance data. The bridge keeps a few empty spool files prepared ahead
+ * of need, and the journal of intent notes (IntentLog) while it runs; neither is what a check
+ * for leftovers is about.
  */
 export function spoolFilesWithData(dir: string): string[] {
-  return filesUnder(dir).filter((name) => {
-    const path = join(dir, name);
-    if (name === INTENT_JOURNAL) return existsSync(path) && readFileSync(path).some((b) => b !== 0);
-    return (statSync(path, { throwIfNoEntry: false })?.size ?? 0) > 0;
-  });
+  return filesUnder(dir).filter(
+    (name) =>
+      name !== INTENT_JOURNAL &&
+      (statSync(join(dir, name), { throwIfNoEntry: false })?.size ?? 0) > 0,
+  );
 }
 
 /**
