@@ -1,7 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { VERIFICATION_SOP_CLASS, isStorageSopClass, qrServiceOf } from '../dicom/sop-class.js';
-import { QR_TRANSFER_SYNTAXES } from './qr-scu.js';
 import type { ClientAssociation } from './client.js';
 import { receiveQrRequest, requestorOf } from './qr-dispatch.js';
 import type { QrService } from './qr-service.js';
@@ -13,26 +12,12 @@ import {
 } from './association.js';
 import { CommandField, type Command } from './command.js';
 import type { AePolicy } from './ae-policy.js';
-import { negotiateContexts, type NegotiationResult } from './negotiation.js';
-import {
-  APPLICATION_CONTEXT,
-  AbortReason,
-  AbortSource,
-  PduError,
-  PduType,
-  RejectProviderReason,
-  RejectResult,
-  RejectSource,
-  RejectUserReason,
-  decodeAssociateRq,
-  encodeAssociateAc,
-  encodeAssociateRj,
-  type AssociateRj,
-} from './pdu.js';
+import type { NegotiationResult } from './negotiation.js';
+import { answerAssociateRq } from './scp-accept.js';
+import { AbortReason, AbortSource, PduError, PduType, decodeAssociateRq } from './pdu.js';
 import { Status, formatStatus } from './status.js';
 import type { StoreService } from './store-service.js';
 import { discardingSink } from './sinks.js';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.js';
 import { Observers, type AssociationObserver } from './association-observer.js';
 
 export interface ScpOptions {
@@ -58,8 +43,6 @@ interface ActiveAssociation {
   instancesStored: number;
   instancesFailed: number;
 }
-
-const QR_SYNTAXES: ReadonlySet<string> = new Set(QR_TRANSFER_SYNTAXES);
 
 /**
  * The DICOM SCP: accepts associations from allowed peers, answers C-ECHO, and hands C-STORE
@@ -189,62 +172,17 @@ export class DimseServer {
           const rq = decodeAssociateRq(body);
           callingAe = rq.callingAe;
           calledAe = rq.calledAe;
-          const who = { callingAe, calledAe, address: socket.remoteAddress };
-          const reject = (why: string, rejection: AssociateRj): void => {
-            this.#observers.notify('rejected', { callingAe, calledAe, address, why });
-            association.sendAndClose(encodeAssociateRj(rejection), 'aborted-by-us');
-          };
-          if (rq.applicationContext !== APPLICATION_CONTEXT) {
-            log.warn(
-              { ...who, applicationContext: rq.applicationContext },
-              'association rejected: unknown application context',
-            );
-            return reject('unknown application context', {
-              result: RejectResult.Permanent,
-              source: RejectSource.ServiceUser,
-              reason: RejectUserReason.ApplicationContextNotSupported,
-            });
-          }
-          const decision = this.#policy.check(calledAe, callingAe, socket.remoteAddress ?? '');
-          if (!decision.allowed) {
-            log.warn({ ...who, reason: decision.why }, 'association rejected');
-            return reject(decision.why, decision.rejection);
-          }
-          if (this.#closing || this.#active.size >= this.#options.maxAssociations) {
-            log.warn(
-              { ...who, open: this.#active.size, max: this.#options.maxAssociations },
-              'association rejected: too many open associations',
-            );
-            return reject('too many open associations', {
-              result: RejectResult.Transient,
-              source: RejectSource.ServiceProviderPresentation,
-              reason: RejectProviderReason.LocalLimitExceeded,
-            });
-          }
-          negotiated = negotiateContexts(
-            rq.contexts,
-            (uid) => this.#isSupported(uid),
-            rq.user.roles,
-            {
-              acceptsTransferSyntax: (uid, ts) => !qrServiceOf(uid) || QR_SYNTAXES.has(ts),
-              acceptRequestorScp: this.#qr !== undefined,
-            },
-          );
-          association.sendPdu(
-            encodeAssociateAc({
-              calledAe: rq.calledAe,
-              callingAe: rq.callingAe,
-              applicationContext: APPLICATION_CONTEXT,
-              contexts: negotiated.contexts,
-              user: {
-                maxPduLength: this.#options.maxPduLength,
-                implementationClassUid: IMPLEMENTATION_CLASS_UID,
-                implementationVersionName: IMPLEMENTATION_VERSION_NAME,
-                roles: negotiated.roles,
-                asyncOps: undefined,
-              },
-            }),
-          );
+          negotiated = answerAssociateRq(association, rq, socket.remoteAddress, log, {
+            policy: this.#policy,
+            maxAssociations: this.#options.maxAssociations,
+            maxPduLength: this.#options.maxPduLength,
+            load: () => ({ open: this.#active.size, closing: this.#closing !== undefined }),
+            isSupported: (uid) => this.#isSupported(uid),
+            qrEnabled: this.#qr !== undefined,
+            rejected: (why) =>
+              this.#observers.notify('rejected', { callingAe, calledAe, address, why }),
+          });
+          if (!negotiated) return;
           association.established(rq.user.maxPduLength);
           active.requestor = requestorOf(association, negotiated.accepted, negotiated.roles, {
             callingAe,
@@ -253,10 +191,6 @@ export class DimseServer {
           this.#active.add(active);
           active.startedAt = new Date().toISOString();
           this.#observers.notify('accepted', { callingAe, calledAe, address });
-          log.info(
-            { ...who, accepted: negotiated.accepted.size, proposed: rq.contexts.length },
-            'association accepted',
-          );
         },
         onCommand: (message) => this.#onCommand(active, message, negotiated!, callingAe, calledAe),
         onReleaseRq: () => {
