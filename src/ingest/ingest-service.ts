@@ -168,7 +168,7 @@ export class IngestService implements StoreService {
     return true;
   }
 
-  /** Remove the spool and note files prepared ahead and not used. */
+  /** Remove the spool files prepared ahead and not used; close the intent journal. */
   close(): void {
     this.#spoolFiles.close();
     this.#intents.close();
