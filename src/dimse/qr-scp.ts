@@ -1,7 +1,7 @@
+import { decodeIdentifier } from '../dicom/identifier-decode.js';
 import type { Logger } from 'pino';
 import {
   IdentifierError,
-  decodeIdentifier,
   encodeIdentifier,
   identifierOf,
   type Identifier,

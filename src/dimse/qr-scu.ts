@@ -1,9 +1,5 @@
-import {
-  decodeIdentifier,
-  encodeIdentifier,
-  type Identifier,
-  type IdentifierEncoding,
-} from '../dicom/identifier.js';
+import { decodeIdentifier } from '../dicom/identifier-decode.js';
+import { encodeIdentifier, type Identifier, type IdentifierEncoding } from '../dicom/identifier.js';
 import { QR_SOP_CLASSES, type QrModel } from '../dicom/sop-class.js';
 import { TransferSyntax } from '../dicom/transfer-syntax.js';
 import type { ClientAssociation, ClientContext, IncomingStoreHandler } from './client.js';

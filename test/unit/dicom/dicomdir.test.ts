@@ -1,3 +1,4 @@
+import { decodeIdentifier } from '../../../src/dicom/identifier-decode.js';
 import { describe, expect, it } from 'vitest';
 import {
   buildDicomdir,
@@ -7,7 +8,7 @@ import {
   type DicomdirInput,
 } from '../../../src/dicom/dicomdir.js';
 import { parseFileMeta } from '../../../src/dicom/file-meta.js';
-import { decodeIdentifier, type Identifier } from '../../../src/dicom/identifier.js';
+import type { Identifier } from '../../../src/dicom/identifier.js';
 
 const CT = '1.2.840.10008.5.1.4.1.1.2';
 const EXPLICIT = '1.2.840.10008.1.2.1';

@@ -1,3 +1,4 @@
+import { decodeIdentifier } from '../../../src/dicom/identifier-decode.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,6 @@ import {
   IdentifierError,
   MAX_SEQUENCE_DEPTH,
   QR_KEYS,
-  decodeIdentifier,
   encodeIdentifier,
   formatTag,
   getText,

@@ -1,7 +1,8 @@
+import { decodeIdentifier } from '../../../src/dicom/identifier-decode.js';
 import dcmjs from 'dcmjs';
 import { describe, expect, it } from 'vitest';
 import { parseFileMeta } from '../../../src/dicom/file-meta.js';
-import { decodeIdentifier, type Identifier } from '../../../src/dicom/identifier.js';
+import type { Identifier } from '../../../src/dicom/identifier.js';
 import {
   KEY_OBJECT_SELECTION_SOP_CLASS,
   KosInputError,
