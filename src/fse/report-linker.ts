@@ -6,7 +6,9 @@ import type { RetrieveOutcome, StudyRetriever } from '../retrieve/retrieve-study
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Notification } from './fse-messages.js';
 import { reportKey, type ReportRegistration } from './report.js';
-import type { AccessionState, AccessionStatus, ReportState, ReportStore } from './report-store.js';
+import type { AccessionState, AccessionStatus, ReportState } from './report-state.js';
+import type { ReportStore } from './report-store.js';
+import { imagesAvailablePayload } from './images-available.js';
 
 /** The durable outbox, as the linker sees it. */
 export interface NotificationQueue {
@@ -364,40 +366,4 @@ export class ReportLinker {
   #stamp(): string {
     return this.#now().toISOString();
   }
-}
-
-/** The images-available message content (the FSE adapter maps it onto the wire). */
-export function imagesAvailablePayload(
-  report: ReportState,
-  options: LinkerOptions,
-  seriesCount: (studyInstanceUid: string) => number,
-): Record<string, unknown> {
-  return {
-    codCL: report.codCL,
-    codDocumentoDipartimentale: report.codDocumentoDipartimentale,
-    ...(report.idDocumentoIlec ? { idDocumentoIlec: report.idDocumentoIlec } : {}),
-    ...(report.codiceFiscale ? { codiceFiscale: report.codiceFiscale } : {}),
-    patientId: report.patientId,
-    issuerOfPatientId: report.issuerOfPatientId,
-    accessionNumbers: report.accessions
-      .filter((a) => a.dataNotificaPacs)
-      .map((a) => ({
-        accessionNumber: a.accessionNumber,
-        ...(a.issuer ? { issuer: a.issuer } : {}),
-        dataNotificaPacs: a.dataNotificaPacs,
-      })),
-    studies: report.accessions.flatMap((a) =>
-      a.studies.map((s) => ({
-        studyInstanceUid: s.studyInstanceUid,
-        numberOfSeries: seriesCount(s.studyInstanceUid),
-        numberOfInstances: s.instances,
-      })),
-    ),
-    manifest: {
-      sopInstanceUid: report.manifest!.sopInstanceUid,
-      studyInstanceUid: report.manifest!.studyInstanceUid,
-      retrieveAeTitle: options.retrieveAeTitle,
-      retrieveLocationUid: options.retrieveLocationUid,
-    },
-  };
 }

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ReportValidationError, parseReportRegistration, reportKey } from '../fse/report.js';
 import type { ReportLinker } from '../fse/report-linker.js';
-import type { ReportState, ReportStore } from '../fse/report-store.js';
+import type { ReportState } from '../fse/report-state.js';
+import type { ReportStore } from '../fse/report-store.js';
 import { ObscurationEventError, parseObscurationEvent } from '../fse/obscuration.js';
 
 /** The report as the API shows it: its links, accession states and manifest. */

@@ -15,7 +15,7 @@ import {
   type RequesterKind,
 } from '../fse/obscuration.js';
 import { reportKey } from '../fse/report.js';
-import type { ReportState } from '../fse/report-store.js';
+import type { ReportState } from '../fse/report-state.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import type { OnDemandRequest } from '../soap/request.js';
 import type { ObjectStore } from '../storage/object-store.js';

@@ -3,7 +3,7 @@ import soap from 'soap';
 import type { TestBridge } from './bridge.js';
 import { dcmsend, waitFor } from './tools.js';
 import { ON_DEMAND_NS } from '../../src/soap/request.js';
-import type { ReportState } from '../../src/fse/report-store.js';
+import type { ReportState } from '../../src/fse/report-state.js';
 
 export const PATIENT_CF = 'RSSMRA80A01H501U';
 export const CLINICIAN_CF = 'BNCGVN70C10L219X';

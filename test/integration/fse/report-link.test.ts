@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReportState } from '../../../src/fse/report-store.js';
+import type { ReportState } from '../../../src/fse/report-state.js';
 import { BRIDGE_AE, disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
 import { FakeFse } from '../../helpers/fake-fse.js';
 import { Hl7Peer } from '../../helpers/hl7-peer.js';
