@@ -2,6 +2,7 @@
  * Decoding of C-FIND / C-MOVE / C-GET identifiers (see identifier.ts): a small dataset held in
  * memory, read into a tree of elements with every length checked against what is there.
  */
+import { characterSetDecoder, type TextDecoderLike } from './charset.js';
 import { LONG_VRS } from './dataset-walker.js';
 import {
   IdentifierError,
@@ -15,7 +16,6 @@ import {
   formatTag,
   type Identifier,
   type IdentifierEncoding,
-  type TextEncoding,
 } from './identifier.js';
 import { QR_KEYS_BY_TAG } from './qr-keys.js';
 
@@ -150,26 +150,28 @@ function tagAt(bytes: Buffer, offset: number): number {
   return ((bytes.readUInt16LE(offset) << 16) | bytes.readUInt16LE(offset + 2)) >>> 0;
 }
 
-/** The text encoding SpecificCharacterSet selects; ISO 2022 and others: Latin-1, best effort. */
-function textEncodingOf(charset: string): TextEncoding {
-  return charset.replace(/[\0 ]+$/, '').trim() === 'ISO_IR 192' ? 'utf8' : 'latin1';
-}
+/** Text VRs whose bytes follow SpecificCharacterSet (PS3.5 6.1.2.3); other text is ASCII. */
+const CODED_VRS: ReadonlySet<string> = new Set(['SH', 'LO', 'ST', 'LT', 'PN', 'UC', 'UT']);
 
 /** Raw text values into strings, per the dataset's own SpecificCharacterSet or the inherited one. */
-function decodeText(identifier: Identifier, inherited: TextEncoding): void {
+function decodeText(identifier: Identifier, inherited: TextDecoderLike): void {
   const declared = identifier.get(SPECIFIC_CHARACTER_SET)?.value;
-  const text = Buffer.isBuffer(declared) ? textEncodingOf(declared.toString('latin1')) : inherited;
+  const decoder = Buffer.isBuffer(declared)
+    ? characterSetDecoder(declared.toString('latin1'))
+    : inherited;
   for (const element of identifier.values()) {
     const { vr, value } = element;
-    if (Array.isArray(value)) value.forEach((item) => decodeText(item, text));
-    else if (Buffer.isBuffer(value) && TEXT_VRS.has(vr))
-      element.value = value.toString(text).replace(/[\0 ]+$/, '');
+    if (Array.isArray(value)) value.forEach((item) => decodeText(item, decoder));
+    else if (Buffer.isBuffer(value) && TEXT_VRS.has(vr)) {
+      const text = CODED_VRS.has(vr) ? decoder.decode(value) : value.toString('latin1');
+      element.value = text.replace(/[\0 ]+$/, '');
+    }
   }
 }
 
 /**
- * Decode an identifier. Text is read per SpecificCharacterSet (UTF-8 for ISO_IR 192, Latin-1
- * otherwise); in Implicit VR, VRs come from `QR_KEYS` and other tags are kept as raw UN bytes.
+ * Decode an identifier. Text is read per SpecificCharacterSet (see `characterSetDecoder`); in
+ * Implicit VR, VRs come from `QR_KEYS` and other tags are kept as raw UN bytes.
  * Throws `IdentifierError` naming the element and offset on malformed or truncated input.
  */
 export function decodeIdentifier(bytes: Buffer, encoding: IdentifierEncoding): Identifier {
@@ -184,6 +186,6 @@ export function decodeIdentifier(bytes: Buffer, encoding: IdentifierEncoding): I
       `identifier is malformed near offset ${cursor.pos}: ${String(error)}`,
     );
   }
-  decodeText(identifier, 'latin1');
+  decodeText(identifier, characterSetDecoder(undefined));
   return identifier;
 }

@@ -98,7 +98,7 @@ export function getText(identifier: Identifier, keywordOrTag: string | number): 
 // ---------------------------------------------------------------------------------------------
 // Encoding (decoding: identifier-decode.ts)
 
-export type TextEncoding = 'latin1' | 'utf8';
+type TextEncoding = 'latin1' | 'utf8';
 
 /** The tag of the first text value (depth first) that `pattern` matches. */
 function findText(identifier: Identifier, pattern: RegExp, depth = 0): number | undefined {

@@ -1,5 +1,5 @@
-import { TextDecoder } from 'node:util';
 import type { InstanceMetadata } from './instance-metadata.js';
+import { characterSetDecoder, type TextDecoderLike } from './charset.js';
 import { readHeaderValues, type HeaderRequest } from './header-reader.js';
 import { encodingOf, TransferSyntax } from './transfer-syntax.js';
 import { assertValidUid } from './uid.js';
@@ -81,66 +81,12 @@ const HEADER_REQUEST: HeaderRequest = {
 /** Text whose bytes follow Specific Character Set (PS3.5 6.1.2.3); the rest is ASCII. */
 type TextKind = 'ascii' | 'coded' | 'coded-single' | 'person';
 
-/**
- * Specific Character Set defined terms (PS3.3 C.12.1.1.2) and the WHATWG encodings that decode
- * them. Code extensions (ISO 2022 escape sequences) are not interpreted: the term's base
- * repertoire is used for the whole value, as dcmjs does.
- */
-const ENCODINGS: Readonly<Record<string, string>> = {
-  '': 'latin1',
-  'ISO_IR 6': 'latin1',
-  'ISO_IR 100': 'latin1',
-  'ISO_IR 101': 'iso-8859-2',
-  'ISO_IR 109': 'iso-8859-3',
-  'ISO_IR 110': 'iso-8859-4',
-  'ISO_IR 144': 'iso-8859-5',
-  'ISO_IR 127': 'iso-8859-6',
-  'ISO_IR 126': 'iso-8859-7',
-  'ISO_IR 138': 'iso-8859-8',
-  'ISO_IR 148': 'iso-8859-9',
-  'ISO_IR 203': 'iso-8859-15',
-  'ISO_IR 13': 'shift_jis',
-  'ISO_IR 166': 'tis-620',
-  'ISO_IR 192': 'utf-8',
-  GB18030: 'gb18030',
-  GBK: 'gbk',
-  'ISO 2022 IR 87': 'iso-2022-jp',
-  'ISO 2022 IR 159': 'iso-2022-jp',
-  'ISO 2022 IR 149': 'euc-kr',
-  'ISO 2022 IR 58': 'gbk',
-};
-
-function encodingFor(term: string): string | undefined {
-  return ENCODINGS[term] ?? ENCODINGS[term.replace(/^ISO 2022 IR /, 'ISO_IR ')];
-}
-
-const decoders = new Map<string, TextDecoder>();
-
-function decoderFor(label: string): TextDecoder {
-  let decoder = decoders.get(label);
-  if (!decoder) {
-    decoder = new TextDecoder(label);
-    decoders.set(label, decoder);
-  }
-  return decoder;
-}
-
-/**
- * The decoder for a Specific Character Set value. Only its first term applies, and terms map
- * to decoders as dcmjs maps them; a term without a decoder falls back to the default
- * repertoire, read as Latin-1.
- */
-function characterSet(raw: Buffer | undefined): TextDecoder {
-  const term = (raw?.toString('latin1') ?? '').split('\\')[0]!.trim();
-  try {
-    return decoderFor(encodingFor(term) ?? 'latin1');
-  } catch {
-    return decoderFor('latin1');
-  }
-}
-
 /** The first value of a text element, trimmed; undefined when absent or empty. */
-function text(raw: Buffer | undefined, kind: TextKind, decoder: TextDecoder): string | undefined {
+function text(
+  raw: Buffer | undefined,
+  kind: TextKind,
+  decoder: TextDecoderLike,
+): string | undefined {
   if (raw === undefined || raw.length === 0) return undefined;
   const decoded = kind === 'ascii' ? raw.toString('latin1') : decoder.decode(raw);
   let value = decoded.replace(/[\0 ]+$/, '');
@@ -186,7 +132,7 @@ export function extractMetadata(
   const warnings: string[] = [];
   const read = readHeaderValues(header, encodingOf(encodingSyntaxUid), HEADER_REQUEST);
   if (read.error) warnings.push(`header could not be parsed for metadata: ${read.error}`);
-  const decoder = characterSet(read.top.get(Tag.SpecificCharacterSet));
+  const decoder = characterSetDecoder(read.top.get(Tag.SpecificCharacterSet)?.toString('latin1'));
   const top = (tag: number, kind: TextKind): string | undefined =>
     text(read.top.get(tag), kind, decoder);
   const issuer = read.items.get(Meta.IssuerOfAccessionNumberSequence);

@@ -372,10 +372,10 @@ describe('identifierOf, getText and QR_KEYS', () => {
 });
 
 describe('decodeIdentifier', () => {
-  it('reads text per SpecificCharacterSet: ISO_IR 192 as UTF-8, anything else as Latin-1', () => {
+  it('reads text per SpecificCharacterSet: ISO_IR 192 as UTF-8, Latin-1 and the default as ISO 8859-1', () => {
     const name = explicitElement(0x00100010, 'PN', hex('4e6963636f6cc3b2'));
     const charset = (value: string): Buffer =>
-      explicitElement(0x00080005, 'CS', Buffer.from(value));
+      explicitElement(0x00080005, 'CS', Buffer.from(value.length % 2 ? `${value} ` : value));
     const nameOf = (...parts: Buffer[]): string | undefined =>
       getText(decodeIdentifier(Buffer.concat(parts), EXPLICIT), 'PatientName');
     expect(nameOf(charset('ISO_IR 192'), name)).toBe('Niccolò');
@@ -383,6 +383,22 @@ describe('decodeIdentifier', () => {
     expect(nameOf(charset('ISO_IR 100'), name)).toBe('NiccolÃ²');
     expect(nameOf(charset('ISO_IR 6'), name)).toBe('NiccolÃ²');
     expect(nameOf(charset('\\ISO 2022 IR 100'), name)).toBe('NiccolÃ²');
+    expect(nameOf(charset('ISO_IR 999'), name)).toBe('NiccolÃ²');
+    // The other single-byte sets, and code extensions whose first term is the default.
+    const cyrillic = explicitElement(0x00100010, 'PN', hex('bbeedad0'));
+    expect(nameOf(charset('ISO_IR 144'), cyrillic)).toBe('Люка');
+    expect(nameOf(charset('ISO 2022 IR 144'), cyrillic)).toBe('Люка');
+    // ISO 2022 IR 87: JIS X 0208 between escape sequences (PS3.5 H.3.1).
+    const japanese = explicitElement(0x00100010, 'PN', hex('59616d6164613d1b24423b334544'));
+    expect(nameOf(charset('\\ISO 2022 IR 87'), japanese)).toBe('Yamada=山田');
+    // Only the text VRs SpecificCharacterSet governs are decoded with it.
+    const date = explicitElement(0x00080020, 'DA', Buffer.from('20261126'));
+    expect(
+      getText(
+        decodeIdentifier(Buffer.concat([charset('ISO_IR 144'), date]), EXPLICIT),
+        'StudyDate',
+      ),
+    ).toBe('20261126');
     // An item may declare its own character set (PS3.5 6.1.2.5.3).
     const nested = decodeIdentifier(
       Buffer.concat([
