@@ -258,6 +258,36 @@ describe('header reader', () => {
     expect(garbage.error).toBeDefined();
   });
 
+  it('never throws on corrupted or truncated headers: it stops and says why', () => {
+    let seed = 11;
+    const next = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    let stopped = 0;
+    for (const [enc, syntax] of [
+      [EXPLICIT_LE, '1.2.840.10008.1.2.1'],
+      [IMPLICIT_LE, '1.2.840.10008.1.2'],
+      [EXPLICIT_BE, '1.2.840.10008.1.2.2'],
+    ] as const) {
+      for (const undefinedLengths of [false, true]) {
+        const valid = header(enc, undefinedLengths);
+        for (let round = 0; round < 1500; round++) {
+          const bytes = Buffer.from(valid.subarray(0, 1 + Math.floor(next() * valid.length)));
+          for (let flips = Math.floor(next() * 4); flips > 0; flips--) {
+            const at = Math.floor(next() * bytes.length);
+            bytes[at] = next() < 0.5 ? Math.floor(next() * 256) : [0x00, 0xff, 0xfe, 0xe0][at % 4]!;
+          }
+          const { metadata, warnings } = extractMetadata(bytes, syntax, uids, new Map());
+          expect(metadata.study.uid).toBe(uids.studyUid);
+          if (warnings.length > 0) stopped++;
+        }
+      }
+    }
+    // Most of the damaged headers are noticed, none makes the read throw.
+    expect(stopped).toBeGreaterThan(8000);
+  });
+
   it('decodes by the first Specific Character Set term, Latin-1 when the term is unknown', () => {
     const utf8 = Buffer.concat([
       element(0x00080005, 'CS', text('ISO_IR 192'), EXPLICIT_LE),
