@@ -16,7 +16,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { closeSync, fdatasyncSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { DCMTK_ENV, exited, freePort, runTool, waitFor } from '../test/helpers/tools.js';
-import { build, cpuSeconds, median, peakRssMb, startBenchBridge } from './daemon.js';
+import {
+  build,
+  cpuSeconds,
+  median,
+  peakRssMb,
+  startBenchBridge,
+  threadCpuSeconds,
+} from './daemon.js';
 import { writeSyntheticInstances } from '../test/helpers/synthetic.js';
 
 const SIZES = { small: { rows: 64, columns: 64 }, ct: { rows: 512, columns: 512 } } as const;
@@ -115,6 +122,23 @@ function prefault(root: string, bytes: number): void {
   }
 }
 
+/** The threads' CPU per instance between two readings: the event loop first, then the busiest. */
+function perThread(
+  pid: number,
+  before: Map<number, number>,
+  after: Map<number, number>,
+  count: number,
+): string {
+  const ms = (tid: number): number =>
+    (((after.get(tid) ?? 0) - (before.get(tid) ?? 0)) * 1000) / count;
+  const others = [...after.keys()]
+    .filter((tid) => tid !== pid)
+    .map(ms)
+    .filter((value) => value >= 0.05)
+    .sort((a, b) => b - a);
+  return `event loop ${ms(pid).toFixed(2)} ms; other threads ${others.map((v) => v.toFixed(2)).join(', ')} ms`;
+}
+
 /** Median CPU milliseconds per instance over the runs, user + system. */
 function cpuPerInstance(runs: Array<{ user: number; system: number }>, count: number): string {
   const ms = (seconds: number): string => ((seconds * 1000) / count).toFixed(2);
@@ -172,6 +196,7 @@ async function main(): Promise<void> {
           storescp: [],
         };
         let rss = 0;
+        let threads = '';
         for (let run = 0; run < repeat; run++) {
           // Alternate the order so neither side always gets the warmer page cache.
           const order = run % 2 === 0 ? [startStorescp, startBridge] : [startBridge, startStorescp];
@@ -179,8 +204,11 @@ async function main(): Promise<void> {
             const target = await start(root);
             try {
               const cpuBefore = cpuSeconds(target.pid);
+              const threadsBefore = threadCpuSeconds(target.pid);
               seconds[target.name]!.push(await send(target, dirs));
               const cpuAfter = cpuSeconds(target.pid);
+              if (target.name === 'bridge')
+                threads = perThread(target.pid, threadsBefore, threadCpuSeconds(target.pid), count);
               cpu[target.name]!.push({
                 user: cpuAfter.user - cpuBefore.user,
                 system: cpuAfter.system - cpuBefore.system,
@@ -205,6 +233,7 @@ async function main(): Promise<void> {
           `median of ${repeat}`,
         ].join(' | ');
         console.log(line);
+        console.log(`  bridge CPU per instance by thread (last run): ${threads}`);
         rows.push(line);
         for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
       }
