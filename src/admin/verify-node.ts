@@ -1,13 +1,9 @@
 import type { Logger } from 'pino';
 import type { PacsNodeSetting } from '../config/pacs-nodes.js';
 import { getText, identifierOf, type Identifier } from '../dicom/identifier.js';
-import { QR_SOP_CLASSES, VERIFICATION_SOP_CLASS } from '../dicom/sop-class.js';
 import {
   AssociationClosedError,
-  openAssociation,
   type ClientAssociation,
-  useAssociation,
-  type ClientOptions,
   type IncomingStoreHandler,
 } from '../dimse/client.js';
 import {
@@ -17,9 +13,9 @@ import {
   ResponseTimeoutError,
   SubOperationsFailedError,
 } from '../dimse/errors.js';
-import { QR_TRANSFER_SYNTAXES, cFind, cGet, cMove } from '../dimse/qr-scu.js';
+import { cFind, cGet, cMove } from '../dimse/qr-scu.js';
 import { formatStatus, Status } from '../dimse/status.js';
-import { storageContexts } from '../retrieve/pacs-client.js';
+import { PacsClient, PacsUnreachableError, storageContexts } from '../retrieve/pacs-client.js';
 
 export type VerifyLeg = 'C-ECHO' | 'C-FIND' | 'C-MOVE' | 'C-GET';
 
@@ -61,7 +57,8 @@ const errnoOf = (error: unknown): string | undefined =>
   ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
 
 /** The likely cause of a failure to connect or associate. */
-function diagnoseConnection(error: unknown, node: PacsNodeSetting): Diagnosis | undefined {
+function diagnoseConnection(failure: unknown, node: PacsNodeSetting): Diagnosis | undefined {
+  const error = failure instanceof PacsUnreachableError ? failure.cause : failure;
   const where = `${node.host}:${node.port}`;
   const code = errnoOf(error);
   if (code === 'ECONNREFUSED')
@@ -150,31 +147,10 @@ export async function verifyNode(node: PacsNodeSetting, deps: VerifyDeps): Promi
     deps.log.warn({ node: node.name, leg, cause: found?.cause }, 'node verification failed');
     return { node: node.name, ok: false, failedLeg: leg, legs };
   };
-  const open = (contexts: ClientOptions['contexts'], roles: ClientOptions['roles'] = []) =>
-    openAssociation({
-      host: node.host,
-      port: node.port,
-      callingAe: node.callingAeTitle,
-      calledAe: node.aeTitle,
-      contexts,
-      roles,
-      connectTimeoutMs: node.connectTimeoutMs,
-      artimMs: node.connectTimeoutMs,
-      log: deps.log,
-    });
-  const qrContext = (service: 'find' | 'move' | 'get') => ({
-    abstractSyntax: QR_SOP_CLASSES[node.queryModel][service],
-    transferSyntaxes: [...QR_TRANSFER_SYNTAXES],
-  });
+  const pacs = new PacsClient(node, node.callingAeTitle, deps.log);
 
   try {
-    const status = await withAssociation(
-      open([
-        { abstractSyntax: VERIFICATION_SOP_CLASS, transferSyntaxes: [...QR_TRANSFER_SYNTAXES] },
-      ]),
-      (client) => client.echo(),
-    );
-    if (status !== Status.Success) throw new DimseStatusError(status, undefined);
+    await pacs.echo();
     legs.push({ leg: 'C-ECHO', outcome: 'passed', detail: 'the PACS answered the C-ECHO' });
   } catch (error) {
     return fail('C-ECHO', error);
@@ -182,7 +158,7 @@ export async function verifyNode(node: PacsNodeSetting, deps: VerifyDeps): Promi
 
   let target: { identifier: Identifier; sopInstanceUid: string; sopClassUid: string } | undefined;
   try {
-    target = await withAssociation(open([qrContext('find')]), (client) =>
+    target = await pacs.withAssociation(pacs.qrContexts('find'), [], (client) =>
       findOneInstance(client, node),
     );
     legs.push({
@@ -214,17 +190,15 @@ export async function verifyNode(node: PacsNodeSetting, deps: VerifyDeps): Promi
   const { identifier, sopInstanceUid, sopClassUid } = target;
   try {
     if (retrieveLeg === 'C-MOVE')
-      await withAssociation(open([qrContext('move')]), (client) =>
+      await pacs.withAssociation(pacs.qrContexts('move'), [], (client) =>
         cMove(client, node.queryModel, node.moveDestination, identifier, {
           timeoutMs: node.responseTimeoutMs,
         }),
       );
     else
-      await withAssociation(
-        open(
-          [qrContext('get'), ...storageContexts([sopClassUid])],
-          [{ sopClassUid, scu: false, scp: true }],
-        ),
+      await pacs.withAssociation(
+        [...pacs.qrContexts('get'), ...storageContexts([sopClassUid])],
+        [{ sopClassUid, scu: false, scp: true }],
         (client) =>
           cGet(client, node.queryModel, identifier, deps.store, {
             timeoutMs: node.responseTimeoutMs,
@@ -256,13 +230,6 @@ export async function verifyNode(node: PacsNodeSetting, deps: VerifyDeps): Promi
   });
   deps.log.info({ node: node.name }, 'node verified');
   return { node: node.name, ok: true, legs };
-}
-
-async function withAssociation<T>(
-  opening: Promise<ClientAssociation>,
-  work: (client: ClientAssociation) => Promise<T>,
-): Promise<T> {
-  return useAssociation(await opening, work);
 }
 
 /** Study, then series, then image level, one match each: an instance to retrieve, if any. */

@@ -156,7 +156,11 @@ export class PacsClient {
     this.#log = log.child({ pacs: node.name });
   }
 
-  async #withAssociation<T>(
+  /**
+   * Open an association to the node with `contexts` and `roles`, run `work` on it and release
+   * it. A failure to connect is a `PacsUnreachableError` (its cause the original error).
+   */
+  async withAssociation<T>(
     contexts: ClientOptions['contexts'],
     roles: ClientOptions['roles'],
     work: (client: ClientAssociation) => Promise<T>,
@@ -185,7 +189,8 @@ export class PacsClient {
     return useAssociation(client, work);
   }
 
-  #qrContexts(service: 'find' | 'move' | 'get'): ClientOptions['contexts'] {
+  /** The presentation context of a query/retrieve service in the node's information model. */
+  qrContexts(service: 'find' | 'move' | 'get'): ClientOptions['contexts'] {
     return [
       {
         abstractSyntax: QR_SOP_CLASSES[this.node.queryModel][service],
@@ -199,12 +204,12 @@ export class PacsClient {
     const contexts = [
       { abstractSyntax: VERIFICATION_SOP_CLASS, transferSyntaxes: [...QR_TRANSFER_SYNTAXES] },
     ];
-    const status = await this.#withAssociation(contexts, [], (client) => client.echo());
+    const status = await this.withAssociation(contexts, [], (client) => client.echo());
     if (status !== Status.Success) throw new Error(`C-ECHO answered status ${status}`);
   }
 
   async #find(identifier: Identifier): Promise<Identifier[]> {
-    return this.#withAssociation(this.#qrContexts('find'), [], (client) =>
+    return this.withAssociation(this.qrContexts('find'), [], (client) =>
       cFind(client, this.node.queryModel, identifier, { timeoutMs: this.node.responseTimeoutMs }),
     );
   }
@@ -315,7 +320,7 @@ export class PacsClient {
     studyInstanceUid: string,
     options: RetrieveOptions & { patientId?: string } = {},
   ): Promise<SubOperationCounts> {
-    return this.#withAssociation(this.#qrContexts('move'), [], (client) =>
+    return this.withAssociation(this.qrContexts('move'), [], (client) =>
       cMove(
         client,
         this.node.queryModel,
@@ -337,13 +342,13 @@ export class PacsClient {
     store: IncomingStoreHandler,
     options: RetrieveOptions & { patientId?: string } = {},
   ): Promise<SubOperationCounts> {
-    const contexts = [...this.#qrContexts('get'), ...storageContexts([...new Set(sopClasses)])];
+    const contexts = [...this.qrContexts('get'), ...storageContexts([...new Set(sopClasses)])];
     const roles = [...new Set(sopClasses)].map((sopClassUid) => ({
       sopClassUid,
       scu: false,
       scp: true,
     }));
-    return this.#withAssociation(contexts, roles, (client) =>
+    return this.withAssociation(contexts, roles, (client) =>
       cGet(
         client,
         this.node.queryModel,
