@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { PacsNodeSetting } from '../config/pacs-nodes.js';
-import { OutboxResendError, type OutboxStore } from '../fse/outbox-store.js';
+import type { OutboxStore } from '../fse/outbox-store.js';
+import { resendDeadLetter } from '../http/outbox-routes.js';
 import type { OutboxWorker } from '../fse/outbox-worker.js';
 import type { QueueDepth } from '../metrics/metrics.js';
 import type { AeConfigStore } from './ae-config-store.js';
@@ -60,19 +61,11 @@ export function operationsRoutes(app: FastifyInstance, deps: OperationsRouteDeps
     const id = Number(request.params.id);
     if (!Number.isSafeInteger(id) || id < 1)
       throw new AdminInputError('id', 'must be a positive integer');
-    try {
-      const item = deps.outbox.resend(id);
-      deps.outboxWorker.wake();
+    return resendDeadLetter({ outbox: deps.outbox, worker: deps.outboxWorker }, id, reply, (item) =>
       deps.store.record(deps.actor(request), 'resend', 'outbox', String(id), {
         status: item.status,
-      });
-      return { id: item.id, status: item.status };
-    } catch (error) {
-      if (!(error instanceof OutboxResendError)) throw error;
-      return reply
-        .code(error.reason === 'not-found' ? 404 : 409)
-        .send({ error: error.reason, message: error.message });
-    }
+      }),
+    );
   });
 
   app.get('/admin/api/queue', async () => deps.queueDepth());

@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { OutboxItem } from '../fse/outbox-entry.js';
 import { OutboxResendError, type OutboxStore } from '../fse/outbox-store.js';
 import type { OutboxWorker } from '../fse/outbox-worker.js';
 
@@ -27,15 +28,29 @@ export function outboxRoutes(
       return reply
         .code(400)
         .send({ error: 'bad-request', message: 'id must be a positive integer' });
-    try {
-      const item = deps.outbox.resend(id);
-      deps.worker.wake();
-      return { id: item.id, status: item.status };
-    } catch (error) {
-      if (!(error instanceof OutboxResendError)) throw error;
-      return reply
-        .code(error.reason === 'not-found' ? 404 : 409)
-        .send({ error: error.reason, message: error.message });
-    }
+    return resendDeadLetter(deps, id, reply);
   });
+}
+
+/**
+ * Send dead letter `id` again and wake the worker: the answer is `{ id, status }`, or 404 / 409
+ * when it cannot be resent. `resent` sees the item that was.
+ */
+export function resendDeadLetter(
+  deps: { outbox: OutboxStore; worker: OutboxWorker },
+  id: number,
+  reply: FastifyReply,
+  resent?: (item: OutboxItem) => void,
+): { id: number; status: string } | FastifyReply {
+  try {
+    const item = deps.outbox.resend(id);
+    deps.worker.wake();
+    resent?.(item);
+    return { id: item.id, status: item.status };
+  } catch (error) {
+    if (!(error instanceof OutboxResendError)) throw error;
+    return reply
+      .code(error.reason === 'not-found' ? 404 : 409)
+      .send({ error: error.reason, message: error.message });
+  }
 }
