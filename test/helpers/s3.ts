@@ -36,19 +36,7 @@ export function uniqueBucket(prefix: string): string {
 
 /** The `storage` section of a bridge configuration for the S3 server of this run. */
 export function s3StorageConfig(bucket: string): Record<string, unknown> {
-  const server = inject('s3');
-  return {
-    kind: 's3',
-    s3: {
-      endPoint: server.endPoint,
-      port: server.port,
-      useSSL: false,
-      accessKey: server.accessKey,
-      secretKey: server.secretKey,
-      bucket,
-      region: TEST_REGION,
-    },
-  };
+  return { kind: 's3', s3: s3StoreOptions(bucket) };
 }
 
 /** Options for an `S3Store` on the test server, bucket and extra options as given. */
