@@ -87,6 +87,11 @@ export class DatasetWalker {
     this.#options = options;
   }
 
+  /** The top-level values captured so far. */
+  get values(): Map<number, Buffer> {
+    return this.#values;
+  }
+
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
     this.#chunks.push(chunk);

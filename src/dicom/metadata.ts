@@ -47,6 +47,19 @@ export function keyUids(values: Map<number, Buffer>): KeyUids {
   return uids;
 }
 
+/**
+ * The key UIDs once all four have been captured and are valid, while a dataset still streams;
+ * undefined before that (or when one is invalid: the check at the end names it).
+ */
+export function capturedKeyUids(values: Map<number, Buffer>): KeyUids | undefined {
+  if (!values.has(Tag.StudyInstanceUid) || !values.has(Tag.SeriesInstanceUid)) return undefined;
+  try {
+    return keyUids(values);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Header values the index reads, beyond the captured key tags. */
 const Meta = {
   PatientName: 0x00100010,

@@ -1,10 +1,8 @@
-import { dirname, join } from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { StoredInstance } from '../dicom/instance-metadata.js';
 import type { CommitResult } from './commit.js';
 import { IndexError } from './errors.js';
+import { startWorker } from '../worker-thread.js';
 import type { WriterRequest, WriterResponse } from './index-writer-worker.js';
 
 type Pending = { resolve: (result: unknown) => void; reject: (error: Error) => void };
@@ -13,26 +11,6 @@ type RequestBody = WriterRequest extends infer R
     ? Omit<R, 'id'>
     : never
   : never;
-
-/**
- * The worker's code sits next to this module. Built, it is plain JavaScript. Run from the
- * TypeScript sources (tests, `npm run cli`), the worker first registers tsx's loader, which a
- * worker does not inherit, and then imports the TypeScript module.
- */
-function createWorker(path: string): Worker {
-  const here = fileURLToPath(import.meta.url);
-  if (!here.endsWith('.ts')) {
-    return new Worker(join(dirname(here), 'index-writer-worker.js'), { workerData: { path } });
-  }
-  const entry = pathToFileURL(join(dirname(here), 'index-writer-worker.ts')).href;
-  const tsxApi = pathToFileURL(
-    createRequire(import.meta.url)
-      .resolve('tsx/esm/api')
-      .replace(/\.cjs$/, '.mjs'),
-  ).href;
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: { path } });
-}
 
 /**
  * Writes to the study index from a worker thread: commits run, with their fsync, off the
@@ -57,7 +35,9 @@ export class IndexWriter {
 
   /** Start the writer thread on the index at `path`; resolves once it can take commits. */
   static async start(path: string): Promise<IndexWriter> {
-    const writer = new IndexWriter(createWorker(path));
+    const writer = new IndexWriter(
+      startWorker(import.meta.url, 'index-writer-worker', { workerData: { path } }),
+    );
     // A harmless request proves the worker opened the database.
     await writer.#request({ op: 'remove', sopInstanceUid: '' });
     return writer;

@@ -1,3 +1,4 @@
+import { closeSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -32,6 +33,11 @@ export interface IngestOptions {
 /** A received, complete, validated instance waiting in the spool to be made durable. */
 export interface ReceivedInstance {
   spoolPath: string;
+  /**
+   * Open descriptor of the spool file (its data not yet synced), handed over with the
+   * instance: whoever takes the file on closes it; -1 once that has happened.
+   */
+  spoolFd: number;
   /** Object key the instance goes under. */
   key: string;
   /** The durable note of `key` (IntentLog), cleared once the outcome is settled. */
@@ -50,6 +56,24 @@ export interface IngestObserver {
   storageSeconds?(seconds: number): void;
   /** Seconds the index commit (group commit included) took. */
   indexSeconds?(seconds: number): void;
+}
+
+/** The spool descriptor, handed on: the instance no longer owns it. */
+function takeSpoolFd(received: ReceivedInstance): number | undefined {
+  const fd = received.spoolFd;
+  received.spoolFd = -1;
+  return fd === -1 ? undefined : fd;
+}
+
+function closeSpool(received: ReceivedInstance): void {
+  const fd = takeSpoolFd(received);
+  if (fd !== undefined) closeSync(fd);
+}
+
+/** The instance is not stored: its spool file goes. */
+async function discardSpool(received: ReceivedInstance): Promise<void> {
+  closeSpool(received);
+  await rm(received.spoolPath, { force: true });
 }
 
 /** `promise`, reporting how long it took to settle. */
@@ -193,9 +217,14 @@ export class IngestService implements StoreService {
   /** Make a received instance durable and indexed; one at a time per SOP Instance UID. */
   commit(received: ReceivedInstance): Promise<StoreOutcome> {
     return this.#locks.run(received.metadata.instance.uid, async () => {
-      const outcome = await this.#commit(received);
-      if (received.intent) this.#intents.clear(received.intent);
-      return outcome;
+      try {
+        const outcome = await this.#commit(received);
+        if (received.intent) this.#intents.clear(received.intent);
+        return outcome;
+      } catch (error) {
+        await discardSpool(received);
+        throw error;
+      }
     });
   }
 
@@ -207,12 +236,12 @@ export class IngestService implements StoreService {
     });
     const existing = this.#index.findInstance(metadata.instance.uid);
     if (existing?.datasetSha256 === received.datasetSha256) {
-      await rm(received.spoolPath, { force: true });
+      await discardSpool(received);
       log.info('instance received again with identical content; stored once');
       return { status: Status.Success };
     }
     if (existing && this.#options.duplicatePolicy === 'keep-first') {
-      await rm(received.spoolPath, { force: true });
+      await discardSpool(received);
       log.warn(
         { storedSha256: existing.datasetSha256, receivedSha256: received.datasetSha256 },
         'SOP Instance UID already stored with other content; kept the first',
@@ -232,15 +261,15 @@ export class IngestService implements StoreService {
       receivedAt: new Date().toISOString(),
       callingAe: received.callingAe,
     };
-    // The spooled data and the intent note are durable already, so the object's rename (or
-    // PUT) and the index commit can run at the same time: if either fails, or the process dies
-    // in between, the note says which key to reconcile. Success waits for both.
+    // The intent note is durable already, so making the object durable (sync, rename, or PUT)
+    // and the index commit can run at the same time: if either fails, or the process dies in
+    // between, the note says which key to reconcile. Success waits for both.
     // A replacement under other study or series UIDs leaves the old object to remove: note it
     // too, so an interruption cannot leave two objects for one SOP Instance UID.
     const movedFrom = existing && existing.storageKey !== key ? existing.storageKey : undefined;
     const movedIntent = movedFrom ? await this.#intents.record(movedFrom) : undefined;
     const [put, indexed] = await Promise.allSettled([
-      timed(this.#store.putFile(key, received.spoolPath, { synced: true }), (s) =>
+      timed(this.#store.putFile(key, received.spoolPath, { fd: takeSpoolFd(received) }), (s) =>
         this.#observer.storageSeconds?.(s),
       ),
       timed(this.#committer.commit(stored, existing !== undefined), (s) =>
@@ -248,7 +277,7 @@ export class IngestService implements StoreService {
       ),
     ]);
     if (put.status === 'rejected' || indexed.status === 'rejected') {
-      await rm(received.spoolPath, { force: true });
+      await discardSpool(received);
       const failure = put.status === 'rejected' ? 'storage failure' : 'index failure';
       log.error(
         {

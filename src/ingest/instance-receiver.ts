@@ -1,13 +1,19 @@
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fdatasync, writeSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { closeSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createInflateRaw, type InflateRaw } from 'node:zlib';
 import type { Logger } from 'pino';
 import { createWalker } from '../dicom/analyse.js';
 import { DatasetError, type DatasetWalker, type WalkResult } from '../dicom/dataset-walker.js';
 import { encodeFileMeta } from '../dicom/file-meta.js';
-import { extractMetadata, keyUids, walkedSyntax, type KeyUids } from '../dicom/metadata.js';
+import {
+  capturedKeyUids,
+  extractMetadata,
+  keyUids,
+  walkedSyntax,
+  Tag,
+  type KeyUids,
+} from '../dicom/metadata.js';
 import { encodingOf } from '../dicom/transfer-syntax.js';
 import { InvalidUidError, isValidUid } from '../dicom/uid.js';
 import type { StoreOutcome, StoreReceiver, StoreRequest } from '../dimse/store-service.js';
@@ -31,15 +37,13 @@ export interface ReceiverDeps {
   log: Logger;
 }
 
-/** Why an instance is refused; the dataset is still read to its end so the association survives. */
-const fdatasyncAsync = promisify(fdatasync);
-
 interface Checked {
   walked: WalkResult;
   uids: KeyUids;
   key: string;
 }
 
+/** Why an instance is refused; the dataset is still read to its end so the association survives. */
 class Refusal {
   constructor(
     readonly status: number,
@@ -66,6 +70,9 @@ export class InstanceReceiver implements StoreReceiver {
   #inflated: Promise<void> = Promise.resolve();
   #bytes = 0;
   #metaBytes = 0;
+  /** The durable note of the key this instance goes under, taken as soon as the key is known. */
+  #noted: { key: string; intent: Promise<Intent | undefined> } | undefined;
+  #keyLookedFor = false;
 
   constructor(request: StoreRequest, deps: ReceiverDeps) {
     this.#request = request;
@@ -135,7 +142,45 @@ export class InstanceReceiver implements StoreReceiver {
       this.#walker.push(chunk);
     } catch (error) {
       this.#refuseFor(error);
+      return;
     }
+    if (!this.#keyLookedFor) this.#noteEarly();
+  }
+
+  /**
+   * The key is known once the header has passed the series UID, long before the data ends:
+   * noting it now makes the note durable while the rest arrives, so nothing waits for it at
+   * the end. The check at the end confirms the key (or notes the one it finds instead).
+   */
+  #noteEarly(): void {
+    const values = this.#walker.values;
+    const uids = capturedKeyUids(values);
+    if (!uids) {
+      // Past the series UID without a valid key: the check at the end says what is wrong.
+      this.#keyLookedFor = values.has(Tag.SeriesInstanceUid);
+      return;
+    }
+    this.#keyLookedFor = true;
+    if (uids.sopInstanceUid !== this.#request.sopInstanceUid) return;
+    const key = instanceKey(uids.studyUid, uids.seriesUid, uids.sopInstanceUid);
+    this.#noted = { key, intent: this.#recordIntent(key) };
+  }
+
+  /** The durable note of `key`: usually the one taken while the data streamed. */
+  #intentFor(key: string): Promise<Intent | undefined> {
+    if (this.#noted?.key !== key) {
+      void this.#dropNote();
+      this.#noted = { key, intent: this.#recordIntent(key) };
+    }
+    return this.#noted.intent;
+  }
+
+  /** Nothing is stored: the note, once written, is no longer needed. */
+  async #dropNote(): Promise<void> {
+    const noted = this.#noted;
+    this.#noted = undefined;
+    const intent = await noted?.intent;
+    if (intent) this.#deps.clearIntent(intent);
   }
 
   write(chunk: Buffer): boolean {
@@ -173,7 +218,7 @@ export class InstanceReceiver implements StoreReceiver {
   fail(error: Error): void {
     this.#refuse(Status.ProcessingFailure, error.message);
     this.#inflater?.destroy();
-    void this.#discardSpool().finally(() =>
+    void Promise.all([this.#dropNote(), this.#discardSpool()]).finally(() =>
       this.#settle({ status: Status.ProcessingFailure, errorComment: error.message }),
     );
     this.#deps.log.warn(
@@ -188,19 +233,13 @@ export class InstanceReceiver implements StoreReceiver {
       await this.#inflated;
     }
     const checked = this.#refusal ? undefined : this.#check();
-    // The spooled data and the note of its key start becoming durable now, while the header
-    // is read for metadata on this thread.
-    const durable = checked
-      ? Promise.all([this.#syncSpool(), this.#recordIntent(checked.key)])
-      : undefined;
+    const noted = checked ? this.#intentFor(checked.key) : undefined;
     const received = checked ? this.#describe(checked) : undefined;
     const shortage = await this.#deps.diskShortage;
     if (shortage && !this.#refusal) this.#refuse(Status.OutOfResources, shortage);
-    const intent = durable ? (await durable)[1] : undefined;
-    this.#closeFile();
+    const intent = await noted;
     if (this.#refusal || !received) {
-      if (intent) this.#deps.clearIntent(intent);
-      await this.#discardSpool();
+      await Promise.all([this.#dropNote(), this.#discardSpool()]);
       const refusal =
         this.#refusal ?? new Refusal(Status.ProcessingFailure, 'instance could not be read');
       this.#deps.log.warn(
@@ -215,6 +254,9 @@ export class InstanceReceiver implements StoreReceiver {
       return { status: refusal.status, errorComment: refusal.comment };
     }
     received.intent = intent;
+    // The spool file goes on open: the store makes it durable through this descriptor.
+    received.spoolFd = this.#fd;
+    this.#fd = -1;
     return this.#deps.commit(received);
   }
 
@@ -224,14 +266,6 @@ export class InstanceReceiver implements StoreReceiver {
     } catch (error) {
       this.#refuse(Status.OutOfResources, `spool write failed: ${(error as Error).message}`);
       return undefined;
-    }
-  }
-
-  async #syncSpool(): Promise<void> {
-    try {
-      await fdatasyncAsync(this.#fd);
-    } catch (error) {
-      this.#refuse(Status.OutOfResources, `spool sync failed: ${(error as Error).message}`);
     }
   }
 
@@ -278,6 +312,7 @@ export class InstanceReceiver implements StoreReceiver {
       }
       return {
         spoolPath: this.#deps.spool.path,
+        spoolFd: -1,
         intent: undefined,
         key,
         metadata,

@@ -24,6 +24,7 @@ export async function createObjectStore(
     case 'fs': {
       const store = new FilesystemStore({ rootDir: config.rootDir }, logger);
       const removed = await removeStaleTempFiles(config.rootDir);
+      await store.start();
       if (removed > 0) {
         logger.warn({ removed, rootDir: config.rootDir }, 'removed temp files left by a crash');
       }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
+import { closeSync, constants as fsConstants, open as openCallback } from 'node:fs';
+import { promisify } from 'node:util';
 import type { Dirent } from 'node:fs';
 import { copyFile, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,12 +14,15 @@ import {
 } from './object-store.js';
 import type { ObjectInfo, ObjectStore } from './object-store.js';
 import { DirSyncGroups, syncDir } from './dir-sync.js';
+import { FileMover, MoveError } from './file-mover.js';
 
 /** Options of {@link FilesystemStore}. */
 export interface FilesystemStoreOptions {
   /** Directory holding the objects; created on first write when missing. */
   rootDir: string;
 }
+
+const openAsync = promisify(openCallback);
 
 /** Temp files are `<final name>.tmp-<12 hex digits>`. */
 const TEMP_FILE_PATTERN = /\.tmp-[0-9a-f]{12}$/;
@@ -51,6 +55,7 @@ export class FilesystemStore implements ObjectStore {
   readonly #creatingDirs = new Map<string, Promise<void>>();
   #warnedCrossDevice = false;
   readonly #dirSyncs = new DirSyncGroups();
+  readonly #mover = new FileMover();
 
   constructor(options: FilesystemStoreOptions, logger?: Logger) {
     if (typeof options.rootDir !== 'string' || options.rootDir === '') {
@@ -61,17 +66,34 @@ export class FilesystemStore implements ObjectStore {
     this.#log = logger?.child({ component: 'fs-store' });
   }
 
-  async putFile(key: string, spoolPath: string, options: { synced?: boolean } = {}): Promise<void> {
-    const dest = this.#pathOf(key);
+  async putFile(key: string, spoolPath: string, options: { fd?: number } = {}): Promise<void> {
+    let fd = options.fd;
     try {
-      // The spool's data must be on disk before the rename makes it visible under the key.
-      if (!options.synced) await syncFile(spoolPath, 'r');
-      await this.#ensureDir(path.dirname(dest));
-      await this.#renameIntoPlace(spoolPath, dest);
-      await this.#dirSyncs.sync(path.dirname(dest));
+      const dest = this.#pathOf(key);
+      const dir = path.dirname(dest);
+      await this.#ensureDir(dir);
+      fd ??= await openAsync(spoolPath, 'r');
+      const handed = fd;
+      fd = undefined;
+      try {
+        // The spool's data is made durable before the rename makes it visible under the key.
+        await this.#mover.move(handed, spoolPath, dest, dir);
+      } catch (err) {
+        // The data is durable but the rename failed: a directory removed behind the cache,
+        // or a spool on another filesystem. The step-by-step path knows what to do.
+        if (!(err instanceof MoveError && err.stage === 'rename')) throw err;
+        await this.#renameIntoPlace(spoolPath, dest);
+        await this.#dirSyncs.sync(dir);
+      }
     } catch (err) {
+      if (fd !== undefined) closeSync(fd);
       throw wrap(err, `cannot store ${key} from ${spoolPath}`);
     }
+  }
+
+  /** Start the threads that make stored files durable (otherwise started by the first writes). */
+  start(): Promise<void> {
+    return this.#mover.start();
   }
 
   async putBuffer(key: string, data: Buffer): Promise<void> {
@@ -160,6 +182,7 @@ export class FilesystemStore implements ObjectStore {
   async close(): Promise<void> {
     this.#knownDirs.clear();
     this.#dirSyncs.close();
+    await this.#mover.close();
   }
 
   /** A temp name for `dest`, in the temp directory (created on first use). */

@@ -18,9 +18,10 @@ export interface ObjectStore {
    * Make the spooled file durable under `key` and remove the spool file. Resolves only when
    * the object is durable (fsync + rename + directory fsync, or S3 PUT acknowledged). On
    * failure nothing is left under `key` and the spool file is left for the caller to remove.
-   * `synced` says the caller has already fdatasync'd the spool file, so it is not synced again.
+   * `fd` is an open descriptor of the spool file, handed over: the store closes it whatever
+   * happens (a local store syncs through it instead of opening the file again).
    */
-  putFile(key: string, spoolPath: string, options?: { synced?: boolean }): Promise<void>;
+  putFile(key: string, spoolPath: string, options?: { fd?: number }): Promise<void>;
   /** Store a small buffer durably under `key` (packages, manifests). */
   putBuffer(key: string, data: Buffer): Promise<void>;
   /** Read an object as a stream. Rejects with `ObjectNotFoundError` when absent. */

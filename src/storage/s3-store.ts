@@ -1,3 +1,4 @@
+import { closeSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
@@ -94,7 +95,9 @@ export class S3Store implements ObjectStore {
     return store;
   }
 
-  async putFile(key: string, spoolPath: string): Promise<void> {
+  async putFile(key: string, spoolPath: string, options: { fd?: number } = {}): Promise<void> {
+    // The upload reads the file by its path; the server makes it durable, not a local sync.
+    if (options.fd !== undefined) closeSync(options.fd);
     const name = this.#nameOf(key);
     try {
       await this.#client.fPutObject(this.#bucket, name, spoolPath, {

@@ -1,0 +1,10 @@
+import { readlinkSync } from 'node:fs';
+
+/** The file `fd` is open on in this process, or undefined when it is closed. */
+export function fileOpenAt(fd: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,124 @@
+import { openSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fileOpenAt } from '../../helpers/fds.js';
+import { Status } from '../../../src/dimse/status.js';
+import type { StoreOutcome } from '../../../src/dimse/store-service.js';
+import type { ReceivedInstance } from '../../../src/ingest/ingest-service.js';
+import { InstanceReceiver, type ReceiverDeps } from '../../../src/ingest/instance-receiver.js';
+import type { Intent } from '../../../src/ingest/intent-log.js';
+import { instanceKey } from '../../../src/storage/keys.js';
+import {
+  CT_IMAGE_STORAGE,
+  EXPLICIT_LE,
+  syntheticDataset,
+  syntheticHeader,
+  syntheticUids,
+} from '../../helpers/synthetic.js';
+
+const OPTIONS = { study: 7, series: 1, instance: 3, rows: 64, columns: 64 };
+const uids = syntheticUids(OPTIONS);
+const KEY = instanceKey(uids.study, uids.series, uids.sop);
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'receiver-test-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A receiver over a real spool file, recording what it asks of the ingest service. */
+function receiver(sopInstanceUid = uids.sop) {
+  const spoolPath = path.join(dir, 'instance.part');
+  const calls = {
+    recorded: [] as string[],
+    cleared: [] as Intent[],
+    committed: [] as ReceivedInstance[],
+  };
+  let slot = 0;
+  const deps: ReceiverDeps = {
+    spool: { fd: openSync(spoolPath, 'wx'), path: spoolPath, entryDurable: false },
+    maxInstanceBytes: 1024 * 1024,
+    maxHeaderBytes: 64 * 1024,
+    diskShortage: Promise.resolve(undefined),
+    recordIntent: async (key) => {
+      calls.recorded.push(key);
+      return { slot: slot++ };
+    },
+    clearIntent: (intent) => calls.cleared.push(intent),
+    commit: async (received): Promise<StoreOutcome> => {
+      calls.committed.push(received);
+      return { status: Status.Success };
+    },
+    log: pino({ level: 'silent' }),
+  };
+  const instance = new InstanceReceiver(
+    {
+      callingAe: 'STORESCU',
+      calledAe: 'FSEBRIDGE',
+      sopClassUid: CT_IMAGE_STORAGE,
+      sopInstanceUid,
+      transferSyntaxUid: EXPLICIT_LE,
+      contextSopClassUid: CT_IMAGE_STORAGE,
+    },
+    deps,
+  );
+  return { instance, calls, spoolPath };
+}
+
+describe('InstanceReceiver', () => {
+  it('notes the key as soon as the header has passed the series UID, before the data ends', async () => {
+    const dataset = syntheticDataset(OPTIONS);
+    const { instance, calls, spoolPath } = receiver();
+    const header = syntheticHeader(OPTIONS).length;
+    instance.write(dataset.subarray(0, header));
+    expect(calls.recorded).toEqual([KEY]);
+    instance.write(dataset.subarray(header));
+    instance.end();
+    await expect(instance.outcome).resolves.toEqual({ status: Status.Success });
+    // One note, handed over with the instance, and the spool still open for the store to sync.
+    expect(calls.recorded).toEqual([KEY]);
+    expect(calls.cleared).toEqual([]);
+    const [received] = calls.committed;
+    expect(received).toMatchObject({ key: KEY, intent: { slot: 0 }, spoolPath });
+    expect(fileOpenAt(received!.spoolFd)).toBe(spoolPath);
+    expect(readFileSync(spoolPath).subarray(-dataset.length).equals(dataset)).toBe(true);
+  });
+
+  it('clears the note and keeps nothing when the dataset turns out truncated', async () => {
+    const dataset = syntheticDataset(OPTIONS);
+    const { instance, calls, spoolPath } = receiver();
+    instance.write(dataset.subarray(0, dataset.length - 10));
+    instance.end();
+    const outcome = await instance.outcome;
+    expect(outcome.status).toBe(Status.CannotUnderstand);
+    expect(calls.recorded).toEqual([KEY]);
+    expect(calls.cleared).toEqual([{ slot: 0 }]);
+    expect(calls.committed).toEqual([]);
+    expect(() => readFileSync(spoolPath)).toThrow(/ENOENT/);
+  });
+
+  it('clears the note when the transfer is interrupted', async () => {
+    const dataset = syntheticDataset(OPTIONS);
+    const { instance, calls } = receiver();
+    instance.write(dataset.subarray(0, 1000));
+    instance.fail(new Error('association aborted'));
+    expect((await instance.outcome).status).toBe(Status.ProcessingFailure);
+    expect(calls.cleared).toEqual([{ slot: 0 }]);
+    expect(calls.committed).toEqual([]);
+  });
+
+  it('takes no early note for a dataset whose SOP Instance UID differs from the command', async () => {
+    const dataset = syntheticDataset(OPTIONS);
+    const { instance, calls } = receiver(`${uids.sop}.9`);
+    instance.write(dataset);
+    instance.end();
+    expect((await instance.outcome).status).toBe(Status.CannotUnderstand);
+    expect(calls.recorded).toEqual([]);
+    expect(calls.committed).toEqual([]);
+  });
+});
