@@ -10,11 +10,21 @@
  * the data directory's disk is printed too, because it, not CPU, bounds durable ingest.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { closeSync, fdatasyncSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasyncSync,
+  fsyncSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { DCMTK_ENV, exited, freePort, runTool, waitFor } from '../test/helpers/tools.js';
 import {
   build,
@@ -66,13 +76,47 @@ async function startStorescp(root: string): Promise<Target> {
 }
 
 /** Send the files in `dirs` (one storescu process per directory, all at once); seconds taken. */
-async function send(target: Target, dirs: string[]): Promise<number> {
+/**
+ * Each sender runs under `sh`, whose `times` prints the CPU its child (storescu) used: on this
+ * machine the senders share the cores with the receiver, so their CPU bounds what either
+ * receiver can reach.
+ */
+const SENDER = 'storescu "$@"; status=$?; times >&2; exit $status';
+
+/** CPU seconds (user + system) of the shell's children, from the last line `times` printed. */
+function senderCpuSeconds(stderr: string): number {
+  const last = stderr.trim().split('\n').at(-1) ?? '';
+  const match = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(last);
+  if (!match) throw new Error(`no CPU times from the sender: ${last}`);
+  const [, um, us, sm, ss] = match.map(Number) as [number, number, number, number, number];
+  return um * 60 + us + sm * 60 + ss;
+}
+
+/** Sends every directory at once, one storescu each; wall seconds and the senders' CPU seconds. */
+async function send(
+  target: Target,
+  dirs: string[],
+): Promise<{ seconds: number; senderCpu: number }> {
   const started = performance.now();
   const results = await Promise.all(
     dirs.map((dir) =>
       runTool(
-        'storescu',
-        ['-aet', 'STORESCU', '-aec', 'FSEBRIDGE', '+sd', '127.0.0.1', String(target.port), dir],
+        'sh',
+        [
+          '-c',
+          SENDER,
+          'storescu',
+          ...[
+            '-aet',
+            'STORESCU',
+            '-aec',
+            'FSEBRIDGE',
+            '+sd',
+            '127.0.0.1',
+            String(target.port),
+            dir,
+          ],
+        ],
         { timeoutMs: 3_600_000 },
       ),
     ),
@@ -82,7 +126,8 @@ async function send(target: Target, dirs: string[]): Promise<number> {
     if (result.code !== 0 || /E: /.test(result.stderr))
       throw new Error(`storescu failed against ${target.name}: ${result.stderr.slice(0, 2000)}`);
   }
-  return seconds;
+  const senderCpu = results.reduce((sum, result) => sum + senderCpuSeconds(result.stderr), 0);
+  return { seconds, senderCpu };
 }
 
 /** Median time of one durable small write as the bridge does it: write, fdatasync, rename, directory fsync. */
@@ -147,6 +192,33 @@ function cpuPerInstance(runs: Array<{ user: number; system: number }>, count: nu
   return `${ms(user + system)} ms (${ms(user)} + ${ms(system)})`;
 }
 
+/**
+ * The most each receiver could reach if the machine's cores did nothing but this benchmark:
+ * cores ÷ (receiver CPU + senders' CPU) per instance. When a receiver comes close to its bound,
+ * only less CPU per instance makes it faster.
+ */
+function cpuBound(
+  cpu: Record<string, Array<{ user: number; system: number }>>,
+  senderCpu: Record<string, number[]>,
+  count: number,
+): string {
+  const cores = availableParallelism();
+  const perInstance = (name: string): { receiver: number; sender: number } => ({
+    receiver: median(cpu[name]!.map((run) => run.user + run.system)) / count,
+    sender: median(senderCpu[name]!) / count,
+  });
+  const bridge = perInstance('bridge');
+  const reference = perInstance('storescp');
+  const bound = (side: { receiver: number; sender: number }): number =>
+    cores / (side.receiver + side.sender);
+  return (
+    `senders' CPU per instance ${(bridge.sender * 1000).toFixed(2)} ms (to the bridge), ` +
+    `${(reference.sender * 1000).toFixed(2)} ms (to storescp); CPU bound on ${cores} cores: ` +
+    `bridge ${bound(bridge).toFixed(0)} inst/s, storescp ${bound(reference).toFixed(0)} inst/s, ` +
+    `ratio ${(bound(bridge) / bound(reference)).toFixed(2)}x`
+  );
+}
+
 function totalBytes(dirs: string[]): number {
   return dirs
     .flatMap((dir) => readdirSync(dir).map((name) => statSync(join(dir, name)).size))
@@ -195,6 +267,7 @@ async function main(): Promise<void> {
           bridge: [],
           storescp: [],
         };
+        const senderCpu: Record<string, number[]> = { bridge: [], storescp: [] };
         let rss = 0;
         let threads = '';
         for (let run = 0; run < repeat; run++) {
@@ -205,7 +278,9 @@ async function main(): Promise<void> {
             try {
               const cpuBefore = cpuSeconds(target.pid);
               const threadsBefore = threadCpuSeconds(target.pid);
-              seconds[target.name]!.push(await send(target, dirs));
+              const sent = await send(target, dirs);
+              seconds[target.name]!.push(sent.seconds);
+              senderCpu[target.name]!.push(sent.senderCpu);
               const cpuAfter = cpuSeconds(target.pid);
               if (target.name === 'bridge')
                 threads = perThread(target.pid, threadsBefore, threadCpuSeconds(target.pid), count);
@@ -234,6 +309,7 @@ async function main(): Promise<void> {
         ].join(' | ');
         console.log(line);
         console.log(`  bridge CPU per instance by thread (last run): ${threads}`);
+        console.log(`  ${cpuBound(cpu, senderCpu, count)}`);
         rows.push(line);
         for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
       }
