@@ -65,12 +65,14 @@ export async function build(): Promise<void> {
 }
 
 /**
- * Start the built bridge (`dist/src/main.js`) with `overrides` over a benchmark configuration
- * (warn-level log, loopback, STORESCU allowed); resolves once it has started.
+ * Start the built bridge (`dist/src/main.js`, or another build's `entry`) with `overrides` over
+ * a benchmark configuration (warn-level log, loopback, STORESCU allowed); resolves once it has
+ * started.
  */
 export async function startBenchBridge(
   root: string,
   overrides: Record<string, unknown> = {},
+  entry = 'dist/src/main.js',
 ): Promise<BenchBridge> {
   const dataDir = mkdtempSync(join(root, 'bridge-'));
   const port = await freePort();
@@ -97,7 +99,7 @@ export async function startBenchBridge(
   const profile = process.env.BENCH_PROFILE
     ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE]
     : [];
-  const child = spawn(process.execPath, [...profile, 'dist/src/main.js', '--config', config], {
+  const child = spawn(process.execPath, [...profile, entry, '--config', config], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -130,4 +132,61 @@ export async function startBenchBridge(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Each sender runs under `sh`, whose `times` prints the CPU its child (storescu) used: on this
+ * machine the senders share the cores with the receiver, so their CPU bounds what either
+ * receiver can reach.
+ */
+const SENDER = 'storescu "$@"; status=$?; times >&2; exit $status';
+
+/** CPU seconds (user + system) of the shell's children, from the last line `times` printed. */
+function senderCpuSeconds(stderr: string): number {
+  const last = stderr.trim().split('\n').at(-1) ?? '';
+  const match = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(last);
+  if (!match) throw new Error(`no CPU times from the sender: ${last}`);
+  const [, um, us, sm, ss] = match.map(Number) as [number, number, number, number, number];
+  return um * 60 + us + sm * 60 + ss;
+}
+
+/**
+ * Sends every directory at once, one storescu each (calling AE STORESCU, called AE FSEBRIDGE);
+ * wall seconds and the senders' CPU seconds.
+ */
+export async function send(
+  target: { name: string; port: number },
+  dirs: string[],
+): Promise<{ seconds: number; senderCpu: number }> {
+  const started = performance.now();
+  const results = await Promise.all(
+    dirs.map((dir) =>
+      runTool(
+        'sh',
+        [
+          '-c',
+          SENDER,
+          'storescu',
+          ...[
+            '-aet',
+            'STORESCU',
+            '-aec',
+            'FSEBRIDGE',
+            '+sd',
+            '127.0.0.1',
+            String(target.port),
+            dir,
+          ],
+        ],
+        { timeoutMs: 3_600_000 },
+      ),
+    ),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  for (const result of results) {
+    if (result.code !== 0 || /E: /.test(result.stderr))
+      throw new Error(`storescu failed against ${target.name}: ${result.stderr.slice(0, 2000)}`);
+  }
+  const senderCpu = results.reduce((sum, result) => sum + senderCpuSeconds(result.stderr), 0);
+  return { seconds, senderCpu };
 }

@@ -32,6 +32,7 @@ import {
   median,
   peakRssMb,
   startBenchBridge,
+  send,
   threadCpuSeconds,
 } from './daemon.js';
 import { writeSyntheticInstances } from '../test/helpers/synthetic.js';
@@ -73,61 +74,6 @@ async function startStorescp(root: string): Promise<Target> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Send the files in `dirs` (one storescu process per directory, all at once); seconds taken. */
-/**
- * Each sender runs under `sh`, whose `times` prints the CPU its child (storescu) used: on this
- * machine the senders share the cores with the receiver, so their CPU bounds what either
- * receiver can reach.
- */
-const SENDER = 'storescu "$@"; status=$?; times >&2; exit $status';
-
-/** CPU seconds (user + system) of the shell's children, from the last line `times` printed. */
-function senderCpuSeconds(stderr: string): number {
-  const last = stderr.trim().split('\n').at(-1) ?? '';
-  const match = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(last);
-  if (!match) throw new Error(`no CPU times from the sender: ${last}`);
-  const [, um, us, sm, ss] = match.map(Number) as [number, number, number, number, number];
-  return um * 60 + us + sm * 60 + ss;
-}
-
-/** Sends every directory at once, one storescu each; wall seconds and the senders' CPU seconds. */
-async function send(
-  target: Target,
-  dirs: string[],
-): Promise<{ seconds: number; senderCpu: number }> {
-  const started = performance.now();
-  const results = await Promise.all(
-    dirs.map((dir) =>
-      runTool(
-        'sh',
-        [
-          '-c',
-          SENDER,
-          'storescu',
-          ...[
-            '-aet',
-            'STORESCU',
-            '-aec',
-            'FSEBRIDGE',
-            '+sd',
-            '127.0.0.1',
-            String(target.port),
-            dir,
-          ],
-        ],
-        { timeoutMs: 3_600_000 },
-      ),
-    ),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  for (const result of results) {
-    if (result.code !== 0 || /E: /.test(result.stderr))
-      throw new Error(`storescu failed against ${target.name}: ${result.stderr.slice(0, 2000)}`);
-  }
-  const senderCpu = results.reduce((sum, result) => sum + senderCpuSeconds(result.stderr), 0);
-  return { seconds, senderCpu };
 }
 
 /** Median time of one durable small write as the bridge does it: write, fdatasync, rename, directory fsync. */
