@@ -235,12 +235,17 @@ export class IngestService implements StoreService {
       callingAe: received.callingAe,
     });
     const existing = this.#index.findInstance(metadata.instance.uid);
-    if (existing?.datasetSha256 === received.datasetSha256) {
-      await discardSpool(received);
-      log.info('instance received again with identical content; stored once');
-      return { status: Status.Success };
-    }
-    if (existing && this.#options.duplicatePolicy === 'keep-first') {
+    const identical = existing?.datasetSha256 === received.datasetSha256;
+    if (identical) {
+      if ((await this.#store.stat(existing.storageKey)) !== undefined) {
+        await discardSpool(received);
+        log.info('instance received again with identical content; stored once');
+        return { status: Status.Success };
+      }
+      // The index knows it but storage lost it (removed by hand, restored from an old backup):
+      // this copy takes its place.
+      log.warn({ key: existing.storageKey }, 'indexed instance missing from storage; stored again');
+    } else if (existing && this.#options.duplicatePolicy === 'keep-first') {
       await discardSpool(received);
       log.warn(
         { storedSha256: existing.datasetSha256, receivedSha256: received.datasetSha256 },
@@ -286,14 +291,15 @@ export class IngestService implements StoreService {
         },
         `${failure}; instance refused`,
       );
-      // Put index and storage back in agreement now; if that fails too, the intent note stays
-      // and start-up finishes the job.
+      // Put index and storage back in agreement now. The notes stay all the same: a failed
+      // store may have renamed the object without its directory entry being durable, and
+      // start-up settles the keys again, which changes nothing where they already agree.
+      received.intent = undefined;
       await this.#reconcile(key, metadata.instance.uid);
       if (movedFrom) await this.#reconcile(movedFrom, metadata.instance.uid);
-      if (movedIntent) this.#intents.clear(movedIntent);
       return { status: Status.OutOfResources, errorComment: failure };
     }
-    if (existing) {
+    if (existing && !identical) {
       log.warn(
         { previousSha256: existing.datasetSha256 },
         'SOP Instance UID stored again with other content; replaced',

@@ -73,6 +73,8 @@ export class InstanceReceiver implements StoreReceiver {
   /** The durable note of the key this instance goes under, taken as soon as the key is known. */
   #noted: { key: string; intent: Promise<Intent | undefined> } | undefined;
   #keyLookedFor = false;
+  /** The instance went on to be stored: its spool file and note are no longer this receiver's. */
+  #handedOff = false;
 
   constructor(request: StoreRequest, deps: ReceiverDeps) {
     this.#request = request;
@@ -216,6 +218,7 @@ export class InstanceReceiver implements StoreReceiver {
   }
 
   fail(error: Error): void {
+    if (this.#handedOff) return;
     this.#refuse(Status.ProcessingFailure, error.message);
     this.#inflater?.destroy();
     void Promise.all([this.#dropNote(), this.#discardSpool()]).finally(() =>
@@ -257,6 +260,7 @@ export class InstanceReceiver implements StoreReceiver {
     // The spool file goes on open: the store makes it durable through this descriptor.
     received.spoolFd = this.#fd;
     this.#fd = -1;
+    this.#handedOff = true;
     return this.#deps.commit(received);
   }
 
@@ -264,7 +268,10 @@ export class InstanceReceiver implements StoreReceiver {
     try {
       return await this.#deps.recordIntent(key);
     } catch (error) {
-      this.#refuse(Status.OutOfResources, `spool write failed: ${(error as Error).message}`);
+      this.#refuse(
+        Status.OutOfResources,
+        `intent journal write failed: ${(error as Error).message}`,
+      );
       return undefined;
     }
   }

@@ -24,7 +24,10 @@ export async function createObjectStore(
     case 'fs': {
       const store = new FilesystemStore({ rootDir: config.rootDir }, logger);
       const removed = await removeStaleTempFiles(config.rootDir);
-      await store.start();
+      await store.start().catch(async (error: unknown) => {
+        await store.close();
+        throw error;
+      });
       if (removed > 0) {
         logger.warn({ removed, rootDir: config.rootDir }, 'removed temp files left by a crash');
       }

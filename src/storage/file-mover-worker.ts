@@ -16,7 +16,8 @@ export interface MoveRequest {
   dir: string;
 }
 
-export type MoveStage = 'sync' | 'rename' | 'dirsync';
+/** How far a move got; `unknown` when its thread died (the descriptor may be left open). */
+export type MoveStage = 'sync' | 'rename' | 'dirsync' | 'unknown';
 
 export type MoveResponse =
   | { id: number; ok: true }

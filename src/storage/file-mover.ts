@@ -129,7 +129,7 @@ export class FileMover {
       this.#threads = this.#threads.filter((t) => t !== thread);
       for (const pending of thread.pending.values())
         pending.reject(
-          new MoveError(`file mover thread failed: ${error.message}`, 'sync', undefined),
+          new MoveError(`file mover thread failed: ${error.message}`, 'unknown', undefined),
         );
       thread.pending.clear();
     };

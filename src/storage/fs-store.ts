@@ -56,6 +56,7 @@ export class FilesystemStore implements ObjectStore {
   #warnedCrossDevice = false;
   readonly #dirSyncs = new DirSyncGroups();
   readonly #mover = new FileMover();
+  readonly #storing = new Set<Promise<void>>();
 
   constructor(options: FilesystemStoreOptions, logger?: Logger) {
     if (typeof options.rootDir !== 'string' || options.rootDir === '') {
@@ -66,8 +67,18 @@ export class FilesystemStore implements ObjectStore {
     this.#log = logger?.child({ component: 'fs-store' });
   }
 
-  async putFile(key: string, spoolPath: string, options: { fd?: number } = {}): Promise<void> {
-    let fd = options.fd;
+  putFile(key: string, spoolPath: string, options: { fd?: number } = {}): Promise<void> {
+    // Tracked, so that closing waits for the stores in progress before the threads stop.
+    const stored = this.#putFile(key, spoolPath, options.fd);
+    const tracked: Promise<void> = stored
+      .catch(() => undefined)
+      .then(() => void this.#storing.delete(tracked));
+    this.#storing.add(tracked);
+    return stored;
+  }
+
+  async #putFile(key: string, spoolPath: string, handedFd: number | undefined): Promise<void> {
+    let fd = handedFd;
     try {
       const dest = this.#pathOf(key);
       const dir = path.dirname(dest);
@@ -79,10 +90,16 @@ export class FilesystemStore implements ObjectStore {
         // The spool's data is made durable before the rename makes it visible under the key.
         await this.#mover.move(handed, spoolPath, dest, dir);
       } catch (err) {
-        // The data is durable but the rename failed: a directory removed behind the cache,
-        // or a spool on another filesystem. The step-by-step path knows what to do.
-        if (!(err instanceof MoveError && err.stage === 'rename')) throw err;
-        await this.#renameIntoPlace(spoolPath, dest);
+        if (!(err instanceof MoveError) || err.stage === 'sync') throw err;
+        if (err.stage === 'rename') {
+          // The data is durable but the rename failed: a directory removed behind the cache,
+          // or a spool on another filesystem. The step-by-step path knows what to do.
+          await this.#renameIntoPlace(spoolPath, dest);
+        } else if (await exists(spoolPath)) {
+          // The thread died before the rename: nothing is visible under the key.
+          throw err;
+        }
+        // Renamed, so its data was durable first; the directory's fsync is still owed.
         await this.#dirSyncs.sync(dir);
       }
     } catch (err) {
@@ -180,9 +197,10 @@ export class FilesystemStore implements ObjectStore {
   }
 
   async close(): Promise<void> {
+    await Promise.all(this.#storing);
+    await this.#mover.close();
     this.#knownDirs.clear();
     this.#dirSyncs.close();
-    await this.#mover.close();
   }
 
   /** A temp name for `dest`, in the temp directory (created on first use). */
@@ -340,6 +358,16 @@ async function syncFile(file: string, flags: 'r' | 'r+'): Promise<void> {
     await handle.datasync();
   } finally {
     await handle.close();
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch (err) {
+    if (isCode(err, 'ENOENT')) return false;
+    throw err;
   }
 }
 

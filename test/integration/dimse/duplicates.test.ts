@@ -95,6 +95,30 @@ describe('duplicates', () => {
     expect(again).toHaveLength(1);
   });
 
+  it('stores an identical instance again when its stored object has gone missing', async () => {
+    bridge = await startBridge();
+    expect(await send(ct.dataset)).toBe(0x0000);
+    const { location } = await theStoredInstance();
+    // An object lost behind the bridge's back (removed by hand, a restored backup without it).
+    await bridge.app.store.delete(location.storageKey);
+    expect(await objectFiles(bridge)).toEqual([]);
+
+    expect(await send(ct.dataset)).toBe(0x0000);
+    const stored = await theStoredInstance();
+    expect(stored.dataset.equals(ct.dataset)).toBe(true);
+    expect(stored.location.storageKey).toBe(location.storageKey);
+    await waitForLog(
+      bridge,
+      (line) => line.msg === 'indexed instance missing from storage; stored again',
+      'missing object warning',
+    );
+    expect(
+      bridge.logs.filter(
+        (line) => line.msg === 'instance received again with identical content; stored once',
+      ),
+    ).toHaveLength(0);
+  });
+
   it('stores an instance sent twice by storescu once, both sends succeeding', async () => {
     bridge = await startBridge();
     for (let i = 0; i < 2; i++) {

@@ -1,4 +1,5 @@
-import { openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { deflateRawSync } from 'node:zlib';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +20,7 @@ import {
   syntheticUids,
 } from '../../helpers/synthetic.js';
 
+const DEFLATED_LE = '1.2.840.10008.1.2.1.99';
 const OPTIONS = { study: 7, series: 1, instance: 3, rows: 64, columns: 64 };
 const uids = syntheticUids(OPTIONS);
 const KEY = instanceKey(uids.study, uids.series, uids.sop);
@@ -32,7 +34,7 @@ afterEach(async () => {
 });
 
 /** A receiver over a real spool file, recording what it asks of the ingest service. */
-function receiver(sopInstanceUid = uids.sop) {
+function receiver(sopInstanceUid = uids.sop, transferSyntaxUid = EXPLICIT_LE) {
   const spoolPath = path.join(dir, 'instance.part');
   const calls = {
     recorded: [] as string[],
@@ -62,7 +64,7 @@ function receiver(sopInstanceUid = uids.sop) {
       calledAe: 'FSEBRIDGE',
       sopClassUid: CT_IMAGE_STORAGE,
       sopInstanceUid,
-      transferSyntaxUid: EXPLICIT_LE,
+      transferSyntaxUid,
       contextSopClassUid: CT_IMAGE_STORAGE,
     },
     deps,
@@ -86,7 +88,23 @@ describe('InstanceReceiver', () => {
     const [received] = calls.committed;
     expect(received).toMatchObject({ key: KEY, intent: { slot: 0 }, spoolPath });
     expect(fileOpenAt(received!.spoolFd)).toBe(spoolPath);
+    closeSync(received!.spoolFd);
     expect(readFileSync(spoolPath).subarray(-dataset.length).equals(dataset)).toBe(true);
+  });
+
+  it('notes the key of a deflated dataset from its inflated header, once', async () => {
+    const dataset = syntheticDataset(OPTIONS);
+    const { instance, calls, spoolPath } = receiver(uids.sop, DEFLATED_LE);
+    const deflated = deflateRawSync(dataset);
+    instance.write(deflated);
+    instance.end();
+    await expect(instance.outcome).resolves.toEqual({ status: Status.Success });
+    expect(calls.recorded).toEqual([KEY]);
+    const [received] = calls.committed;
+    expect(received).toMatchObject({ key: KEY, intent: { slot: 0 } });
+    closeSync(received!.spoolFd);
+    // Stored as received: deflated.
+    expect(readFileSync(spoolPath).subarray(-deflated.length).equals(deflated)).toBe(true);
   });
 
   it('clears the note and keeps nothing when the dataset turns out truncated', async () => {
@@ -114,11 +132,13 @@ describe('InstanceReceiver', () => {
 
   it('takes no early note for a dataset whose SOP Instance UID differs from the command', async () => {
     const dataset = syntheticDataset(OPTIONS);
-    const { instance, calls } = receiver(`${uids.sop}.9`);
+    const { instance, calls, spoolPath } = receiver(`${uids.sop}.9`);
     instance.write(dataset);
+    expect(calls.recorded).toEqual([]);
     instance.end();
     expect((await instance.outcome).status).toBe(Status.CannotUnderstand);
     expect(calls.recorded).toEqual([]);
     expect(calls.committed).toEqual([]);
+    expect(() => readFileSync(spoolPath)).toThrow(/ENOENT/);
   });
 });
