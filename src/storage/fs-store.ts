@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants as fsConstants, open as openCallback } from 'node:fs';
 import { promisify } from 'node:util';
-import type { Dirent } from 'node:fs';
 import { copyFile, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -14,6 +13,7 @@ import {
 } from './object-store.js';
 import type { ObjectInfo, ObjectStore } from './object-store.js';
 import { DirSyncGroups, syncDir } from './dir-sync.js';
+import { exists, isCode, isDirectory, walk } from './fs-files.js';
 import { FileMover, MoveError } from './file-mover.js';
 
 /** Options of {@link FilesystemStore}. */
@@ -317,33 +317,6 @@ export async function removeStaleTempFiles(rootDir: string): Promise<number> {
   return removed;
 }
 
-/** Every regular file under `dir` (whose key is `dirKey`), depth first; nothing if absent. */
-async function* walk(dir: string, dirKey: string): AsyncGenerator<ObjectInfo> {
-  let entries: Dirent[];
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    // Objects can vanish while we walk (deletes); a missing directory is an empty listing.
-    if (isCode(err, 'ENOENT') || isCode(err, 'ENOTDIR')) return;
-    throw err;
-  }
-  for (const entry of entries) {
-    const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      // The store's own working directories (temp files, the ingest spool) hold no objects.
-      if (dirKey === '' && entry.name.startsWith('.')) continue;
-      yield* walk(full, key);
-    } else if (entry.isFile()) {
-      try {
-        yield { key, sizeBytes: (await stat(full)).size };
-      } catch (err) {
-        if (!isCode(err, 'ENOENT')) throw err;
-      }
-    }
-  }
-}
-
 function tempNameFor(rootDir: string, dest: string): string {
   return path.join(
     rootDir,
@@ -359,29 +332,6 @@ async function syncFile(file: string, flags: 'r' | 'r+'): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch (err) {
-    if (isCode(err, 'ENOENT')) return false;
-    throw err;
-  }
-}
-
-async function isDirectory(dir: string): Promise<boolean> {
-  try {
-    return (await stat(dir)).isDirectory();
-  } catch (err) {
-    if (isCode(err, 'ENOENT')) return false;
-    throw err;
-  }
-}
-
-function isCode(err: unknown, code: string): boolean {
-  return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
 }
 
 function notFoundOr(err: unknown, key: string, message: string): Error {
