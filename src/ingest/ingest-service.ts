@@ -38,6 +38,8 @@ export interface ReceivedInstance {
    * instance: whoever takes the file on closes it; -1 once that has happened.
    */
   spoolFd: number;
+  /** The spool file's data is durable already (synced while its note was being written). */
+  spoolSynced: boolean;
   /** Object key the instance goes under. */
   key: string;
   /** The durable note of `key` (IntentLog), cleared once the outcome is settled. */
@@ -274,8 +276,12 @@ export class IngestService implements StoreService {
     const movedFrom = existing && existing.storageKey !== key ? existing.storageKey : undefined;
     const movedIntent = movedFrom ? await this.#intents.record(movedFrom) : undefined;
     const [put, indexed] = await Promise.allSettled([
-      timed(this.#store.putFile(key, received.spoolPath, { fd: takeSpoolFd(received) }), (s) =>
-        this.#observer.storageSeconds?.(s),
+      timed(
+        this.#store.putFile(key, received.spoolPath, {
+          fd: takeSpoolFd(received),
+          synced: received.spoolSynced,
+        }),
+        (s) => this.#observer.storageSeconds?.(s),
       ),
       timed(this.#committer.commit(stored, existing !== undefined), (s) =>
         this.#observer.indexSeconds?.(s),

@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { rm } from 'node:fs/promises';
 import { createInflateRaw, type InflateRaw } from 'node:zlib';
 import type { Logger } from 'pino';
@@ -43,6 +44,8 @@ interface Checked {
   key: string;
 }
 
+const fdatasyncAsync = promisify(fdatasync);
+
 /** Why an instance is refused; the dataset is still read to its end so the association survives. */
 class Refusal {
   constructor(
@@ -71,7 +74,7 @@ export class InstanceReceiver implements StoreReceiver {
   #bytes = 0;
   #metaBytes = 0;
   /** The durable note of the key this instance goes under, taken as soon as the key is known. */
-  #noted: { key: string; intent: Promise<Intent | undefined> } | undefined;
+  #noted: { key: string; intent: Promise<Intent | undefined>; settled: boolean } | undefined;
   #keyLookedFor = false;
   /** The instance went on to be stored: its spool file and note are no longer this receiver's. */
   #handedOff = false;
@@ -165,14 +168,20 @@ export class InstanceReceiver implements StoreReceiver {
     this.#keyLookedFor = true;
     if (uids.sopInstanceUid !== this.#request.sopInstanceUid) return;
     const key = instanceKey(uids.studyUid, uids.seriesUid, uids.sopInstanceUid);
-    this.#noted = { key, intent: this.#recordIntent(key) };
+    this.#noted = this.#note(key);
+  }
+
+  #note(key: string): { key: string; intent: Promise<Intent | undefined>; settled: boolean } {
+    const noted = { key, intent: this.#recordIntent(key), settled: false };
+    void noted.intent.then(() => (noted.settled = true));
+    return noted;
   }
 
   /** The durable note of `key`: usually the one taken while the data streamed. */
   #intentFor(key: string): Promise<Intent | undefined> {
     if (this.#noted?.key !== key) {
       void this.#dropNote();
-      this.#noted = { key, intent: this.#recordIntent(key) };
+      this.#noted = this.#note(key);
     }
     return this.#noted.intent;
   }
@@ -237,10 +246,14 @@ export class InstanceReceiver implements StoreReceiver {
     }
     const checked = this.#refusal ? undefined : this.#check();
     const noted = checked ? this.#intentFor(checked.key) : undefined;
+    // A note still being written (a small instance arrives in one piece, with its header):
+    // the data is synced meanwhile, as the store would otherwise sync it only after the note.
+    const synced = checked && !this.#noted?.settled ? this.#syncSpool() : undefined;
     const received = checked ? this.#describe(checked) : undefined;
     const shortage = await this.#deps.diskShortage;
     if (shortage && !this.#refusal) this.#refuse(Status.OutOfResources, shortage);
     const intent = await noted;
+    await synced;
     if (this.#refusal || !received) {
       await Promise.all([this.#dropNote(), this.#discardSpool()]);
       const refusal =
@@ -259,9 +272,18 @@ export class InstanceReceiver implements StoreReceiver {
     received.intent = intent;
     // The spool file goes on open: the store makes it durable through this descriptor.
     received.spoolFd = this.#fd;
+    received.spoolSynced = synced !== undefined;
     this.#fd = -1;
     this.#handedOff = true;
     return this.#deps.commit(received);
+  }
+
+  async #syncSpool(): Promise<void> {
+    try {
+      await fdatasyncAsync(this.#fd);
+    } catch (error) {
+      this.#refuse(Status.OutOfResources, `spool sync failed: ${(error as Error).message}`);
+    }
   }
 
   async #recordIntent(key: string): Promise<Intent | undefined> {
@@ -320,6 +342,7 @@ export class InstanceReceiver implements StoreReceiver {
       return {
         spoolPath: this.#deps.spool.path,
         spoolFd: -1,
+        spoolSynced: false,
         intent: undefined,
         key,
         metadata,

@@ -14,6 +14,8 @@ export interface MoveRequest {
   to: string;
   /** The directory of `to`, fsync'd once the rename is done. */
   dir: string;
+  /** False when the caller has synced the file's data already. */
+  sync: boolean;
 }
 
 /** How far a move got; `unknown` when its thread died (the descriptor may be left open). */
@@ -23,9 +25,9 @@ export type MoveResponse =
   | { id: number; ok: true }
   | { id: number; ok: false; stage: MoveStage; code: string | undefined; message: string };
 
-function syncAndClose(fd: number): void {
+function syncAndClose(fd: number, sync: boolean): void {
   try {
-    fdatasyncSync(fd);
+    if (sync) fdatasyncSync(fd);
   } finally {
     closeSync(fd);
   }
@@ -44,7 +46,7 @@ function handle(request: MoveRequest): MoveResponse {
   let stage: MoveStage = 'sync';
   try {
     // The data must be durable before the rename can make it visible under its name.
-    syncAndClose(request.fd);
+    syncAndClose(request.fd, request.sync);
     stage = 'rename';
     renameSync(request.from, request.to);
     stage = 'dirsync';

@@ -63,11 +63,17 @@ export class FileMover {
   }
 
   /**
-   * fdatasync and close `fd` (the descriptor of `from`, handed over: it is closed whatever
-   * happens, unless its thread dies mid-move), rename `from` to `to`, and fsync `dir`, the
-   * directory of `to`.
+   * fdatasync (unless `sync` is false: the caller did) and close `fd`, the descriptor of
+   * `from` (handed over: it is closed whatever happens, unless its thread dies mid-move);
+   * rename `from` to `to`; fsync `dir`, the directory of `to`.
    */
-  move(fd: number, from: string, to: string, dir: string): Promise<void> {
+  move(
+    fd: number,
+    from: string,
+    to: string,
+    dir: string,
+    options: { sync: boolean } = { sync: true },
+  ): Promise<void> {
     if (this.#closed) {
       closeSync(fd);
       return Promise.reject(new MoveError('file mover closed', 'sync', undefined));
@@ -78,7 +84,14 @@ export class FileMover {
     if (thread.pending.size === 0) thread.worker.ref();
     const moved = new Promise<void>((resolve, reject) => {
       thread.pending.set(id, { resolve, reject });
-      thread.worker.postMessage({ id, fd, from, to, dir } satisfies MoveRequest);
+      thread.worker.postMessage({
+        id,
+        fd,
+        from,
+        to,
+        dir,
+        sync: options.sync,
+      } satisfies MoveRequest);
     });
     const settled: Promise<void> = moved.then(
       () => this.#settled(thread, settled),

@@ -67,9 +67,13 @@ export class FilesystemStore implements ObjectStore {
     this.#log = logger?.child({ component: 'fs-store' });
   }
 
-  putFile(key: string, spoolPath: string, options: { fd?: number } = {}): Promise<void> {
+  putFile(
+    key: string,
+    spoolPath: string,
+    options: { fd?: number; synced?: boolean } = {},
+  ): Promise<void> {
     // Tracked, so that closing waits for the stores in progress before the threads stop.
-    const stored = this.#putFile(key, spoolPath, options.fd);
+    const stored = this.#putFile(key, spoolPath, options.fd, options.synced === true);
     const tracked: Promise<void> = stored
       .catch(() => undefined)
       .then(() => void this.#storing.delete(tracked));
@@ -77,7 +81,12 @@ export class FilesystemStore implements ObjectStore {
     return stored;
   }
 
-  async #putFile(key: string, spoolPath: string, handedFd: number | undefined): Promise<void> {
+  async #putFile(
+    key: string,
+    spoolPath: string,
+    handedFd: number | undefined,
+    synced: boolean,
+  ): Promise<void> {
     let fd = handedFd;
     try {
       const dest = this.#pathOf(key);
@@ -88,7 +97,7 @@ export class FilesystemStore implements ObjectStore {
       fd = undefined;
       try {
         // The spool's data is made durable before the rename makes it visible under the key.
-        await this.#mover.move(handed, spoolPath, dest, dir);
+        await this.#mover.move(handed, spoolPath, dest, dir, { sync: !synced });
       } catch (err) {
         if (!(err instanceof MoveError) || err.stage === 'sync') throw err;
         if (err.stage === 'rename') {

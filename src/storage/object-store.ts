@@ -19,9 +19,14 @@ export interface ObjectStore {
    * the object is durable (fsync + rename + directory fsync, or S3 PUT acknowledged). On
    * failure nothing is left under `key` and the spool file is left for the caller to remove.
    * `fd` is an open descriptor of the spool file, handed over: the store closes it whatever
-   * happens (a local store syncs through it instead of opening the file again).
+   * happens (a local store syncs through it instead of opening the file again). `synced` says
+   * the caller has fdatasync'd the file already.
    */
-  putFile(key: string, spoolPath: string, options?: { fd?: number }): Promise<void>;
+  putFile(
+    key: string,
+    spoolPath: string,
+    options?: { fd?: number; synced?: boolean },
+  ): Promise<void>;
   /** Store a small buffer durably under `key` (packages, manifests). */
   putBuffer(key: string, data: Buffer): Promise<void>;
   /** Read an object as a stream. Rejects with `ObjectNotFoundError` when absent. */

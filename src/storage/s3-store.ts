@@ -95,7 +95,11 @@ export class S3Store implements ObjectStore {
     return store;
   }
 
-  async putFile(key: string, spoolPath: string, options: { fd?: number } = {}): Promise<void> {
+  async putFile(
+    key: string,
+    spoolPath: string,
+    options: { fd?: number; synced?: boolean } = {},
+  ): Promise<void> {
     // The upload reads the file by its path; the server makes it durable, not a local sync.
     if (options.fd !== undefined) closeSync(options.fd);
     const name = this.#nameOf(key);

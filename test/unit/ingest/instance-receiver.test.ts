@@ -69,7 +69,7 @@ function receiver(sopInstanceUid = uids.sop, transferSyntaxUid = EXPLICIT_LE) {
     },
     deps,
   );
-  return { instance, calls, spoolPath };
+  return { instance, calls, spoolPath, deps };
 }
 
 describe('InstanceReceiver', () => {
@@ -79,6 +79,8 @@ describe('InstanceReceiver', () => {
     const header = syntheticHeader(OPTIONS).length;
     instance.write(dataset.subarray(0, header));
     expect(calls.recorded).toEqual([KEY]);
+    // The pixel data arrives in later reads of the socket, by when the note is durable.
+    await new Promise((resolve) => setImmediate(resolve));
     instance.write(dataset.subarray(header));
     instance.end();
     await expect(instance.outcome).resolves.toEqual({ status: Status.Success });
@@ -86,10 +88,35 @@ describe('InstanceReceiver', () => {
     expect(calls.recorded).toEqual([KEY]);
     expect(calls.cleared).toEqual([]);
     const [received] = calls.committed;
-    expect(received).toMatchObject({ key: KEY, intent: { slot: 0 }, spoolPath });
+    // The note was durable before the data ended: the store syncs the data as it moves it.
+    expect(received).toMatchObject({
+      key: KEY,
+      intent: { slot: 0 },
+      spoolPath,
+      spoolSynced: false,
+    });
     expect(fileOpenAt(received!.spoolFd)).toBe(spoolPath);
     closeSync(received!.spoolFd);
     expect(readFileSync(spoolPath).subarray(-dataset.length).equals(dataset)).toBe(true);
+  });
+
+  it('syncs the data itself while the note is still being written', async () => {
+    const dataset = syntheticDataset(OPTIONS);
+    const { instance, calls, deps } = receiver();
+    let written!: () => void;
+    deps.recordIntent = (key) => {
+      calls.recorded.push(key);
+      return new Promise((resolve) => (written = () => resolve({ slot: 7 })));
+    };
+    instance.write(dataset);
+    instance.end();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(calls.committed).toEqual([]);
+    written();
+    await expect(instance.outcome).resolves.toEqual({ status: Status.Success });
+    const [received] = calls.committed;
+    expect(received).toMatchObject({ key: KEY, intent: { slot: 7 }, spoolSynced: true });
+    closeSync(received!.spoolFd);
   });
 
   it('notes the key of a deflated dataset from its inflated header, once', async () => {
