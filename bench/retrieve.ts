@@ -19,8 +19,7 @@ import { parseArgs } from 'node:util';
 import { requestXml, streamExchange, type StreamedAnswer } from '../test/helpers/on-demand.js';
 import { startOrthanc } from '../test/helpers/orthanc.js';
 import { writeSyntheticInstances } from '../test/helpers/synthetic.js';
-import { runTool } from '../test/helpers/tools.js';
-import { build, peakRssMb, percentile, startBenchBridge } from './daemon.js';
+import { build, peakRssMb, percentile, send, startBenchBridge } from './daemon.js';
 
 interface Run {
   packagesPerSecond: number;
@@ -100,21 +99,7 @@ async function main(): Promise<void> {
       },
     });
     try {
-      const sent = await runTool(
-        'storescu',
-        [
-          '-aet',
-          'STORESCU',
-          '-aec',
-          'FSEBRIDGE',
-          '+sd',
-          '127.0.0.1',
-          String(bridge.port),
-          join(root, 'study'),
-        ],
-        { timeoutMs: 3_600_000 },
-      );
-      if (sent.code !== 0) throw new Error(`storescu failed: ${sent.stderr}`);
+      await send(bridge, [join(root, 'study')]);
       const api = `http://127.0.0.1:${bridge.httpPort}`;
       for (let n = 0; n <= coldReports; n++) {
         const answer = await fetch(`${api}/api/reports`, {
