@@ -17,7 +17,10 @@ import { PduReader } from './pdu-reader.js';
 
 /** Receives one dataset, chunk by chunk, in order. */
 export interface DatasetSink {
-  /** Returns false when the sink is behind: the socket pauses until `onDrain` fires. */
+  /**
+   * Returns false when the sink is behind: the socket pauses until `onDrain` fires. The chunk is
+   * the sink's to keep: its bytes never change afterwards.
+   */
   write(chunk: Buffer): boolean;
   onDrain(listener: () => void): void;
   /** The last fragment has arrived. */

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fdatasync, writeSync } from 'node:fs';
+import { closeSync, fdatasync } from 'node:fs';
 import { promisify } from 'node:util';
 import { rm } from 'node:fs/promises';
 import { createInflateRaw, type InflateRaw } from 'node:zlib';
@@ -22,6 +22,7 @@ import { Status } from '../dimse/status.js';
 import type { PooledFile } from './file-pool.js';
 import type { ReceivedInstance } from './ingest-service.js';
 import type { Intent } from './intent-log.js';
+import { SpoolWriter } from './spool-writer.js';
 import { instanceKey } from '../storage/keys.js';
 
 export interface ReceiverDeps {
@@ -73,6 +74,7 @@ export class InstanceReceiver implements StoreReceiver {
   #inflated: Promise<void> = Promise.resolve();
   #bytes = 0;
   #metaBytes = 0;
+  #spoolWriter: SpoolWriter;
   /** The durable note of the key this instance goes under, taken as soon as the key is known. */
   #noted: { key: string; intent: Promise<Intent | undefined>; settled: boolean } | undefined;
   #keyLookedFor = false;
@@ -84,6 +86,7 @@ export class InstanceReceiver implements StoreReceiver {
     this.#deps = deps;
     // Owned from here on: closed and removed on every path that does not store it.
     this.#fd = deps.spool.fd;
+    this.#spoolWriter = new SpoolWriter(this.#fd);
     this.outcome = new Promise((resolve) => (this.#settle = resolve));
     const encoding = encodingOf(request.transferSyntaxUid);
     this.#walker = createWalker(request.transferSyntaxUid, deps.maxHeaderBytes);
@@ -107,22 +110,10 @@ export class InstanceReceiver implements StoreReceiver {
     });
     this.#metaBytes = meta.length;
     try {
-      this.#writeSpool(meta);
+      this.#spoolWriter.write(meta);
     } catch (error) {
       this.#refuse(Status.OutOfResources, `spool write failed: ${(error as Error).message}`);
     }
-  }
-
-  /**
-   * Spool writes are synchronous: they land in the page cache without waiting on the disk, and
-   * a thread-pool round trip per fragment would cost more than the copy. Blocking here is also
-   * the back-pressure: the socket is not read while a write is in progress. Durability comes
-   * from one fdatasync at the end.
-   */
-  #writeSpool(chunk: Buffer): void {
-    let offset = 0;
-    while (offset < chunk.length)
-      offset += writeSync(this.#fd, chunk, offset, chunk.length - offset);
   }
 
   #startInflater(): void {
@@ -208,7 +199,7 @@ export class InstanceReceiver implements StoreReceiver {
     if (this.#inflater) this.#inflater.write(chunk);
     else this.#walk(chunk);
     try {
-      this.#writeSpool(chunk);
+      this.#spoolWriter.write(chunk);
     } catch (error) {
       this.#refuse(Status.OutOfResources, `spool write failed: ${(error as Error).message}`);
     }
@@ -240,6 +231,13 @@ export class InstanceReceiver implements StoreReceiver {
   }
 
   async #finish(): Promise<StoreOutcome> {
+    if (!this.#refusal) {
+      try {
+        this.#spoolWriter.flush();
+      } catch (error) {
+        this.#refuse(Status.OutOfResources, `spool write failed: ${(error as Error).message}`);
+      }
+    }
     if (this.#inflater) {
       this.#inflater.end();
       await this.#inflated;
@@ -370,6 +368,7 @@ export class InstanceReceiver implements StoreReceiver {
   }
 
   #closeFile(): void {
+    this.#spoolWriter.discard();
     if (this.#fd === -1) return;
     closeSync(this.#fd);
     this.#fd = -1;

@@ -27,6 +27,8 @@ import {
 } from '../../helpers/raw-peer.js';
 import { SAMPLES_DIR, sampleFacts, type SampleFacts } from '../../helpers/samples.js';
 import { storedDataset } from '../../helpers/stored.js';
+import { CT_IMAGE_STORAGE, syntheticDataset, syntheticUids } from '../../helpers/synthetic.js';
+import { SPOOL_BATCH_BYTES } from '../../../src/ingest/spool-writer.js';
 import { waitFor } from '../../helpers/tools.js';
 
 /*
@@ -40,6 +42,20 @@ const MAX_PDU = 16384;
 
 let bridge: TestBridge;
 let ct: SampleFacts;
+
+/**
+ * A CT instance larger than one spool write: part of it sent is on the spool, which is how
+ * these tests see that the bridge is receiving before they break the transfer off.
+ */
+const side = Math.ceil(Math.sqrt(SPOOL_BATCH_BYTES));
+const large = {
+  sopClassUid: CT_IMAGE_STORAGE,
+  sopInstanceUid: syntheticUids({ study: 7, series: 1, instance: 1 }).sop,
+  transferSyntaxUid: EXPLICIT_LE,
+  dataset: syntheticDataset({ study: 7, series: 1, instance: 1, rows: side, columns: side }),
+};
+/** What is sent of `large` before the transfer breaks off: more than one spool write. */
+const partial = large.dataset.subarray(0, SPOOL_BATCH_BYTES + 10_000);
 
 beforeAll(async () => {
   bridge = await startBridge({ dicom: { maxPduLength: MAX_PDU } });
@@ -72,14 +88,17 @@ async function expectStillServing(): Promise<void> {
   expect(await echoStatus(bridge)).toBe(0x0000);
 }
 
-/** A C-STORE-RQ for CT_small, as command P-DATA-TF PDUs on context `ctId`. */
-function storeCommandPdus(ctId: number): Buffer {
+/** A C-STORE-RQ for `instance` (CT_small unless named), as command P-DATA-TF PDUs on context `ctId`. */
+function storeCommandPdus(
+  ctId: number,
+  instance: { sopClassUid: string; sopInstanceUid: string } = ct,
+): Buffer {
   const command = encodeCommand({
     commandField: CommandField.CStoreRq,
     messageId: 1,
     priority: 0,
-    affectedSopClassUid: ct.sopClassUid,
-    affectedSopInstanceUid: ct.sopInstanceUid,
+    affectedSopClassUid: instance.sopClassUid,
+    affectedSopInstanceUid: instance.sopInstanceUid,
     hasDataset: true,
   });
   return pDataPdus(ctId, true, command, 8000);
@@ -182,8 +201,8 @@ describe('protocol abuse', () => {
   it('keeps nothing when the peer sends A-ABORT in the middle of a dataset', async () => {
     const { peer, ctId } = await establishedPeer();
     try {
-      await peer.write(storeCommandPdus(ctId));
-      await peer.write(pDataPdus(ctId, false, ct.dataset.subarray(0, 10_000), 8000, false));
+      await peer.write(storeCommandPdus(ctId, large));
+      await peer.write(pDataPdus(ctId, false, partial, 8000, false));
       await waitFor(
         async () => (await spoolFiles(bridge)).length === 1,
         10_000,
@@ -224,23 +243,22 @@ describe('protocol abuse', () => {
     const client = await connectClient(bridge, {
       contexts: [
         { abstractSyntax: VERIFICATION, transferSyntaxes: [IMPLICIT_LE] },
-        { abstractSyntax: ct.sopClassUid, transferSyntaxes: [ct.transferSyntaxUid] },
+        { abstractSyntax: large.sopClassUid, transferSyntaxes: [large.transferSyntaxUid] },
       ],
     });
-    const context = client.findContext(ct.sopClassUid, ct.transferSyntaxUid)!;
+    const context = client.findContext(large.sopClassUid, large.transferSyntaxUid)!;
     expect(context).toBeDefined();
     await client.send(context.id, {
       commandField: CommandField.CStoreRq,
       messageId: client.nextMessageId(),
       priority: 0,
-      affectedSopClassUid: ct.sopClassUid,
-      affectedSopInstanceUid: ct.sopInstanceUid,
+      affectedSopClassUid: large.sopClassUid,
+      affectedSopInstanceUid: large.sopInstanceUid,
       hasDataset: true,
     });
-    const half = ct.dataset.subarray(0, Math.floor(ct.dataset.length / 2));
     const socket = client.association.socket;
     await new Promise<void>((resolve, reject) =>
-      socket.write(pDataPdus(context.id, false, half, 8000, false), (error) =>
+      socket.write(pDataPdus(context.id, false, partial, 8000, false), (error) =>
         error ? reject(error) : resolve(),
       ),
     );
@@ -256,32 +274,34 @@ describe('protocol abuse', () => {
       bridge,
       (line) =>
         line.msg === 'instance transfer interrupted; nothing kept' &&
-        line.sopInstanceUid === ct.sopInstanceUid,
+        line.sopInstanceUid === large.sopInstanceUid,
       'transfer interrupted',
     );
     await expectNothingStored(bridge);
-    expect(bridge.app.index.findInstance(ct.sopInstanceUid)).toBeUndefined();
+    expect(bridge.app.index.findInstance(large.sopInstanceUid)).toBeUndefined();
 
     // Still serving: a C-ECHO, then the same instance sent whole is stored as sent.
     await expectStillServing();
     const again = await connectClient(bridge, {
-      contexts: [{ abstractSyntax: ct.sopClassUid, transferSyntaxes: [ct.transferSyntaxUid] }],
+      contexts: [
+        { abstractSyntax: large.sopClassUid, transferSyntaxes: [large.transferSyntaxUid] },
+      ],
     });
     try {
       const response = await again.store(
-        ct.sopClassUid,
-        ct.sopInstanceUid,
-        ct.transferSyntaxUid,
-        ct.dataset,
+        large.sopClassUid,
+        large.sopInstanceUid,
+        large.transferSyntaxUid,
+        large.dataset,
       );
       expect(response.status).toBe(0x0000);
     } finally {
       await again.release();
     }
-    const location = bridge.app.index.findInstance(ct.sopInstanceUid);
+    const location = bridge.app.index.findInstance(large.sopInstanceUid);
     expect(location).toBeDefined();
     expect(
-      (await storedDataset(bridge.app.store, location!.storageKey)).dataset.equals(ct.dataset),
+      (await storedDataset(bridge.app.store, location!.storageKey)).dataset.equals(large.dataset),
     ).toBe(true);
     expect(await objectFiles(bridge)).toHaveLength(1);
     expect(await spoolFiles(bridge)).toEqual([]);
