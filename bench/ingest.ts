@@ -6,8 +6,9 @@
  *   npm run bench:ingest -- [--count 2000] [--streams 1,4] [--sizes small,ct] [--repeat 3]
  *
  * Each configuration runs `repeat` times, alternating which side goes first, and the median
- * is reported: disk latency on shared machines varies from run to run. The fsync latency of
- * the data directory's disk is printed too, because it, not CPU, bounds durable ingest.
+ * is reported: disk latency on shared machines varies from run to run. Each row also prints
+ * what bounds a receiver here: the CPU that receiver and senders use per instance (with several
+ * senders), and, with one sender, the extra latency of a durable write of that size.
  */
 import { spawn } from 'node:child_process';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -76,23 +77,56 @@ async function startStorescp(root: string): Promise<Target> {
   };
 }
 
-/** Median time of one durable small write as the bridge does it: write, fdatasync, rename, directory fsync. */
-function fsyncLatencyMs(root: string): number {
-  const times: number[] = [];
-  const data = Buffer.alloc(8192, 1);
-  for (let i = 0; i < 50; i++) {
-    const started = performance.now();
-    const fd = openSync(join(root, `probe-${i}.tmp`), 'w');
-    writeSync(fd, data);
-    fdatasyncSync(fd);
-    closeSync(fd);
-    renameSync(join(root, `probe-${i}.tmp`), join(root, `probe-${i}`));
-    const dir = openSync(root, 'r');
-    fsyncSync(dir);
-    closeSync(dir);
-    times.push(performance.now() - started);
-  }
-  return median(times);
+/**
+ * Median milliseconds to write one file of `bytes` as a receiver that answers from the page
+ * cache does (`storescp`: write, close, rename) and as a durable one does (write, fdatasync,
+ * close, rename, directory fsync).
+ */
+function writeLatencyMs(root: string, bytes: number): { plain: number; durable: number } {
+  const data = Buffer.alloc(bytes, 1);
+  const time = (durable: boolean): number => {
+    const times: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const path = join(root, `probe-${i}`);
+      const started = performance.now();
+      const fd = openSync(`${path}.tmp`, 'w');
+      writeSync(fd, data);
+      if (durable) fdatasyncSync(fd);
+      closeSync(fd);
+      renameSync(`${path}.tmp`, path);
+      if (durable) {
+        const dir = openSync(root, 'r');
+        fsyncSync(dir);
+        closeSync(dir);
+      }
+      times.push(performance.now() - started);
+    }
+    for (let i = 0; i < 50; i++) rmSync(join(root, `probe-${i}`), { force: true });
+    return median(times);
+  };
+  return { plain: time(false), durable: time(true) };
+}
+
+/**
+ * With one sender, `storescu` waits for each answer before it sends the next instance, so a
+ * receiver that makes each instance durable before answering adds the durable write's extra
+ * latency to every instance: even one that spent nothing else would reach only `storescp`'s
+ * time per instance over that sum.
+ */
+function latencyBound(
+  storescpSeconds: number,
+  count: number,
+  write: { plain: number; durable: number },
+): string {
+  const perInstance = (storescpSeconds * 1000) / count;
+  const extra = write.durable - write.plain;
+  return (
+    `one sender waits for each answer: storescp takes ${perInstance.toFixed(2)} ms per instance; ` +
+    `writing a file of this size durably (fdatasync, rename, directory fsync) takes ` +
+    `${extra.toFixed(2)} ms more than into the page cache (${write.plain.toFixed(2)} → ` +
+    `${write.durable.toFixed(2)} ms), so a receiver that does only that reaches at most ` +
+    `${(perInstance / (perInstance + extra)).toFixed(2)}x`
+  );
 }
 
 /**
@@ -187,9 +221,9 @@ async function main(): Promise<void> {
   await build();
   const root = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'bench-ingest-'));
   const rows: string[] = [];
-  const latency = fsyncLatencyMs(root);
+  const small = writeLatencyMs(root, 8192);
   console.log(
-    `disk: median durable small write (write + fdatasync + rename + dir fsync) ${latency.toFixed(2)} ms`,
+    `disk: median durable small write (write + fdatasync + rename + dir fsync) ${small.durable.toFixed(2)} ms`,
   );
   try {
     for (const size of sizes) {
@@ -208,6 +242,8 @@ async function main(): Promise<void> {
         const megabytes = totalBytes(dirs) / 1e6;
         // Both receivers' copies, and the bridge's spool, fit in memory touched before.
         prefault(root, 3 * megabytes * 1e6);
+        const write =
+          streams === 1 ? writeLatencyMs(root, Math.round((megabytes * 1e6) / count)) : undefined;
         const seconds: Record<string, number[]> = { bridge: [], storescp: [] };
         const cpu: Record<string, Array<{ user: number; system: number }>> = {
           bridge: [],
@@ -256,6 +292,7 @@ async function main(): Promise<void> {
         console.log(line);
         console.log(`  bridge CPU per instance by thread (last run): ${threads}`);
         console.log(`  ${cpuBound(cpu, senderCpu, count)}`);
+        if (write) console.log(`  ${latencyBound(reference.seconds, count, write)}`);
         rows.push(line);
         for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
       }
