@@ -38,8 +38,12 @@ export interface ReceivedInstance {
    * instance: whoever takes the file on closes it; -1 once that has happened.
    */
   spoolFd: number;
-  /** The spool file's data is durable already (synced while its note was being written). */
-  spoolSynced: boolean;
+  /**
+   * The spool file's data being synced by the receiver (started while the note of its key was
+   * still being written), or undefined when the store is to sync it. The store moves the file
+   * only once this has settled; a rejection fails the instance.
+   */
+  spoolSync: Promise<void> | undefined;
   /** Object key the instance goes under. */
   key: string;
   /** The durable note of `key` (IntentLog), cleared once the outcome is settled. */
@@ -72,8 +76,9 @@ function closeSpool(received: ReceivedInstance): void {
   if (fd !== undefined) closeSync(fd);
 }
 
-/** The instance is not stored: its spool file goes. */
+/** The instance is not stored: its spool file goes (once no sync is using its descriptor). */
 async function discardSpool(received: ReceivedInstance): Promise<void> {
+  await received.spoolSync?.catch(() => undefined);
   closeSpool(received);
   await rm(received.spoolPath, { force: true });
 }
@@ -270,19 +275,15 @@ export class IngestService implements StoreService {
     };
     // The intent note is durable already, so making the object durable (sync, rename, or PUT)
     // and the index commit can run at the same time: if either fails, or the process dies in
-    // between, the note says which key to reconcile. Success waits for both.
+    // between, the note says which key to reconcile. Success waits for both. The data may still
+    // be syncing (started while the note was written): the index commit needs only the note;
+    // the move waits for the data.
     // A replacement under other study or series UIDs leaves the old object to remove: note it
     // too, so an interruption cannot leave two objects for one SOP Instance UID.
     const movedFrom = existing && existing.storageKey !== key ? existing.storageKey : undefined;
     const movedIntent = movedFrom ? await this.#intents.record(movedFrom) : undefined;
     const [put, indexed] = await Promise.allSettled([
-      timed(
-        this.#store.putFile(key, received.spoolPath, {
-          fd: takeSpoolFd(received),
-          synced: received.spoolSynced,
-        }),
-        (s) => this.#observer.storageSeconds?.(s),
-      ),
+      timed(this.#put(received), (s) => this.#observer.storageSeconds?.(s)),
       timed(this.#committer.commit(stored, existing !== undefined), (s) =>
         this.#observer.indexSeconds?.(s),
       ),
@@ -325,6 +326,16 @@ export class IngestService implements StoreService {
     this.#observer.stored?.({ callingAe: received.callingAe, sizeBytes: received.sizeBytes });
     for (const listener of this.#storedListeners) listener(metadata.study.uid);
     return { status: Status.Success };
+  }
+
+  /** Put the spool file under its key, once the receiver's sync of its data (if any) is done. */
+  async #put(received: ReceivedInstance): Promise<void> {
+    const synced = received.spoolSync !== undefined;
+    await received.spoolSync;
+    await this.#store.putFile(received.key, received.spoolPath, {
+      fd: takeSpoolFd(received),
+      synced,
+    });
   }
 
   /** Report measurements to `observer` (one observer; a later call replaces it). */

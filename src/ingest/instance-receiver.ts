@@ -244,15 +244,20 @@ export class InstanceReceiver implements StoreReceiver {
     }
     const checked = this.#refusal ? undefined : this.#check();
     const noted = checked ? this.#intentFor(checked.key) : undefined;
-    // A note still being written (a small instance arrives in one piece, with its header):
-    // the data is synced meanwhile, as the store would otherwise sync it only after the note.
-    const synced = checked && !this.#noted?.settled ? this.#syncSpool() : undefined;
+    // A note still being written (a small instance arrives in one piece with its header; with
+    // one sender, a CT instance's data ends before its note is durable): the data is synced
+    // meanwhile, as the store would otherwise sync it only after the note. The index commit
+    // then starts as soon as the note is durable, without waiting for this sync.
+    const synced = checked && !this.#noted?.settled ? fdatasyncAsync(this.#fd) : undefined;
+    // Its failure is reported by the store, which waits for it before moving the file.
+    synced?.catch(() => undefined);
     const received = checked ? this.#describe(checked) : undefined;
     const shortage = await this.#deps.diskShortage;
     if (shortage && !this.#refusal) this.#refuse(Status.OutOfResources, shortage);
     const intent = await noted;
-    await synced;
     if (this.#refusal || !received) {
+      // The descriptor is closed only once the sync using it is over.
+      await synced?.catch(() => undefined);
       await Promise.all([this.#dropNote(), this.#discardSpool()]);
       const refusal =
         this.#refusal ?? new Refusal(Status.ProcessingFailure, 'instance could not be read');
@@ -270,18 +275,10 @@ export class InstanceReceiver implements StoreReceiver {
     received.intent = intent;
     // The spool file goes on open: the store makes it durable through this descriptor.
     received.spoolFd = this.#fd;
-    received.spoolSynced = synced !== undefined;
+    received.spoolSync = synced;
     this.#fd = -1;
     this.#handedOff = true;
     return this.#deps.commit(received);
-  }
-
-  async #syncSpool(): Promise<void> {
-    try {
-      await fdatasyncAsync(this.#fd);
-    } catch (error) {
-      this.#refuse(Status.OutOfResources, `spool sync failed: ${(error as Error).message}`);
-    }
   }
 
   async #recordIntent(key: string): Promise<Intent | undefined> {
@@ -340,7 +337,7 @@ export class InstanceReceiver implements StoreReceiver {
       return {
         spoolPath: this.#deps.spool.path,
         spoolFd: -1,
-        spoolSynced: false,
+        spoolSync: undefined,
         intent: undefined,
         key,
         metadata,

@@ -93,14 +93,14 @@ describe('InstanceReceiver', () => {
       key: KEY,
       intent: { slot: 0 },
       spoolPath,
-      spoolSynced: false,
+      spoolSync: undefined,
     });
     expect(fileOpenAt(received!.spoolFd)).toBe(spoolPath);
     closeSync(received!.spoolFd);
     expect(readFileSync(spoolPath).subarray(-dataset.length).equals(dataset)).toBe(true);
   });
 
-  it('syncs the data itself while the note is still being written', async () => {
+  it('syncs the data itself while the note is still being written, and hands the sync on', async () => {
     const dataset = syntheticDataset(OPTIONS);
     const { instance, calls, deps } = receiver();
     let written!: () => void;
@@ -111,11 +111,15 @@ describe('InstanceReceiver', () => {
     instance.write(dataset);
     instance.end();
     await new Promise((resolve) => setTimeout(resolve, 20));
+    // Nothing is committed before the note is durable.
     expect(calls.committed).toEqual([]);
     written();
     await expect(instance.outcome).resolves.toEqual({ status: Status.Success });
     const [received] = calls.committed;
-    expect(received).toMatchObject({ key: KEY, intent: { slot: 7 }, spoolSynced: true });
+    expect(received).toMatchObject({ key: KEY, intent: { slot: 7 } });
+    // The sync started at the end goes on with the instance: the store moves the file after it.
+    expect(received!.spoolSync).toBeInstanceOf(Promise);
+    await expect(received!.spoolSync).resolves.toBeUndefined();
     closeSync(received!.spoolFd);
   });
 
