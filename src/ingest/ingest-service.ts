@@ -208,6 +208,7 @@ export class IngestService implements StoreService {
   begin(request: StoreRequest): StoreReceiver {
     return new InstanceReceiver(request, {
       spool: this.#spoolFiles.take(),
+      syncsSpool: this.#store.syncsSpool,
       recordIntent: (key) => this.#intents.record(key),
       clearIntent: (intent) => this.#intents.clear(intent),
       maxInstanceBytes: this.#options.maxInstanceBytes,

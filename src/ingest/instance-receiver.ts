@@ -32,6 +32,11 @@ export interface ReceiverDeps {
   maxHeaderBytes: number;
   /** Started when the command arrived; undefined when there is room. */
   diskShortage: Promise<string | undefined>;
+  /**
+   * The store makes the object durable from the spool file's own data (filesystem): its data is
+   * then worth syncing while a late note is written. False for S3, whose server makes it durable.
+   */
+  syncsSpool: boolean;
   /** Durably notes the key about to be stored (see IntentLog). */
   recordIntent(key: string): Promise<Intent>;
   clearIntent(intent: Intent): void;
@@ -248,7 +253,10 @@ export class InstanceReceiver implements StoreReceiver {
     // one sender, a CT instance's data ends before its note is durable): the data is synced
     // meanwhile, as the store would otherwise sync it only after the note. The index commit
     // then starts as soon as the note is durable, without waiting for this sync.
-    const synced = checked && !this.#noted?.settled ? fdatasyncAsync(this.#fd) : undefined;
+    const synced =
+      checked && this.#deps.syncsSpool && !this.#noted?.settled
+        ? fdatasyncAsync(this.#fd)
+        : undefined;
     // Its failure is reported by the store, which waits for it before moving the file.
     synced?.catch(() => undefined);
     const received = checked ? this.#describe(checked) : undefined;

@@ -47,6 +47,7 @@ const MAX_KNOWN_DIRS = 10_000;
  */
 export class FilesystemStore implements ObjectStore {
   readonly description: string;
+  readonly syncsSpool = true;
   readonly #rootDir: string;
   readonly #log: Logger | undefined;
   /** Directories known to exist with a durable entry in their parent. */

@@ -15,6 +15,12 @@ export interface ObjectStore {
   /** Human-readable description for logs, e.g. `fs:/srv/bridge/data/objects`. */
   readonly description: string;
   /**
+   * True when `putFile` makes the object durable from the spool file itself, so the file's data
+   * must be synced (by the store, or by the caller ahead of it); false when the object is made
+   * durable elsewhere (S3: by the server), so syncing the spool would only cost time.
+   */
+  readonly syncsSpool: boolean;
+  /**
    * Make the spooled file durable under `key` and remove the spool file. Resolves only when
    * the object is durable (fsync + rename + directory fsync, or S3 PUT acknowledged). On
    * failure nothing is left under `key` and the spool file is left for the caller to remove.

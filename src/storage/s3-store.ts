@@ -46,6 +46,7 @@ const BUCKET_NAME_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
  */
 export class S3Store implements ObjectStore {
   readonly description: string;
+  readonly syncsSpool = false;
   readonly #client: Client;
   readonly #agent: http.Agent;
   readonly #bucket: string;

@@ -80,6 +80,7 @@ async function received(spoolSync: Promise<void> | undefined): Promise<ReceivedI
       spool: { fd: openSync(spoolPath, 'wx'), path: spoolPath, entryDurable: false },
       maxInstanceBytes: 1024 * 1024,
       maxHeaderBytes: 64 * 1024,
+      syncsSpool: true,
       diskShortage: Promise.resolve(undefined),
       recordIntent: () => Promise.resolve({ slot: 0 }),
       clearIntent: () => undefined,

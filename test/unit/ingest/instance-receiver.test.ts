@@ -46,6 +46,7 @@ function receiver(sopInstanceUid = uids.sop, transferSyntaxUid = EXPLICIT_LE) {
     spool: { fd: openSync(spoolPath, 'wx'), path: spoolPath, entryDurable: false },
     maxInstanceBytes: 1024 * 1024,
     maxHeaderBytes: 64 * 1024,
+    syncsSpool: true,
     diskShortage: Promise.resolve(undefined),
     recordIntent: async (key) => {
       calls.recorded.push(key);
@@ -120,6 +121,25 @@ describe('InstanceReceiver', () => {
     // The sync started at the end goes on with the instance: the store moves the file after it.
     expect(received!.spoolSync).toBeInstanceOf(Promise);
     await expect(received!.spoolSync).resolves.toBeUndefined();
+    closeSync(received!.spoolFd);
+  });
+
+  it('leaves the data unsynced for a store whose server makes it durable (S3)', async () => {
+    const dataset = syntheticDataset(OPTIONS);
+    const { instance, calls, deps } = receiver();
+    deps.syncsSpool = false;
+    let written!: () => void;
+    deps.recordIntent = (key) => {
+      calls.recorded.push(key);
+      return new Promise((resolve) => (written = () => resolve({ slot: 3 })));
+    };
+    instance.write(dataset);
+    instance.end();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    written();
+    await expect(instance.outcome).resolves.toEqual({ status: Status.Success });
+    const [received] = calls.committed;
+    expect(received).toMatchObject({ key: KEY, intent: { slot: 3 }, spoolSync: undefined });
     closeSync(received!.spoolFd);
   });
 
