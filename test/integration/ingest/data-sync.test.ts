@@ -1,4 +1,4 @@
-import { existsSync, openSync } from 'node:fs';
+import { existsSync, openSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,6 +54,10 @@ beforeEach(async () => {
     log,
   );
   await ingest.prepare();
+  // One move first, so the store's mover threads are running before anything is timed.
+  const warm = path.join(dir, 'warm.part');
+  writeFileSync(warm, 'warm');
+  await store.putFile('warm/warm.dcm', warm, { fd: openSync(warm, 'r+') });
 });
 
 afterEach(async () => {
@@ -113,6 +117,8 @@ describe('the data sync handed on with an instance', () => {
       5000,
       'the index row, committed while the data is still syncing',
     );
+    // Time enough for a move that did not wait to finish: none has happened.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(settled).toBe(false);
     expect(await store.stat(key)).toBeUndefined();
 
