@@ -73,6 +73,16 @@ function receiver(sopInstanceUid = uids.sop, transferSyntaxUid = EXPLICIT_LE) {
   return { instance, calls, spoolPath, deps };
 }
 
+/** The note of the key becomes durable (in `slot`) only when the returned function is called. */
+function slowNote(deps: ReceiverDeps, calls: { recorded: string[] }, slot: number): () => void {
+  let written!: () => void;
+  deps.recordIntent = (key) => {
+    calls.recorded.push(key);
+    return new Promise((resolve) => (written = () => resolve({ slot })));
+  };
+  return () => written();
+}
+
 describe('InstanceReceiver', () => {
   it('notes the key as soon as the header has passed the series UID, before the data ends', async () => {
     const dataset = syntheticDataset(OPTIONS);
@@ -104,11 +114,7 @@ describe('InstanceReceiver', () => {
   it('syncs the data itself while the note is still being written, and hands the sync on', async () => {
     const dataset = syntheticDataset(OPTIONS);
     const { instance, calls, deps } = receiver();
-    let written!: () => void;
-    deps.recordIntent = (key) => {
-      calls.recorded.push(key);
-      return new Promise((resolve) => (written = () => resolve({ slot: 7 })));
-    };
+    const written = slowNote(deps, calls, 7);
     instance.write(dataset);
     instance.end();
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -128,11 +134,7 @@ describe('InstanceReceiver', () => {
     const dataset = syntheticDataset(OPTIONS);
     const { instance, calls, deps } = receiver();
     deps.syncsSpool = false;
-    let written!: () => void;
-    deps.recordIntent = (key) => {
-      calls.recorded.push(key);
-      return new Promise((resolve) => (written = () => resolve({ slot: 3 })));
-    };
+    const written = slowNote(deps, calls, 3);
     instance.write(dataset);
     instance.end();
     await new Promise((resolve) => setTimeout(resolve, 20));
