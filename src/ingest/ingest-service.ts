@@ -71,15 +71,11 @@ function takeSpoolFd(received: ReceivedInstance): number | undefined {
   return fd === -1 ? undefined : fd;
 }
 
-function closeSpool(received: ReceivedInstance): void {
-  const fd = takeSpoolFd(received);
-  if (fd !== undefined) closeSync(fd);
-}
-
 /** The instance is not stored: its spool file goes (once no sync is using its descriptor). */
 async function discardSpool(received: ReceivedInstance): Promise<void> {
   await received.spoolSync?.catch(() => undefined);
-  closeSpool(received);
+  const fd = takeSpoolFd(received);
+  if (fd !== undefined) closeSync(fd);
   await rm(received.spoolPath, { force: true });
 }
 

@@ -4,6 +4,12 @@ import { writevSync } from 'node:fs';
 export const SPOOL_BATCH_BYTES = 256 * 1024;
 
 /**
+ * Chunks gathered before one write, whatever their size: a peer that sends its data in tiny
+ * fragments must not make an association hold thousands of chunk objects.
+ */
+export const SPOOL_BATCH_CHUNKS = 128;
+
+/**
  * Writes an instance's bytes to its spool file in batches: chunks are gathered and written with
  * one `writev` per `batchBytes`, since every system call is dear on a virtual machine. Writes
  * are synchronous: they land in the page cache without waiting on the disk, and a thread-pool
@@ -26,7 +32,8 @@ export class SpoolWriter {
   write(chunk: Buffer): void {
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.length;
-    if (this.#pendingBytes >= this.#batchBytes) this.flush();
+    if (this.#pendingBytes >= this.#batchBytes || this.#pending.length >= SPOOL_BATCH_CHUNKS)
+      this.flush();
   }
 
   /** Writes whatever is gathered. Throws what the write throws; the batch is then dropped. */
@@ -36,6 +43,7 @@ export class SpoolWriter {
     this.discard();
     while (left > 0) {
       const written = writevSync(this.#fd, buffers);
+      if (written === 0) throw new Error('spool file accepted no data');
       left -= written;
       if (left > 0) buffers = unwritten(buffers, written);
     }

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SpoolWriter, unwritten } from '../../../src/ingest/spool-writer.js';
+import { SPOOL_BATCH_CHUNKS, SpoolWriter, unwritten } from '../../../src/ingest/spool-writer.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -60,6 +60,21 @@ describe('SpoolWriter', () => {
       closeSync(fd);
     }
     expect(readFileSync(file).equals(Buffer.concat(chunks))).toBe(true);
+  });
+
+  it('writes once as many chunks are gathered as a batch holds, however small they are', () => {
+    const file = path.join(dir, 'spool');
+    const fd = openSync(file, 'w');
+    try {
+      const writer = new SpoolWriter(fd);
+      const chunks = Array.from({ length: SPOOL_BATCH_CHUNKS }, (_, i) => bytes(1, i));
+      for (const chunk of chunks.slice(0, -1)) writer.write(chunk);
+      expect(statSync(file).size).toBe(0);
+      writer.write(chunks.at(-1)!);
+      expect(readFileSync(file).equals(Buffer.concat(chunks))).toBe(true);
+    } finally {
+      closeSync(fd);
+    }
   });
 
   it('forgets what is discarded', () => {
