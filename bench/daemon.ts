@@ -5,15 +5,61 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exited, freePort, runTool, waitFor } from '../test/helpers/tools.js';
+import { DCMTK_ENV, exited, freePort, runTool, waitFor } from '../test/helpers/tools.js';
 
-export interface BenchBridge {
-  name: 'bridge';
+/** A receiver under measurement, running as its own process. */
+export interface BenchTarget {
+  name: string;
   /** DICOM port. */
   port: number;
-  httpPort: number;
   pid: number;
   stop(): Promise<void>;
+}
+
+export interface BenchBridge extends BenchTarget {
+  name: 'bridge';
+  httpPort: number;
+}
+
+/** True once the receiver on `port` answers a C-ECHO (calling and called AE FSEBRIDGE). */
+async function answersEcho(port: number): Promise<boolean> {
+  const echo = await runTool('echoscu', [
+    '-aet',
+    'FSEBRIDGE',
+    '-aec',
+    'FSEBRIDGE',
+    '127.0.0.1',
+    String(port),
+  ]);
+  return echo.code === 0;
+}
+
+/**
+ * Start a receiver that is not the bridge (`storescp`, the floor receiver): `command` with the
+ * `args` for a free port and a new directory under `root`, which goes when it stops. Resolves
+ * once it answers C-ECHO.
+ */
+export async function startReceiver(
+  name: string,
+  root: string,
+  command: string,
+  args: (port: number, dir: string) => string[],
+): Promise<BenchTarget> {
+  const dir = mkdtempSync(join(root, `${name}-`));
+  const port = await freePort();
+  const child = spawn(command, args(port, dir), { env: DCMTK_ENV, stdio: 'ignore' });
+  const exit = exited(child);
+  await waitFor(() => answersEcho(port), 30_000, name);
+  return {
+    name,
+    port,
+    pid: child.pid!,
+    async stop() {
+      child.kill('SIGTERM');
+      await exit;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export function peakRssMb(pid: number): number {
@@ -64,6 +110,18 @@ export async function build(): Promise<void> {
   if (result.code !== 0) throw new Error(`build failed: ${result.stderr}`);
 }
 
+/** DCMTK `storescp`, writing each instance as received (`+B`) into its directory. */
+export function startStorescp(root: string): Promise<BenchTarget> {
+  return startReceiver('storescp', root, 'storescp', (port, dir) => [
+    '+B',
+    '-aet',
+    'FSEBRIDGE',
+    '-od',
+    dir,
+    String(port),
+  ]);
+}
+
 /**
  * Start the built bridge (`dist/src/main.js`, or another build's `entry`) with `overrides` over
  * a benchmark configuration (warn-level log, loopback, STORESCU allowed); resolves once it has
@@ -105,21 +163,7 @@ export async function startBenchBridge(
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const exit = exited(child);
-  await waitFor(
-    async () =>
-      (
-        await runTool('echoscu', [
-          '-aet',
-          'FSEBRIDGE',
-          '-aec',
-          'FSEBRIDGE',
-          '127.0.0.1',
-          String(port),
-        ])
-      ).code === 0,
-    30_000,
-    'the bridge',
-  );
+  await waitFor(() => answersEcho(port), 30_000, 'the bridge');
   return {
     name: 'bridge',
     port,

@@ -10,7 +10,6 @@
  * what bounds a receiver here: the CPU that receiver and senders use per instance (with several
  * senders), and, with one sender, the extra latency of a durable write of that size.
  */
-import { spawn } from 'node:child_process';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,13 +25,14 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
-import { DCMTK_ENV, exited, freePort, runTool, waitFor } from '../test/helpers/tools.js';
 import {
   build,
   cpuSeconds,
   median,
   peakRssMb,
   startBenchBridge,
+  startStorescp,
+  type BenchTarget,
   send,
   threadCpuSeconds,
 } from './daemon.js';
@@ -40,41 +40,8 @@ import { writeSyntheticInstances } from '../test/helpers/synthetic.js';
 
 const SIZES = { small: { rows: 64, columns: 64 }, ct: { rows: 512, columns: 512 } } as const;
 
-interface Target {
-  name: string;
-  port: number;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-function startBridge(root: string): Promise<Target> {
+function startBridge(root: string): Promise<BenchTarget> {
   return startBenchBridge(root);
-}
-
-async function startStorescp(root: string): Promise<Target> {
-  const dir = mkdtempSync(join(root, 'storescp-'));
-  const port = await freePort();
-  const child = spawn('storescp', ['+B', '-aet', 'FSEBRIDGE', '-od', dir, String(port)], {
-    env: DCMTK_ENV,
-    stdio: 'ignore',
-  });
-  const exit = exited(child);
-  await waitFor(
-    async () =>
-      (await runTool('echoscu', ['-aec', 'FSEBRIDGE', '127.0.0.1', String(port)])).code === 0,
-    10_000,
-    'storescp',
-  );
-  return {
-    name: 'storescp',
-    port,
-    pid: child.pid!,
-    async stop() {
-      child.kill('SIGTERM');
-      await exit;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 /**
