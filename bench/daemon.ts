@@ -5,7 +5,28 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeSyntheticInstances } from '../test/helpers/synthetic.js';
 import { DCMTK_ENV, exited, freePort, runTool, waitFor } from '../test/helpers/tools.js';
+
+/** The instance sizes the ingest benchmarks send: 8 KB and CT-sized (525 KB). */
+export const SIZES = {
+  small: { rows: 64, columns: 64 },
+  ct: { rows: 512, columns: 512 },
+} as const;
+export type SizeName = keyof typeof SIZES;
+
+/**
+ * `count` distinct synthetic instances of `size`, spread over one directory per sender under
+ * `root` (each sender's instances in studies of their own).
+ */
+export function senderDirs(root: string, size: SizeName, streams: number, count: number): string[] {
+  const perStream = Math.ceil(count / streams);
+  return Array.from({ length: streams }, (_, i) => {
+    const dir = join(root, `${size}-${streams}-${i}`);
+    writeSyntheticInstances(dir, Math.min(perStream, count - i * perStream), SIZES[size], 10 + i);
+    return dir;
+  });
+}
 
 /** A receiver under measurement, running as its own process. */
 export interface BenchTarget {
@@ -13,6 +34,8 @@ export interface BenchTarget {
   /** DICOM port. */
   port: number;
   pid: number;
+  /** Where it writes (removed when it stops). */
+  dir: string;
   stop(): Promise<void>;
 }
 
@@ -54,12 +77,34 @@ export async function startReceiver(
     name,
     port,
     pid: child.pid!,
+    dir,
     async stop() {
       child.kill('SIGTERM');
       await exit;
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The floor receiver (`bench/floor-receiver.ts`) as `name`, with its options (`--hash`,
+ * `--durable`).
+ */
+export function startFloorReceiver(
+  name: string,
+  root: string,
+  flags: string[],
+): Promise<BenchTarget> {
+  return startReceiver(name, root, process.execPath, (port, dir) => [
+    '--import',
+    'tsx',
+    'bench/floor-receiver.ts',
+    '--port',
+    String(port),
+    '--dir',
+    dir,
+    ...flags,
+  ]);
 }
 
 export function peakRssMb(pid: number): number {
@@ -169,6 +214,7 @@ export async function startBenchBridge(
     port,
     httpPort,
     pid: child.pid!,
+    dir: dataDir,
     async stop() {
       child.kill('SIGTERM');
       await exit;

@@ -15,10 +15,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runTool } from '../test/helpers/tools.js';
-import { writeSyntheticInstances } from '../test/helpers/synthetic.js';
-import { build, median, send, startBenchBridge } from './daemon.js';
-
-const SIZES = { small: { rows: 64, columns: 64 }, ct: { rows: 512, columns: 512 } } as const;
+import {
+  build,
+  median,
+  send,
+  senderDirs,
+  SIZES,
+  startBenchBridge,
+  type SizeName,
+} from './daemon.js';
 
 async function check(result: Promise<{ code: number | null; stderr: string }>, what: string) {
   const { code, stderr } = await result;
@@ -50,11 +55,10 @@ async function main(): Promise<void> {
     },
   });
   if (!values.base) throw new Error('--base <git ref> is required');
-  const size = SIZES[values.size as keyof typeof SIZES];
-  if (!size) throw new Error(`--size must be small or ct, got ${values.size}`);
+  const size = values.size as SizeName;
+  if (!(size in SIZES)) throw new Error(`--size must be small or ct, got ${values.size}`);
   const streams = Number(values.streams);
-  const perStream = Math.ceil(Number(values.count) / streams);
-  const count = perStream * streams;
+  const count = Math.ceil(Number(values.count) / streams) * streams;
   const root = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'bench-ab-'));
   try {
     await build();
@@ -62,11 +66,7 @@ async function main(): Promise<void> {
       base: await buildBase(values.base, mkdtempSync(join(root, 'base-'))),
       change: 'dist/src/main.js',
     };
-    const dirs = Array.from({ length: streams }, (_, i) => {
-      const dir = join(root, `in-${i}`);
-      writeSyntheticInstances(dir, perStream, size, 10 + i);
-      return dir;
-    });
+    const dirs = senderDirs(root, size, streams, count);
     const rates: Record<keyof typeof entries, number[]> = { base: [], change: [] };
     for (let round = 0; round < Number(values.rounds); round++) {
       const order: Array<keyof typeof entries> =

@@ -19,40 +19,24 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeSyntheticInstances } from '../test/helpers/synthetic.js';
 import {
   build,
   cpuSeconds,
   median,
   send,
+  senderDirs,
   startBenchBridge,
-  startReceiver,
+  startFloorReceiver,
   startStorescp,
   type BenchTarget,
+  type SizeName,
 } from './daemon.js';
-
-const SIZES = { small: { rows: 64, columns: 64 }, ct: { rows: 512, columns: 512 } } as const;
-
-/** The floor receiver as `name`, with its options (`--hash`, `--durable`). */
-function startFloor(name: string, flags: string[]): (root: string) => Promise<BenchTarget> {
-  return (root) =>
-    startReceiver(name, root, process.execPath, (port, dir) => [
-      '--import',
-      'tsx',
-      'bench/floor-receiver.ts',
-      '--port',
-      String(port),
-      '--dir',
-      dir,
-      ...flags,
-    ]);
-}
 
 const RECEIVERS: Array<(root: string) => Promise<BenchTarget>> = [
   startStorescp,
-  startFloor('floor', []),
-  startFloor('floor+sha256', ['--hash']),
-  startFloor('floor+durable', ['--hash', '--durable']),
+  (root) => startFloorReceiver('floor', root, []),
+  (root) => startFloorReceiver('floor+sha256', root, ['--hash']),
+  (root) => startFloorReceiver('floor+durable', root, ['--hash', '--durable']),
   (root) => startBenchBridge(root),
 ];
 
@@ -70,19 +54,9 @@ async function main(): Promise<void> {
   await build();
   const root = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'bench-floor-'));
   try {
-    for (const size of values.sizes.split(',') as Array<keyof typeof SIZES>) {
+    for (const size of values.sizes.split(',') as SizeName[]) {
       for (const streams of values.streams.split(',').map(Number)) {
-        const perStream = Math.ceil(count / streams);
-        const dirs = Array.from({ length: streams }, (_, i) => {
-          const dir = join(root, `${size}-${streams}-${i}`);
-          writeSyntheticInstances(
-            dir,
-            Math.min(perStream, count - i * perStream),
-            SIZES[size],
-            10 + i,
-          );
-          return dir;
-        });
+        const dirs = senderDirs(root, size, streams, count);
         const rates = new Map<string, number[]>();
         const cpu = new Map<string, number[]>();
         for (let round = 0; round < repeat; round++) {

@@ -30,15 +30,15 @@ import {
   cpuSeconds,
   median,
   peakRssMb,
+  SIZES,
+  senderDirs,
   startBenchBridge,
   startStorescp,
   type BenchTarget,
+  type SizeName,
   send,
   threadCpuSeconds,
 } from './daemon.js';
-import { writeSyntheticInstances } from '../test/helpers/synthetic.js';
-
-const SIZES = { small: { rows: 64, columns: 64 }, ct: { rows: 512, columns: 512 } } as const;
 
 function startBridge(root: string): Promise<BenchTarget> {
   return startBenchBridge(root);
@@ -184,7 +184,7 @@ async function main(): Promise<void> {
   const repeat = Number(values.repeat);
   const count = Number(values.count);
   const streamsList = values.streams.split(',').map(Number);
-  const sizes = values.sizes.split(',') as Array<keyof typeof SIZES>;
+  const sizes = values.sizes.split(',') as SizeName[];
   await build();
   const root = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'bench-ingest-'));
   const rows: string[] = [];
@@ -195,17 +195,7 @@ async function main(): Promise<void> {
   try {
     for (const size of sizes) {
       for (const streams of streamsList) {
-        const perStream = Math.ceil(count / streams);
-        const dirs = Array.from({ length: streams }, (_, i) => {
-          const dir = join(root, `${size}-${streams}-${i}`);
-          writeSyntheticInstances(
-            dir,
-            Math.min(perStream, count - i * perStream),
-            SIZES[size],
-            10 + i,
-          );
-          return dir;
-        });
+        const dirs = senderDirs(root, size, streams, count);
         const megabytes = totalBytes(dirs) / 1e6;
         // Both receivers' copies, and the bridge's spool, fit in memory touched before.
         prefault(root, 3 * megabytes * 1e6);
