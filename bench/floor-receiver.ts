@@ -36,7 +36,6 @@ class FloorReceiver implements StoreReceiver {
   #fd: number;
   #writer: SpoolWriter;
   #hash: Hash | undefined;
-
   #durable: boolean;
 
   constructor(request: StoreRequest, fd: number, options: { hash: boolean; durable: boolean }) {
@@ -66,8 +65,15 @@ class FloorReceiver implements StoreReceiver {
   }
 
   end(): void {
+    // Computed as the bridge computes it; the floor has no index to keep it in.
     this.#hash?.digest('hex');
-    this.#writer.flush();
+    try {
+      this.#writer.flush();
+    } catch (error) {
+      this.#close();
+      this.#settle({ status: Status.OutOfResources, errorComment: (error as Error).message });
+      return;
+    }
     if (!this.#durable) {
       this.#close();
       this.#settle({ status: Status.Success });

@@ -20,11 +20,21 @@ function bytes(length: number, seed: number): Buffer {
   return buffer;
 }
 
+/** Run `test` with a new spool file open for writing; closes it afterwards. */
+function withSpool(test: (fd: number, file: string) => void): string {
+  const file = path.join(dir, 'spool');
+  const fd = openSync(file, 'w');
+  try {
+    test(fd, file);
+  } finally {
+    closeSync(fd);
+  }
+  return file;
+}
+
 describe('SpoolWriter', () => {
   it('writes nothing until a batch is full, then the whole batch, then the rest on flush', () => {
-    const file = path.join(dir, 'spool');
-    const fd = openSync(file, 'w');
-    try {
+    withSpool((fd, file) => {
       const writer = new SpoolWriter(fd, 1000);
       const chunks = [300, 450, 1, 249, 700, 333].map((length, i) => bytes(length, i));
       writer.write(chunks[0]!);
@@ -38,16 +48,12 @@ describe('SpoolWriter', () => {
       expect(statSync(file).size).toBe(2033);
       writer.flush();
       expect(readFileSync(file).equals(Buffer.concat(chunks))).toBe(true);
-    } finally {
-      closeSync(fd);
-    }
+    });
   });
 
   it('writes an instance of many small irregular chunks byte for byte', () => {
-    const file = path.join(dir, 'spool');
-    const fd = openSync(file, 'w');
     const chunks: Buffer[] = [];
-    try {
+    const file = withSpool((fd) => {
       const writer = new SpoolWriter(fd);
       for (let i = 0, total = 0; total < 3 * 1024 * 1024; i++) {
         const chunk = bytes(1 + ((i * 7919) % 65536), i);
@@ -56,40 +62,30 @@ describe('SpoolWriter', () => {
         total += chunk.length;
       }
       writer.flush();
-    } finally {
-      closeSync(fd);
-    }
+    });
     expect(readFileSync(file).equals(Buffer.concat(chunks))).toBe(true);
   });
 
   it('writes once as many chunks are gathered as a batch holds, however small they are', () => {
-    const file = path.join(dir, 'spool');
-    const fd = openSync(file, 'w');
-    try {
+    withSpool((fd, file) => {
       const writer = new SpoolWriter(fd);
       const chunks = Array.from({ length: SPOOL_BATCH_CHUNKS }, (_, i) => bytes(1, i));
       for (const chunk of chunks.slice(0, -1)) writer.write(chunk);
       expect(statSync(file).size).toBe(0);
       writer.write(chunks.at(-1)!);
       expect(readFileSync(file).equals(Buffer.concat(chunks))).toBe(true);
-    } finally {
-      closeSync(fd);
-    }
+    });
   });
 
   it('forgets what is discarded', () => {
-    const file = path.join(dir, 'spool');
-    const fd = openSync(file, 'w');
-    try {
+    withSpool((fd, file) => {
       const writer = new SpoolWriter(fd, 1000);
       writer.write(bytes(500, 1));
       writer.discard();
       writer.write(bytes(10, 2));
       writer.flush();
       expect(readFileSync(file).equals(bytes(10, 2))).toBe(true);
-    } finally {
-      closeSync(fd);
-    }
+    });
   });
 
   it('throws the write error of a file it cannot write', () => {
