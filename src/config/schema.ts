@@ -204,7 +204,7 @@ function schemaDefinition() {
         env: 'BRIDGE_DUPLICATE_POLICY',
       },
       maxInstanceBytes: {
-        doc: 'Largest instance accepted, in bytes; larger ones are refused with 0xA700.',
+        doc: 'Largest instance accepted, in bytes (a deflated one also once inflated); larger ones are refused with 0xA700.',
         format: 'positive-int',
         default: 4096 * MIB,
         env: 'BRIDGE_MAX_INSTANCE_BYTES',

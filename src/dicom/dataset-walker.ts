@@ -37,6 +37,12 @@ const ITEM_DELIMITER = 0xfffee00d;
 const SEQUENCE_DELIMITER = 0xfffee0dd;
 const UNDEFINED = 0xffffffff;
 const MAX_CAPTURE = 1024;
+/**
+ * Sequences nested deeper than this are refused. Real data nests a few levels (structured
+ * reports a few dozen at most); without a bound, a peer's dataset of nested empty sequences
+ * would make the walker's stack grow with every 16 bytes until the heap is exhausted.
+ */
+export const MAX_NESTING = 128;
 
 /** VRs with a 2-byte reserved field and a 4-byte length in explicit VR encodings. */
 export const LONG_VRS: ReadonlySet<string> = new Set([
@@ -75,11 +81,14 @@ export class DatasetWalker {
   #stack: Frame[] = [];
   #keeping = false;
   #pastPixelData = false;
-  #header: Buffer[] = [];
+  /**
+   * The kept header, in one buffer that grows by doubling: kept pieces are often a few bytes
+   * (element headers), and a Buffer of its own for each would cost the heap ten times their size.
+   */
+  #header = Buffer.allocUnsafe(16 * 1024);
   #headerBytes = 0;
   #headerFull = false;
   /** Header size when the current top-level element started, to drop it if it outgrows the cap. */
-  #markChunks = 0;
   #markBytes = 0;
   #values = new Map<number, Buffer>();
 
@@ -118,7 +127,11 @@ export class DatasetWalker {
       );
     }
     if (this.#pos === 0) throw new DatasetError('dataset is empty');
-    return { header: Buffer.concat(this.#header), values: this.#values, length: this.#pos };
+    return {
+      header: this.#header.subarray(0, this.#headerBytes),
+      values: this.#values,
+      length: this.#pos,
+    };
   }
 
   #run(): void {
@@ -169,11 +182,11 @@ export class DatasetWalker {
         if (length === UNDEFINED) {
           if (frame.fragments)
             throw new DatasetError('encapsulated fragment with undefined length');
-          this.#stack.push({ kind: 'item', end: -1, fragments: false, implicit: frame.implicit });
+          this.#push({ kind: 'item', end: -1, fragments: false, implicit: frame.implicit });
         } else if (frame.fragments) {
           this.#skip = length;
         } else {
-          this.#stack.push({
+          this.#push({
             kind: 'item',
             end: this.#pos + length,
             fragments: false,
@@ -235,7 +248,6 @@ export class DatasetWalker {
       if (tag >>> 16 === 0x0002)
         throw new DatasetError('the dataset holds file meta information elements (group 0002)');
       if (tag >= PIXEL_DATA) this.#pastPixelData = true;
-      this.#markChunks = this.#header.length;
       this.#markBytes = this.#headerBytes;
       this.#keeping =
         !this.#pastPixelData &&
@@ -262,14 +274,14 @@ export class DatasetWalker {
     if (length === UNDEFINED) {
       const isPixelData = tag === PIXEL_DATA || vr === 'OB' || vr === 'OW';
       if (vr === 'SQ' || vr === 'UN' || (!explicit && tag !== PIXEL_DATA)) {
-        this.#stack.push({
+        this.#push({
           kind: 'sequence',
           end: -1,
           fragments: false,
           implicit: !explicit || vr === 'UN',
         });
       } else if (isPixelData) {
-        this.#stack.push({ kind: 'sequence', end: -1, fragments: true, implicit: false });
+        this.#push({ kind: 'sequence', end: -1, fragments: true, implicit: false });
       } else {
         throw new DatasetError(`undefined length on a ${vr} element at offset ${this.#pos}`);
       }
@@ -277,6 +289,15 @@ export class DatasetWalker {
       this.#skip = length;
     }
     return true;
+  }
+
+  /** Enter a sequence or item (two frames for each level of nesting). */
+  #push(frame: Frame): void {
+    if (this.#stack.length >= 2 * MAX_NESTING)
+      throw new DatasetError(
+        `sequences nested deeper than ${MAX_NESTING} levels at offset ${this.#pos}`,
+      );
+    this.#stack.push(frame);
   }
 
   /** The first `n` available bytes, contiguous (copied only when they span chunks). */
@@ -310,7 +331,6 @@ export class DatasetWalker {
     if (this.#keeping && this.#headerBytes > this.#options.maxHeaderBytes) {
       // A sequence grew past the cap: it cannot be kept whole, so it is left out of the header
       // (metadata comes from the elements before it; the stored bytes are unaffected).
-      this.#header.length = this.#markChunks;
       this.#headerBytes = this.#markBytes;
       this.#keeping = false;
       this.#headerFull = true;
@@ -318,8 +338,16 @@ export class DatasetWalker {
   }
 
   #keep(bytes: Buffer): void {
-    this.#header.push(Buffer.from(bytes));
-    this.#headerBytes += bytes.length;
+    const needed = this.#headerBytes + bytes.length;
+    if (needed > this.#header.length) {
+      // Doubling, but not past the cap (a piece beyond it is dropped with its element).
+      const size = Math.min(2 * this.#header.length, this.#options.maxHeaderBytes);
+      const grown = Buffer.allocUnsafe(Math.max(needed, size));
+      this.#header.copy(grown, 0, 0, this.#headerBytes);
+      this.#header = grown;
+    }
+    bytes.copy(this.#header, this.#headerBytes);
+    this.#headerBytes = needed;
   }
 }
 

@@ -1,4 +1,5 @@
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dimse/implementation.js';
+import { trimEnd } from './padding.js';
 
 export interface FileMetaFields {
   sopClassUid: string;
@@ -70,13 +71,11 @@ export function parseFileMeta(file: Buffer): ParsedFileMeta {
     const elementNumber = file.readUInt16LE(offset + 2);
     const vr = file.toString('latin1', offset + 4, offset + 6);
     const long = ['OB', 'OW', 'UN', 'SQ', 'UT', 'UC', 'UR'].includes(vr);
-    const length = long ? file.readUInt32LE(offset + 8) : file.readUInt16LE(offset + 6);
     const start = offset + (long ? 12 : 8);
+    if (start > file.length) throw new Error('file meta information is truncated');
+    const length = long ? file.readUInt32LE(offset + 8) : file.readUInt16LE(offset + 6);
     if (start + length > file.length) throw new Error('file meta information is truncated');
-    values.set(
-      elementNumber,
-      file.toString('latin1', start, start + length).replace(/[\0 ]+$/, ''),
-    );
+    values.set(elementNumber, trimEnd(file.toString('latin1', start, start + length)));
     offset = start + length;
   }
   const transferSyntaxUid = values.get(0x0010);

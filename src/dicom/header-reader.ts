@@ -149,6 +149,7 @@ class HeaderReader {
     const item = this.#head(start, end, implicit);
     if (item.tag !== ITEM) return;
     const itemEnd = item.length === UNDEFINED ? end : item.valueStart + item.length;
+    if (itemEnd > end) throw new Malformed(`item overruns its sequence at offset ${start}`);
     this.#elements(
       item.valueStart,
       itemEnd,

@@ -18,6 +18,7 @@ import {
   type IdentifierEncoding,
 } from './identifier.js';
 import { QR_KEYS_BY_TAG } from './qr-keys.js';
+import { trimEnd } from './padding.js';
 
 interface Cursor {
   bytes: Buffer;
@@ -164,7 +165,7 @@ function decodeText(identifier: Identifier, inherited: TextDecoderLike): void {
     if (Array.isArray(value)) value.forEach((item) => decodeText(item, decoder));
     else if (Buffer.isBuffer(value) && TEXT_VRS.has(vr)) {
       const text = CODED_VRS.has(vr) ? decoder.decode(value) : value.toString('latin1');
-      element.value = text.replace(/[\0 ]+$/, '');
+      element.value = trimEnd(text);
     }
   }
 }

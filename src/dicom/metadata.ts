@@ -3,6 +3,7 @@ import { characterSetDecoder, type TextDecoderLike } from './charset.js';
 import { readHeaderValues, type HeaderRequest } from './header-reader.js';
 import { encodingOf, TransferSyntax } from './transfer-syntax.js';
 import { assertValidUid } from './uid.js';
+import { trimEnd } from './padding.js';
 
 export const Tag = {
   SpecificCharacterSet: 0x00080005,
@@ -29,7 +30,7 @@ export interface KeyUids {
 }
 
 function uidValue(values: Map<number, Buffer>, tag: number): string {
-  return (values.get(tag)?.toString('latin1') ?? '').replace(/[\0 ]+$/, '').trim();
+  return trimEnd(values.get(tag)?.toString('latin1') ?? '').trim();
 }
 
 /** The key UIDs from raw captured values, validated; throws `InvalidUidError` naming the field. */
@@ -102,7 +103,7 @@ function text(
 ): string | undefined {
   if (raw === undefined || raw.length === 0) return undefined;
   const decoded = kind === 'ascii' ? raw.toString('latin1') : decoder.decode(raw);
-  let value = decoded.replace(/[\0 ]+$/, '');
+  let value = trimEnd(decoded);
   if (kind !== 'coded-single') value = value.split('\\')[0]!;
   if (kind === 'person') value = value.split('=')[0]!;
   value = value.trim();

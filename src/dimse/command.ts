@@ -3,6 +3,7 @@
  * length first. Only the elements of the DIMSE-C services are known; an unknown element in a
  * received command is kept out of the typed result but does not fail decoding.
  */
+import { trimEnd, trimStart } from '../dicom/padding.js';
 
 export const CommandField = {
   CStoreRq: 0x0001,
@@ -138,10 +139,7 @@ function decodeValue(vr: Vr, bytes: Buffer): unknown {
       return tags;
     }
     default:
-      return bytes
-        .toString('latin1')
-        .replace(/[\0 ]+$/, '')
-        .replace(/^ +/, '');
+      return trimStart(trimEnd(bytes.toString('latin1')), ' ');
   }
 }
 

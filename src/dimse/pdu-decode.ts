@@ -10,10 +10,11 @@ import {
   type ProposedContext,
   type UserInformation,
 } from './pdu-types.js';
+import { trimEnd } from '../dicom/padding.js';
 
 /** UIDs in items may be padded with a NUL or a space. */
 function readUid(body: Buffer, start: number, end: number): string {
-  return body.toString('latin1', start, end).replace(/[\0 ]+$/, '');
+  return trimEnd(body.toString('latin1', start, end));
 }
 
 interface RawItem {

@@ -86,7 +86,7 @@ export class PduReader {
           this.#remaining -= take;
           offset += take;
           const pdvEnd = this.#pdvRemaining === 0;
-          if (pdvEnd) this.#state = this.#remaining === 0 ? State.PduHeader : State.PdvHeader;
+          if (pdvEnd) this.#state = this.#afterPdv();
           if (piece.length > 0 || pdvEnd) {
             this.#handlers.onPdvChunk(
               this.#pdvContext,
@@ -141,6 +141,20 @@ export class PduReader {
     this.#handlers.onPdu(this.#controlType, body);
   }
 
+  /**
+   * What follows the PDV that just ended: the next PDU, or another PDV of this one. Fewer bytes
+   * left than a PDV header are refused now, rather than waiting for bytes of the next PDU.
+   */
+  #afterPdv(): State {
+    if (this.#remaining === 0) return State.PduHeader;
+    if (this.#remaining < 6)
+      throw new PduError(
+        `P-DATA-TF has ${this.#remaining} bytes after its last PDV`,
+        AbortReason.InvalidPduParameterValue,
+      );
+    return State.PdvHeader;
+  }
+
   #startPdv(): void {
     const length = this.#header.readUInt32BE(0);
     if (length < 2 || length + 4 > this.#remaining) {
@@ -157,7 +171,7 @@ export class PduReader {
     this.#pdvRemaining = length - 2;
     this.#state = State.PdvData;
     if (this.#pdvRemaining === 0) {
-      this.#state = this.#remaining === 0 ? State.PduHeader : State.PdvHeader;
+      this.#state = this.#afterPdv();
       this.#handlers.onPdvChunk(
         this.#pdvContext,
         this.#pdvCommand,

@@ -3,6 +3,7 @@
  * SQL condition whose values are all parameters. `qr-query.ts` says which column each keyword
  * is and assembles the conditions into a query.
  */
+import { trimEnd } from '../dicom/padding.js';
 import { isValidUid } from '../dicom/uid.js';
 
 /**
@@ -63,10 +64,7 @@ export interface Condition {
  */
 export function foldName(value: string): string {
   const alphabetic = value.split('=')[0] ?? '';
-  return alphabetic
-    .replace(/[\^ ]+$/, '')
-    .normalize('NFC')
-    .toLowerCase();
+  return trimEnd(alphabetic, '^ ').normalize('NFC').toLowerCase();
 }
 
 /**

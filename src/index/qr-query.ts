@@ -27,6 +27,10 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { QrQueryError, foldName, keyCondition } from './qr-match.js';
 import type { MatchKind, MatchTarget } from './qr-match.js';
+import { trimEnd, trimStart } from '../dicom/padding.js';
+
+/** What a key's value may be padded with: white space and NUL. */
+const PADDING = ' \t\n\r\f\v\0';
 
 export { QrQueryError } from './qr-match.js';
 
@@ -207,7 +211,7 @@ function select(model: QrModel, level: QrLevel, keys: MatchKeys, retrieve: boole
   for (const [keyword, value] of Object.entries(keys)) {
     if (typeof value !== 'string')
       throw new QrQueryError(keyword, String(value), 'the value must be text');
-    values.set(keyword, value.replace(/^[\s\0]+|[\s\0]+$/g, ''));
+    values.set(keyword, trimStart(trimEnd(value, PADDING), PADDING));
   }
   for (const above of MODEL_LEVELS[model]) {
     if (DEPTH[above] > depth || (above === level && !retrieve)) continue;

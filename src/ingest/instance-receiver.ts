@@ -78,6 +78,8 @@ export class InstanceReceiver implements StoreReceiver {
   #inflater: InflateRaw | undefined;
   #inflated: Promise<void> = Promise.resolve();
   #bytes = 0;
+  /** Bytes of a deflated dataset once inflated: bounded like the bytes received. */
+  #inflatedBytes = 0;
   #metaBytes = 0;
   #spoolWriter: SpoolWriter;
   /** The durable note of the key this instance goes under, taken as soon as the key is known. */
@@ -124,9 +126,22 @@ export class InstanceReceiver implements StoreReceiver {
   #startInflater(): void {
     const inflater = createInflateRaw();
     this.#inflater = inflater;
-    inflater.on('data', (chunk: Buffer) => this.#walk(chunk));
+    inflater.on('data', (chunk: Buffer) => {
+      this.#inflatedBytes += chunk.length;
+      if (this.#inflatedBytes > this.#deps.maxInstanceBytes) {
+        // A few MB of deflated data can inflate to gigabytes: stop inflating now.
+        this.#refuse(
+          Status.OutOfResources,
+          `instance larger than ${this.#deps.maxInstanceBytes} bytes once inflated`,
+        );
+        inflater.destroy();
+        return;
+      }
+      this.#walk(chunk);
+    });
     this.#inflated = new Promise((resolve) => {
       inflater.on('end', resolve);
+      inflater.on('close', resolve);
       inflater.on('error', (error) => {
         this.#refuse(
           Status.CannotUnderstand,
@@ -244,7 +259,7 @@ export class InstanceReceiver implements StoreReceiver {
       }
     }
     if (this.#inflater) {
-      this.#inflater.end();
+      if (!this.#inflater.destroyed) this.#inflater.end();
       await this.#inflated;
     }
     const checked = this.#refusal ? undefined : this.#check();

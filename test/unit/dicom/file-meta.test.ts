@@ -185,6 +185,11 @@ describe('file meta information', () => {
       transferSyntaxUid: EXPLICIT,
     });
     expect(() => parseFileMeta(meta.subarray(0, meta.length - 3))).toThrow(/truncated/);
+    // Cut inside the 12-byte header of (0002,0001), an OB element after the group length.
+    expect(meta.toString('latin1', 148, 150)).toBe('OB');
+    for (const cut of [152, 155]) {
+      expect(() => parseFileMeta(meta.subarray(0, cut))).toThrow(/truncated/);
+    }
     // A meta group with only the SOP Class UID element.
     const classOnly = Buffer.concat([
       meta.subarray(0, 132),

@@ -230,6 +230,26 @@ describe('header reader', () => {
     expect(metadata.patient.name).toBe('Rossi^Niccolò');
   });
 
+  it('reads no value of an item from beyond the end of its sequence', () => {
+    const tail = element(0x00400031, 'UT', text('NOT-IN-THE-SEQUENCE'), EXPLICIT_LE);
+    // A sequence of defined length 8 holding only an item header, whose item claims the
+    // bytes that follow the sequence.
+    const itemHeader = Buffer.from(item(Buffer.alloc(0), EXPLICIT_LE, false).subarray(0, 8));
+    itemHeader.writeUInt32LE(tail.length, 4);
+    const bytes = Buffer.concat([
+      element(0x00080050, 'SH', text('ACC3'), EXPLICIT_LE),
+      element(0x00080051, 'SQ', itemHeader, EXPLICIT_LE),
+      tail,
+    ]);
+    const read = readHeaderValues(bytes, EXPLICIT_LE, {
+      top: new Set([0x00080050]),
+      sequences: new Map([[0x00080051, new Set([0x00400031])]]),
+    });
+    expect(read.top.get(0x00080050)?.toString()).toBe('ACC3');
+    expect(read.items.get(0x00080051)?.get(0x00400031)).toBeUndefined();
+    expect(read.error).toMatch(/item overruns its sequence/);
+  });
+
   it('stops on an unclosed item and on garbage without throwing', () => {
     const unclosed = Buffer.concat([
       element(0x00080050, 'SH', text('ACC2'), EXPLICIT_LE),

@@ -259,6 +259,19 @@ describe('PduReader', () => {
     expect(() => read([...overlong].map((byte) => Buffer.from([byte])))).toThrow(PduError);
   });
 
+  it('throws at once on a P-DATA-TF with fewer bytes than a PDV header after its last PDV', () => {
+    for (const extra of [1, 5]) {
+      // One PDV of 10 data bytes, then `extra` stray bytes the PDU length counts.
+      const pdu = Buffer.concat([
+        pData([{ contextId: 1, command: false, last: true, data: bytes(10, 1) }]),
+        Buffer.alloc(extra),
+      ]);
+      pdu.writeUInt32BE(pdu.length - 6, 2);
+      // Nothing follows: the error must not wait for bytes of a next PDU.
+      expect(() => read([pdu])).toThrow(/bytes after its last PDV/);
+    }
+  });
+
   it('throws on a P-DATA-TF too short to hold a PDV', () => {
     expect(() => read([Buffer.from([PduType.PData, 0, 0, 0, 0, 4, 0, 0, 0, 0])])).toThrow(PduError);
   });
