@@ -116,12 +116,14 @@ export function buildAck(
     raw(6) || esc(options.facility ?? ''),
     raw(3),
     raw(4),
-    formatHl7Time(options.now ?? new Date()),
+    // Escaped like every value: a sender's delimiters may include the `+`/`-` of the UTC
+    // offset or the `.` of a version.
+    esc(formatHl7Time(options.now ?? new Date())),
     '',
     messageType,
     esc(options.controlId ?? `A${randomBytes(8).toString('hex')}`),
-    raw(11) || 'P',
-    raw(12) || '2.5',
+    raw(11) || esc('P'),
+    raw(12) || esc('2.5'),
   ];
   if (raw(18) !== '') header.push('', '', '', '', '', raw(18));
   const segments = [header.join(d.field)];

@@ -90,13 +90,39 @@ export function decodeBytes(
   }
 }
 
+const QUESTION_MARK = 0x3f;
+
+/**
+ * The eight characters ISO 8859-15 puts where ISO 8859-1 has ¤ ¦ ¨ ´ ¸ ¼ ½ ¾, and their
+ * bytes; every other byte means the same in both.
+ */
+const LATIN9_BYTES = new Map<number, number>([
+  [0x20ac, 0xa4], // €
+  [0x0160, 0xa6], // Š
+  [0x0161, 0xa8], // š
+  [0x017d, 0xb4], // Ž
+  [0x017e, 0xb8], // ž
+  [0x0152, 0xbc], // Œ
+  [0x0153, 0xbd], // œ
+  [0x0178, 0xbe], // Ÿ
+]);
+/** ¤ ¦ ¨ ´ ¸ ¼ ½ ¾: Latin-1 characters that ISO 8859-15 has no byte for. */
+const NOT_LATIN9 = new Set(LATIN9_BYTES.values());
+
+function latin9Byte(code: number): number {
+  const byte = LATIN9_BYTES.get(code);
+  if (byte !== undefined) return byte;
+  return code <= 0xff && !NOT_LATIN9.has(code) ? code : QUESTION_MARK;
+}
+
 /** Encode text (an ACK) in a message's charset; characters it cannot hold become `?`. */
 export function encodeText(text: string, charset: Charset): Buffer {
   if (charset === 'utf-8') return Buffer.from(text, 'utf8');
   const bytes = Buffer.alloc(text.length);
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    bytes[i] = code <= 0xff ? code : 0x3f;
+    if (charset === 'latin9') bytes[i] = latin9Byte(code);
+    else bytes[i] = code <= 0xff ? code : QUESTION_MARK;
   }
   return bytes;
 }
@@ -163,7 +189,18 @@ function escapeBody(body: string, d: Delimiters, charset: Charset): string | und
   return undefined;
 }
 
-/** Escape text so that it is one leaf value under the given delimiters (for the ACK). */
+/** A C0 control character (NUL to US, VT and FS included) or DEL. */
+export function isControlChar(char: string): boolean {
+  const code = char.charCodeAt(0);
+  return code <= 0x1f || code === 0x7f;
+}
+
+/**
+ * Escape text so that it is one leaf value under the given delimiters (for the ACK). CR and
+ * LF become spaces; other control characters become `\Xhh\` (a space without an escape
+ * character): written raw, a VT or FS would break the MLLP framing of the ACK, and the rest
+ * have no place in a segment either.
+ */
 export function escapeValue(text: string, d: Delimiters): string {
   let out = '';
   for (const char of text) {
@@ -173,7 +210,14 @@ export function escapeValue(text: string, d: Delimiters): string {
     else if (char === d.subcomponent) out += `${d.escape}T${d.escape}`;
     else if (char === d.repetition) out += `${d.escape}R${d.escape}`;
     else if (char === '\r' || char === '\n') out += ' ';
+    else if (isControlChar(char)) out += d.escape === '' ? ' ' : hexEscape(char, d.escape);
     else out += char;
   }
   return out;
+}
+
+/** `\Xhh\` for a character below 0x80, which is one and the same byte in every charset. */
+function hexEscape(char: string, escape: string): string {
+  const hex = char.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0');
+  return `${escape}X${hex}${escape}`;
 }

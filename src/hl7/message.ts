@@ -3,6 +3,7 @@ import {
   type Delimiters,
   declaredCharset,
   decodeBytes,
+  isControlChar,
   unescapeValue,
 } from './encoding.js';
 import { Hl7Error, Hl7ErrorCode } from './errors.js';
@@ -216,8 +217,13 @@ export class Hl7Message {
   }
 }
 
+/**
+ * A character a sender may choose as a delimiter: not a letter, digit, space or control
+ * character. A control character would be echoed raw into the ACK, where a VT or FS breaks
+ * its MLLP framing.
+ */
 function isDelimiterChar(char: string): boolean {
-  return char.length === 1 && !/[A-Za-z0-9\s]/.test(char);
+  return char.length === 1 && !/[A-Za-z0-9\s]/.test(char) && !isControlChar(char);
 }
 
 /** Read the delimiters and fields of an MSH line; throws `Hl7Error` (AR) naming the problem. */

@@ -33,11 +33,11 @@ function nextDelimiter(chunk: Buffer, from: number): number {
 }
 
 /**
- * Splits a byte stream into MLLP frames (VT … FS CR), holding at most `maxFrameBytes` of a
- * frame: the rest of a larger one is counted and dropped, keeping its first `headBytes` so
- * that its MSH can still be answered. A lone FS ends a frame too; the CR after it, and any
- * whitespace between frames, is skipped silently; other bytes outside frames are reported as
- * garbage. Never throws.
+ * Splits a byte stream into MLLP frames (VT … FS CR), holding at most `maxFrameBytes` (or
+ * `headBytes`, when larger) of a frame: the rest of a larger one is counted and dropped,
+ * keeping its first `headBytes` so that its MSH can still be answered. A lone FS ends a frame
+ * too; the CR after it, and any whitespace between frames, is skipped silently; other bytes
+ * outside frames are reported as garbage. Never throws.
  */
 export class MllpDecoder {
   readonly #maxFrameBytes: number;
@@ -106,16 +106,22 @@ export class MllpDecoder {
     this.#size += bytes.length;
     if (this.#head !== undefined) return;
     this.#chunks.push(bytes);
-    if (this.#size > this.#maxFrameBytes) {
-      this.#head = Buffer.concat(this.#chunks).subarray(0, this.#headBytes);
+    // The head is cut only once it is whole, so that it is the same bytes however TCP split
+    // the frame (the limit may be below headBytes).
+    if (this.#size > this.#maxFrameBytes && this.#size >= this.#headBytes) {
+      this.#head = Buffer.concat(this.#chunks, this.#headBytes);
       this.#chunks = [];
     }
   }
 
   #finish(): MllpEvent {
     const event: MllpEvent =
-      this.#head !== undefined
-        ? { type: 'oversized', head: Buffer.from(this.#head), size: this.#size }
+      this.#size > this.#maxFrameBytes
+        ? {
+            type: 'oversized',
+            head: this.#head ?? Buffer.concat(this.#chunks, Math.min(this.#size, this.#headBytes)),
+            size: this.#size,
+          }
         : { type: 'message', bytes: Buffer.concat(this.#chunks, this.#size) };
     this.#inFrame = false;
     this.#chunks = [];

@@ -1,6 +1,7 @@
 import { Hl7Error, Hl7ErrorCode, type Hl7ErrorCodeValue, type Hl7Location } from './errors.js';
 import type { FacilitySetting } from './facilities.js';
 import type { Hl7Message, Hl7Repetition, Hl7Segment } from './message.js';
+import { MAX_ACCESSION_NUMBERS } from '../fse/fse-messages.js';
 
 /** The national OID of the codice fiscale (FSE 2.0). */
 export const CODICE_FISCALE_OID = '2.16.840.1.113883.2.9.4.3.2';
@@ -47,18 +48,19 @@ export interface ReportEvent {
   warnings: string[];
 }
 
-const MDM_KINDS: Record<string, ReportEventKind> = {
-  T02: 'signed',
-  T10: 'replaced',
-  T11: 'cancelled',
-};
+// Maps, not object literals: a trigger such as "constructor" must not find Object's members.
+const MDM_KINDS = new Map<string, ReportEventKind>([
+  ['T02', 'signed'],
+  ['T10', 'replaced'],
+  ['T11', 'cancelled'],
+]);
 /** OBR-25 result status (table 0123) of an ORU^R01, and what it means here. */
-const ORU_KINDS: Record<string, ReportEventKind> = {
-  '': 'signed',
-  F: 'signed',
-  C: 'replaced',
-  X: 'cancelled',
-};
+const ORU_KINDS = new Map<string, ReportEventKind>([
+  ['', 'signed'],
+  ['F', 'signed'],
+  ['C', 'replaced'],
+  ['X', 'cancelled'],
+]);
 const DTM = /^\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2}(\.\d{1,4})?)?)?)?)?)?([+-]\d{4})?$/;
 // eslint-disable-next-line no-control-regex
 const NOT_DICOM_TEXT = /[\u0000-\u001f\\]/;
@@ -136,7 +138,7 @@ function codiceFiscaleOf(pid: Hl7Segment, warnings: string[]): string | undefine
 }
 
 function accessionNumbersOf(message: Hl7Message): string[] {
-  const numbers: string[] = [];
+  const numbers = new Set<string>();
   message.segmentsNamed('OBX').forEach((obx, i) => {
     if (obx.field(2).value !== 'RP') return;
     const location = { segment: 'OBX', sequence: i + 1, field: 5, component: 1 };
@@ -153,10 +155,16 @@ function accessionNumbersOf(message: Hl7Message): string[] {
           location,
           Hl7ErrorCode.DataTypeError,
         );
-      if (!numbers.includes(accession)) numbers.push(accession);
+      numbers.add(accession);
+      if (numbers.size > MAX_ACCESSION_NUMBERS)
+        throw contentError(
+          `more than ${MAX_ACCESSION_NUMBERS} accession numbers`,
+          location,
+          Hl7ErrorCode.DataTypeError,
+        );
     }
   });
-  return numbers;
+  return [...numbers];
 }
 
 function signingTime(
@@ -198,7 +206,7 @@ export function extractReportEvent(
         code: Hl7ErrorCode.UnsupportedMessageType,
       },
     );
-  if (isMdm ? MDM_KINDS[header.triggerEvent] === undefined : header.triggerEvent !== 'R01')
+  if (isMdm ? !MDM_KINDS.has(header.triggerEvent) : header.triggerEvent !== 'R01')
     throw new Hl7Error(
       `unsupported trigger event ${JSON.stringify(messageType)}: expected ${isMdm ? 'MDM^T02, MDM^T10 or MDM^T11' : 'ORU^R01'}`,
       {
@@ -221,7 +229,7 @@ export function extractReportEvent(
   let signed: Pick<ReportEvent, 'signedAt' | 'signedAtSource'>;
   if (isMdm) {
     const txa = requireSegment(message, 'TXA');
-    kind = MDM_KINDS[header.triggerEvent]!;
+    kind = MDM_KINDS.get(header.triggerEvent)!;
     documentId = txa.field(12).value.trim();
     if (documentId === '')
       throw contentError('unique document number is missing', { segment: 'TXA', field: 12 });
@@ -241,7 +249,7 @@ export function extractReportEvent(
   } else {
     const obr = requireSegment(message, 'OBR');
     const status = obr.field(25).value;
-    const oruKind = ORU_KINDS[status];
+    const oruKind = ORU_KINDS.get(status);
     if (oruKind === undefined)
       throw contentError(
         `result status ${JSON.stringify(status)} is not final (F), corrected (C) or cancelled (X)`,

@@ -103,6 +103,24 @@ describe('MLLP listener', () => {
     expect(ackOf(await client.nextFrame())).toMatchObject({ code: 'AR', controlId: 'F2' });
   });
 
+  it('answers a control character escaped in MSH-9 with an ACK that holds none raw', async () => {
+    await start();
+    const client = await peer();
+    for (const [trigger, controlId] of [
+      ['\\X1C\\', 'FS1'],
+      ['\\X0B\\', 'VT1'],
+    ]) {
+      client.send(mdm({ type: `MDM^${trigger}^MDM_T02`, controlId }));
+      const ack = await client.nextFrame();
+      const bytes = [...Buffer.from(ack, 'latin1')];
+      expect(bytes.filter((b) => (b < 0x20 && b !== 0x0d) || b === 0x7f)).toEqual([]);
+      expect(ackOf(ack)).toMatchObject({ code: 'AR', controlId });
+      expect(parseHl7(ack).msh.field(9).raw).toBe(`ACK^${trigger}^ACK`);
+    }
+    client.send(mdm({ controlId: 'GOOD' }));
+    expect(ackOf(await client.nextFrame())).toMatchObject({ code: 'AA', controlId: 'GOOD' });
+  });
+
   it('answers AR, echoing what MSH it can read, to a frame that does not parse', async () => {
     await start();
     const client = await peer();

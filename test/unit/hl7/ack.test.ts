@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { buildAck, decisionFromError, formatHl7Time } from '../../../src/hl7/ack.js';
+import { encodeText } from '../../../src/hl7/encoding.js';
 import { Hl7Error } from '../../../src/hl7/errors.js';
 import { parseHl7 } from '../../../src/hl7/message.js';
+import { MllpDecoder, frame } from '../../../src/hl7/mllp-framing.js';
 import { mdm } from '../../helpers/hl7-messages.js';
 
 const NOW = new Date(2025, 0, 14, 9, 30, 5);
@@ -136,6 +138,63 @@ describe('buildAck', () => {
     const [header, msa] = lines(ack);
     expect(header).toBe(`MSH|^~\\&|FSEBRIDGE|ASR|||${formatHl7Time(NOW)}||ACK|ACK1|P|2.5`);
     expect(msa).toBe('MSA|AR||message does not start with an MSH segment');
+  });
+
+  it.each(['\\X1C\\', '\\X0B\\', '\\X00\\', '\\X7F\\'])(
+    'writes no raw control character for a trigger event of %s, so the ACK frames and reads back',
+    (trigger) => {
+      const text = `MSH|^~\\&|RIS|ASLTO3|BRIDGE|ASLTO3|20250114093005||MDM^${trigger}|C1|P|2.5\r`;
+      const message = parseHl7(Buffer.from(text));
+      const bytes = encodeText(buildAck(message, { code: 'AR', reason: 'no' }, OPTIONS), 'utf-8');
+      expect([...bytes].filter((b) => (b < 0x20 && b !== 0x0d) || b === 0x7f)).toEqual([]);
+      expect(new MllpDecoder(1024).push(frame(bytes))).toEqual([{ type: 'message', bytes }]);
+      const ack = parseHl7(bytes);
+      expect(ack.msh.field(9).raw).toBe(`ACK^${trigger}^ACK`);
+      expect(ack.header.triggerEvent).toBe(message.header.triggerEvent);
+      expect(ack.field('MSA', 1).value).toBe('AR');
+      expect(ack.field('MSA', 2).value).toBe('C1');
+    },
+  );
+
+  it.each([
+    ['+', '2.5'],
+    ['-', '2.5'],
+    ['.', ''],
+  ])(
+    'answers a field separator %j with an ACK that reads back the same (time, version escaped)',
+    (separator, version) => {
+      // `+` and `-` cover the sign of the UTC offset in any time zone; `.` the default version.
+      const fields = ['MSH', '^~\\&', 'RIS', 'ASLTO3', 'BRIDGE', 'ASLTO3', '20250114093005', ''];
+      const text = [...fields, 'MDM^T02', 'C1', 'P', version].join(separator) + '\r';
+      const ack = parseHl7(buildAck(parseHl7(text), { code: 'AA' }, OPTIONS));
+      expect(ack.delimiters.field).toBe(separator);
+      expect(ack.header).toMatchObject({
+        sendingApplication: 'BRIDGE',
+        receivingFacility: 'ASLTO3',
+        dateTime: formatHl7Time(NOW),
+        messageType: 'ACK',
+        triggerEvent: 'T02',
+        messageStructure: 'ACK',
+        controlId: 'ACK1',
+        processingId: 'P',
+        version: '2.5',
+      });
+      expect(ack.msh.fieldCount).toBe(12);
+      expect(ack.field('MSA', 1).value).toBe('AA');
+      expect(ack.field('MSA', 2).value).toBe('C1');
+    },
+  );
+
+  it('echoes a control id in ISO 8859-15 (MSH-18 8859/15) as the same bytes', () => {
+    const text =
+      'MSH|^~\\&|RIS|ASLTO3|BRIDGE|ASLTO3|20250114093005||MDM^T02|CTRL\xa41|P|2.5||||||8859/15\r';
+    const message = parseHl7(Buffer.from(text, 'latin1'));
+    expect(message.header.controlId).toBe('CTRL€1');
+    const bytes = encodeText(buildAck(message, { code: 'AA' }, OPTIONS), message.charset);
+    expect(bytes.subarray(bytes.indexOf('MSA|'))).toEqual(
+      Buffer.from('MSA|AA|CTRL\xa41\r', 'latin1'),
+    );
+    expect(parseHl7(bytes).field('MSA', 2).value).toBe('CTRL€1');
   });
 
   it('makes a fresh control id for each ACK by default', () => {

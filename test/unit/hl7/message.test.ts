@@ -218,6 +218,33 @@ describe('parseHl7', () => {
     expect(error.location).toEqual(location);
     expect(error.ack).toBe('AR');
   });
+
+  it.each(['00', '01', '0B', '1C', '1F', '7F'])(
+    'refuses control character 0x%s as a delimiter with AR, naming MSH-1 or MSH-2',
+    (hex) => {
+      const c = String.fromCharCode(parseInt(hex, 16));
+      const rest = ['A', 'B', 'C', 'D', '2025', '', 'MDM^T02', 'X1', 'P', '2.5'];
+      const asField = `${['MSH', '^~\\&', ...rest].join(c)}\r`;
+      expect(parseError(asField)).toMatchObject({
+        ack: 'AR',
+        code: 102,
+        reason: `invalid field separator ${JSON.stringify(c)}`,
+        location: { segment: 'MSH', field: 1 },
+      });
+      expect(readHeader(Buffer.from(asField, 'latin1'))).toBeUndefined();
+      for (const encoding of [`${c}~\\&`, `^${c}\\&`, `^~${c}&`, `^~\\${c}`, `^~\\&${c}`]) {
+        const error = parseError(`${['MSH', encoding, ...rest].join('|')}\r`);
+        expect(error).toMatchObject({
+          ack: 'AR',
+          code: 102,
+          location: { segment: 'MSH', field: 2 },
+        });
+        expect(error.reason).toBe(
+          `invalid encoding characters ${JSON.stringify(encoding)}: expected 4 distinct separators such as ^~\\&`,
+        );
+      }
+    },
+  );
 });
 
 describe('readHeader', () => {

@@ -83,6 +83,46 @@ describe('MllpDecoder', () => {
     expect(messages(decoder.push(frame(MESSAGE)))).toEqual([MESSAGE.toString('latin1')]);
   });
 
+  it('keeps the same head of an oversized frame however TCP splits it, the limit below the head size', () => {
+    const big = Buffer.concat([MESSAGE, Buffer.alloc(300, 0x41)]);
+    for (const [payload, maxFrameBytes, headBytes] of [
+      [MESSAGE, 16, 4096],
+      [MESSAGE, 16, 40],
+      [big, 64, 4096],
+      [big, 64, 200],
+    ] as const) {
+      const framed = frame(payload);
+      const expected: MllpEvent[] = [
+        {
+          type: 'oversized',
+          head: payload.subarray(0, Math.min(headBytes, payload.length)),
+          size: payload.length,
+        },
+      ];
+      expect(new MllpDecoder(maxFrameBytes, headBytes).push(framed)).toEqual(expected);
+      for (let at = 1; at < framed.length; at++) {
+        const decoder = new MllpDecoder(maxFrameBytes, headBytes);
+        const events = [
+          ...decoder.push(framed.subarray(0, at)),
+          ...decoder.push(framed.subarray(at)),
+        ];
+        expect(events).toEqual(expected);
+      }
+      const next = seededRandom(7);
+      for (let n = 0; n < 200; n++) {
+        const decoder = new MllpDecoder(maxFrameBytes, headBytes);
+        const events: MllpEvent[] = [];
+        let i = 0;
+        while (i < framed.length) {
+          const size = 1 + Math.floor(next() * 40);
+          events.push(...decoder.push(framed.subarray(i, i + size)));
+          i += size;
+        }
+        expect(events).toEqual(expected);
+      }
+    }
+  });
+
   it('accepts a frame of exactly the limit', () => {
     const decoder = new MllpDecoder(MESSAGE.length);
     expect(messages(decoder.push(frame(MESSAGE)))).toHaveLength(1);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_ACCESSION_NUMBERS } from '../../../src/fse/fse-messages.js';
 import { Hl7Error } from '../../../src/hl7/errors.js';
 import { type FacilitySetting, facilitiesByName } from '../../../src/hl7/facilities.js';
 import { parseHl7 } from '../../../src/hl7/message.js';
@@ -140,6 +141,65 @@ describe('extractReportEvent', () => {
     ];
     expect(extract(mdm({ segments })).accessionNumbers).toEqual(['A1', 'A2', 'A3']);
   });
+
+  it(`refuses more than ${MAX_ACCESSION_NUMBERS} distinct accession numbers with AE, naming the limit`, () => {
+    const accessions = (count: number, from = 0): string =>
+      Array.from({ length: count }, (_, i) => `A${from + i}`).join('~');
+    const atLimit = [pid(), pv1(), txa(), obxRp(accessions(MAX_ACCESSION_NUMBERS))];
+    expect(extract(mdm({ segments: atLimit })).accessionNumbers).toHaveLength(
+      MAX_ACCESSION_NUMBERS,
+    );
+    const reason = `more than ${MAX_ACCESSION_NUMBERS} accession numbers`;
+    const over = [pid(), pv1(), txa(), obxRp(accessions(MAX_ACCESSION_NUMBERS + 1))];
+    expect(refusal(mdm({ segments: over }))).toMatchObject({
+      ack: 'AE',
+      code: 102,
+      reason,
+      location: { segment: 'OBX', sequence: 1, field: 5, component: 1 },
+    });
+    // Counted over every RP OBX of the message.
+    const spread = [
+      pid(),
+      pv1(),
+      txa(),
+      obxRp(accessions(60)),
+      obxRp(accessions(MAX_ACCESSION_NUMBERS - 59, 60), '2'),
+    ];
+    expect(refusal(mdm({ segments: spread }))).toMatchObject({
+      ack: 'AE',
+      code: 102,
+      reason,
+      location: { segment: 'OBX', sequence: 2, field: 5, component: 1 },
+    });
+  });
+
+  it('counts an accession number repeated 500 times once', () => {
+    const repeated = Array.from({ length: 500 }, () => ACCESSION).join('~');
+    const segments = [pid(), pv1(), txa(), obxRp(repeated), obxRp(ACCESSION, '2')];
+    expect(extract(mdm({ segments })).accessionNumbers).toEqual([ACCESSION]);
+  });
+
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
+    'refuses MDM^%s with AR 201: an Object member is no trigger event',
+    (trigger) => {
+      expect(refusal(mdm({ trigger }))).toMatchObject({
+        ack: 'AR',
+        code: 201,
+        reason: `unsupported trigger event "MDM^${trigger}": expected MDM^T02, MDM^T10 or MDM^T11`,
+      });
+    },
+  );
+
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
+    'refuses ORU result status %j (OBR-25) with AE 103: an Object member is no status',
+    (status) => {
+      expect(refusal(oru({ status }))).toMatchObject({
+        ack: 'AE',
+        code: 103,
+        location: { segment: 'OBR', field: 25 },
+      });
+    },
+  );
 
   it('finds the patient id by the universal id of the authority, and by type code when configured', () => {
     const pid3 = `${PID3}~P77^^^&2.16.840.1.113883.2.9.2.10.3.1&ISO^MR~P78^^^&2.16.840.1.113883.2.9.2.10.3.1&ISO^PI`;
