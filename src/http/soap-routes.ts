@@ -16,6 +16,7 @@ import type { ReportStore } from '../fse/report-store.js';
 import { contentTypeParams, mtomRootPart } from '../soap/mtom-request.js';
 import {
   parseSoapRequest,
+  requestText,
   SoapFaultError,
   type ObscurationNotice,
   type SoapRequest,
@@ -155,15 +156,15 @@ export function soapRoutes(
         return sendFault(reply, version, 'Sender', UNSUPPORTED_MEDIA_TYPE, 415);
       let parsed: SoapRequest;
       try {
-        const body = request.body;
+        const contentType = request.headers['content-type']!;
         const xml = wantsMtomBody(request)
-          ? mtomRootPart(body, request.headers['content-type']!)
-          : body;
-        parsed = parseSoapRequest(xml.toString('utf8'));
+          ? mtomRootPart(request.body, contentType)
+          : { body: request.body, charset: contentTypeParams(contentType).params.get('charset') };
+        parsed = parseSoapRequest(requestText(xml.body, xml.charset));
       } catch (error) {
         if (!(error instanceof SoapFaultError)) throw error;
         deps.log.info({ ip: request.ip, reason: error.message }, 'on-demand request refused');
-        return sendFault(reply, version, error.code, error.message);
+        return sendFault(reply, version, error.code, error.message, error.httpStatus);
       }
       if (parsed.kind === 'variazione') return sendVariazione(reply, parsed.request);
       const answer = await deps.service.answer(parsed.request);

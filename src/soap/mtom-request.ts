@@ -25,33 +25,39 @@ function fault(reason: string): SoapFaultError {
   return new SoapFaultError('Sender', `MTOM request: ${reason}`);
 }
 
-/** The root part's body of a multipart/related request. */
-export function mtomRootPart(body: Buffer, contentType: string): Buffer {
+/** The root part of a multipart/related request: its body, and the charset its headers name. */
+export function mtomRootPart(
+  body: Buffer,
+  contentType: string,
+): { body: Buffer; charset: string | undefined } {
   const { params } = contentTypeParams(contentType);
   const boundary = params.get('boundary');
   if (!boundary || boundary.length > 200) throw fault('no boundary parameter');
-  const delimiter = Buffer.from(`--${boundary}`);
+  // A delimiter is CRLF, "--" and the boundary (RFC 2046), the CRLF being part of it and not of
+  // the part before; only at the very start of the body may it be missing, hence the CRLF put
+  // before the body. So "--boundary" within a part's text does not end the part.
+  const delimiter = Buffer.from(`\r\n--${boundary}`);
+  const text = Buffer.concat([Buffer.from('\r\n'), body]);
   const start = params.get('start')?.replace(/^<|>$/g, '');
-  const parts: Array<{ id: string | undefined; body: Buffer }> = [];
-  let position = body.indexOf(delimiter);
+  const parts: Array<{ id: string | undefined; charset: string | undefined; body: Buffer }> = [];
+  let position = text.indexOf(delimiter);
   if (position < 0) throw fault('boundary not found in the body');
   while (position >= 0) {
     const after = position + delimiter.length;
-    if (body.subarray(after, after + 2).toString() === '--') break;
-    const next = body.indexOf(delimiter, after);
+    if (text.subarray(after, after + 2).toString() === '--') break;
+    const next = text.indexOf(delimiter, after);
     if (next < 0) throw fault('the body ends without its closing boundary');
-    const part = body.subarray(after, next);
+    const part = text.subarray(after, next);
     const headerEnd = part.indexOf('\r\n\r\n');
     if (headerEnd < 0) throw fault('a part has no header');
     const headers = part.subarray(0, headerEnd).toString('latin1');
     const id = /^content-id:\s*<?([^>\r\n]*)>?/im.exec(headers)?.[1]?.trim();
-    // The part's body ends before the CRLF that precedes the next delimiter.
-    let content = part.subarray(headerEnd + 4);
-    if (content.subarray(-2).toString() === '\r\n') content = content.subarray(0, -2);
-    parts.push({ id, body: content });
+    const type = /^content-type:([^\r\n]*)/im.exec(headers)?.[1];
+    const charset = type === undefined ? undefined : contentTypeParams(type).params.get('charset');
+    parts.push({ id, charset, body: part.subarray(headerEnd + 4) });
     position = next;
   }
   const root = start ? parts.find((part) => part.id === start) : parts[0];
   if (!root) throw fault(start ? `no part has the start Content-ID <${start}>` : 'no parts');
-  return root.body;
+  return { body: root.body, charset: root.charset };
 }

@@ -34,6 +34,8 @@ export class SoapFaultError extends Error {
     /** Sender: the request is at fault. */
     readonly code: 'Sender' | 'Receiver',
     reason: string,
+    /** The HTTP status, when not the one the SOAP binding gives a fault of `code`. */
+    readonly httpStatus?: number,
   ) {
     super(reason);
   }
@@ -73,8 +75,11 @@ function parseTree(xml: string, limits: ParseLimits): Node {
   let root: Node | undefined;
   let elements = 0;
   let error: SoapFaultError | undefined;
-  const stop = (reason: string): void => {
-    error ??= fault(reason);
+  // Refusing throws out of the handler, which ends the parse at once: carrying on to the end
+  // of a hostile body would cost what the limits are there to prevent (saxes resolves each
+  // element's namespace through every open element, so deep nesting costs depth squared).
+  const stop = (reason: string): never => {
+    throw (error ??= fault(reason));
   };
   parser.on('doctype', () => stop('a DOCTYPE is not allowed in a request'));
   parser.on('processinginstruction', () => stop('processing instructions are not allowed'));
@@ -88,17 +93,15 @@ function parseTree(xml: string, limits: ParseLimits): Node {
     else stack.at(-1)!.children.push(node);
     stack.push(node);
   });
-  parser.on('text', (text) => {
+  const append = (text: string): void => {
     const node = stack.at(-1);
     if (!node) return;
     node.text += text;
     if (node.text.length > limits.maxTextLength)
       stop(`element ${node.name} has more than ${limits.maxTextLength} characters`);
-  });
-  parser.on('cdata', (text) => {
-    const node = stack.at(-1);
-    if (node) node.text += text;
-  });
+  };
+  parser.on('text', append);
+  parser.on('cdata', append);
   parser.on('closetag', () => void stack.pop());
   try {
     parser.write(xml);
@@ -115,9 +118,18 @@ function parseTree(xml: string, limits: ParseLimits): Node {
   return root;
 }
 
-/** No control characters (tabs and line breaks of a value are trimmed first). */
-function isText(value: string): boolean {
-  return ![...value].some((c) => c < ' ');
+/**
+ * Characters no field holds: C0 and C1 controls and DEL, U+FFFD (what a decoder puts for bytes it
+ * could not read) and the Unicode line and paragraph separators. C1 controls and U+FFFD are the
+ * marks of text decoded with the wrong charset; tabs and line breaks at the ends of a value are
+ * trimmed before the check.
+ */
+// eslint-disable-next-line no-control-regex
+const NOT_TEXT = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufffd]/u;
+
+/** A character as U+XXXX. */
+function codePoint(c: string): string {
+  return `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 const CODICE_FISCALE = /^[A-Z0-9]{16}$/;
 const FORMATS: readonly Formato[] = ['PDI_ZIP', 'KOS', 'ANTEPRIMA_JPEG'];
@@ -164,8 +176,10 @@ function text(
     if (required) throw fault(`element ${name} is required`);
     return undefined;
   }
-  if (value.length > max || !isText(value))
-    throw fault(`element ${name} must be at most ${max} characters of text`);
+  if (value.length > max) throw fault(`element ${name} must be at most ${max} characters of text`);
+  const notText = NOT_TEXT.exec(value)?.[0];
+  if (notText !== undefined)
+    throw fault(`element ${name} holds ${codePoint(notText)}, which is not text`);
   return value;
 }
 
@@ -186,6 +200,56 @@ export type SoapRequest =
   | { kind: 'recupero'; request: OnDemandRequest }
   | { kind: 'variazione'; request: ObscurationNotice };
 
+/** The charsets a request may be sent in, by lower-case label, and how each is decoded. */
+const CHARSETS = new Map<string, 'utf-8' | 'latin1'>([
+  ['utf-8', 'utf-8'],
+  ['utf8', 'utf-8'],
+  // A subset of UTF-8: decoded as UTF-8, so bytes above 0x7F are read, not refused.
+  ['us-ascii', 'utf-8'],
+  // Buffer's latin1 is ISO-8859-1 itself (WHATWG's "iso-8859-1" label is windows-1252).
+  ['iso-8859-1', 'latin1'],
+  ['iso_8859-1', 'latin1'],
+  ['latin1', 'latin1'],
+]);
+const XML_DECLARED_ENCODING = /^(?:\xef\xbb\xbf)?<\?xml\s[^>]*?\sencoding\s*=\s*["']([^"'>]*)["']/;
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A charset label of the request, quoted and cut to the 40 characters a charset name has. */
+function label(name: string): string {
+  return JSON.stringify(name.slice(0, 40));
+}
+
+/**
+ * The text of a request body, decoded as `charset` says (the Content-Type's parameter, or that
+ * of the root part of an MTOM request); without one, as the XML declaration says (RFC 7303), and
+ * without that, as UTF-8. Only UTF-8 (with its subset US-ASCII) and ISO-8859-1 are taken. What
+ * would otherwise be read wrong is refused, not repaired: another charset (a fault with HTTP
+ * 415), bytes that are not UTF-8, an XML declaration that names an encoding other than the one
+ * the body is decoded as.
+ */
+export function requestText(body: Buffer, charset: string | undefined): string {
+  // The declaration is ASCII in either charset, so it can be read before the body is decoded.
+  const declared = XML_DECLARED_ENCODING.exec(body.toString('latin1'))?.[1];
+  const name = charset ?? declared ?? 'utf-8';
+  const decoding = CHARSETS.get(name.toLowerCase());
+  if (!decoding)
+    throw new SoapFaultError(
+      'Sender',
+      `the charset ${label(name)} is not supported: send UTF-8 or ISO-8859-1`,
+      415,
+    );
+  if (declared !== undefined && CHARSETS.get(declared.toLowerCase()) !== decoding)
+    throw fault(
+      `the XML declaration names the encoding ${label(declared)} but the Content-Type the charset ${label(name)}`,
+    );
+  if (decoding === 'latin1') return body.toString('latin1');
+  try {
+    return STRICT_UTF8.decode(body);
+  } catch {
+    throw fault('the request body is not valid UTF-8');
+  }
+}
+
 /**
  * Parse and validate a request against the contract (the WSDL's schema): SOAP 1.1 or 1.2
  * envelope, one request element in our namespace, every field checked. Anything else is a
@@ -197,9 +261,10 @@ export function parseSoapRequest(xml: string, limits: ParseLimits = DEFAULT_LIMI
     throw fault('the document is not a SOAP 1.1 or 1.2 Envelope');
   const soapVersion = envelope.ns === SOAP11_NS ? '1.1' : '1.2';
   const parts = envelope.children.filter((child) => child.ns === envelope.ns);
-  const body = parts.find((child) => child.name === 'Body');
-  if (!body || parts.some((child) => child.name !== 'Body' && child.name !== 'Header'))
-    throw fault('the Envelope must hold one Body (and an optional Header)');
+  const layout = parts.map((child) => child.name).join(' ');
+  if (layout !== 'Body' && layout !== 'Header Body')
+    throw fault('the Envelope must hold one Body, after at most one Header');
+  const body = parts.at(-1)!;
   if (body.children.length !== 1) throw fault('the Body must hold exactly one request element');
   const request = body.children[0]!;
   if (request.ns === ON_DEMAND_NS && request.name === 'RecuperoDocumentoRequest')

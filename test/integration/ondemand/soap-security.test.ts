@@ -46,7 +46,7 @@ afterAll(async () => {
 });
 
 async function post(
-  body: string,
+  body: string | Buffer,
   options: { contentType?: string; auth?: string | null } = {},
 ): Promise<{ status: number; text: string; headers: Headers }> {
   const headers: Record<string, string> = { 'content-type': options.contentType ?? SOAP12 };
@@ -205,6 +205,73 @@ describe('hostile and broken requests', () => {
       );
       expect(answer.status).toBe(valid ? 200 : 400);
     }
+  });
+});
+
+describe('request charsets', () => {
+  /** A request for RAD-CLEAR whose applicazione (kept in the audit) is not ASCII. */
+  function accented(encoding: string): { xml: string; transaction: string } {
+    const xml = requestXml({ codDocumentoDipartimentale: 'RAD-CLEAR', formato: 'KOS' })
+      .replace('encoding="UTF-8"', `encoding="${encoding}"`)
+      .replace('<r:applicazione>FSE-PIEMONTE<', '<r:applicazione>FSE-CITTÀ<');
+    return { xml, transaction: /<r:numeroTransazione>([^<]+)</.exec(xml)![1]! };
+  }
+  const auditedApplication = (transaction: string): string | undefined =>
+    bridge.app.reporting.onDemand.store
+      .auditOf('010203^RAD-CLEAR')
+      .find((a) => a.transactionNumber === transaction)?.application;
+
+  it('reads an ISO-8859-1 request as such, plain or as the root part of an MTOM request', async () => {
+    const { xml, transaction } = accented('ISO-8859-1');
+    const answer = await post(Buffer.from(xml, 'latin1'), {
+      contentType: 'application/soap+xml; charset=iso-8859-1',
+    });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.text).toContain('<tns:esito>SUCCESSO</tns:esito>');
+    expect(auditedApplication(transaction)).toBe('FSE-CITTÀ');
+
+    const mtom = accented('ISO-8859-1');
+    const parts = Buffer.concat([
+      Buffer.from(
+        '--b1\r\nContent-Type: application/xop+xml; charset=ISO-8859-1; type="application/soap+xml"\r\nContent-ID: <root>\r\n\r\n',
+      ),
+      Buffer.from(mtom.xml, 'latin1'),
+      Buffer.from('\r\n--b1--\r\n'),
+    ]);
+    const viaMtom = await post(parts, {
+      contentType:
+        'multipart/related; type="application/xop+xml"; boundary="b1"; start="<root>"; start-info="application/soap+xml"',
+    });
+    expect(viaMtom.status, viaMtom.text).toBe(200);
+    expect(auditedApplication(mtom.transaction)).toBe('FSE-CITTÀ');
+  });
+
+  it('refuses a body that is not valid UTF-8 rather than replacing its bytes', async () => {
+    const { xml, transaction } = accented('UTF-8');
+    const answer = await post(Buffer.from(xml, 'latin1'));
+    expect(answer.status).toBe(400);
+    expect(answer.text).toMatch(/soap:Sender.*the request body is not valid UTF-8/);
+    expect(auditedApplication(transaction)).toBeUndefined();
+  });
+
+  it('refuses a charset other than UTF-8 and ISO-8859-1 with a 415 SOAP Fault naming it', async () => {
+    const { xml } = accented('UTF-16');
+    const answer = await post(Buffer.from(`\ufeff${xml}`, 'utf16le'), {
+      contentType: 'application/soap+xml; charset=utf-16',
+    });
+    expect(answer.status).toBe(415);
+    expect(answer.text).toMatch(/<soap:Fault>.*charset &quot;utf-16&quot; is not supported/);
+  });
+
+  it('refuses an XML declaration whose encoding disagrees with the charset, naming both', async () => {
+    const { xml, transaction } = accented('ISO-8859-1');
+    const answer = await post(xml);
+    expect(answer.status).toBe(400);
+    expect(answer.text).toMatch(
+      /soap:Sender.*encoding &quot;ISO-8859-1&quot; but the Content-Type the charset &quot;utf-8&quot;/,
+    );
+    expect(auditedApplication(transaction)).toBeUndefined();
+    await stillServes();
   });
 });
 

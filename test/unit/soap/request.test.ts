@@ -8,6 +8,9 @@ import {
   SOAP12_NS,
   SoapFaultError,
   parseOnDemandRequest,
+  parseSoapRequest,
+  requestText,
+  type ParseLimits,
 } from '../../../src/soap/request.js';
 
 function body(fields: Record<string, string> = {}, extra = ''): string {
@@ -35,9 +38,12 @@ function envelope(inner: string, ns = SOAP12_NS, prolog = ''): string {
   return `${prolog}<s:Envelope xmlns:s="${ns}"><s:Header/><s:Body>${inner}</s:Body></s:Envelope>`;
 }
 
-function faultOf(xml: string): SoapFaultError {
+function faultOf(
+  xml: string,
+  parse: (xml: string) => unknown = parseOnDemandRequest,
+): SoapFaultError {
   try {
-    parseOnDemandRequest(xml);
+    parse(xml);
   } catch (error) {
     expect(error).toBeInstanceOf(SoapFaultError);
     return error as SoapFaultError;
@@ -122,5 +128,126 @@ describe('on-demand request parsing', () => {
       '$2$1',
     );
     expect(faultOf(envelope(swapped)).message).toMatch(/codCL is out of order/);
+  });
+
+  it('stops at the first element over a limit instead of reading on to the end', () => {
+    // Both limits are read for each element as long as the parse goes on (and once more for the
+    // message): the count of reads tells how far it went past the refusal, without timing it.
+    let reads = 0;
+    const limits: ParseLimits = {
+      get maxDepth() {
+        reads++;
+        return 16;
+      },
+      get maxElements() {
+        reads++;
+        return 100;
+      },
+      maxTextLength: 1024,
+    };
+    const parse = (xml: string): unknown => parseSoapRequest(xml, limits);
+    const open = `<s:Envelope xmlns:s="${SOAP12_NS}"><s:Body>`;
+    expect(faultOf(`${open}${'<a>'.repeat(5000)}`, parse).message).toMatch(/nested deeper than 16/);
+    expect(reads).toBeLessThanOrEqual(2 * (16 + 1) + 1);
+    reads = 0;
+    expect(faultOf(`${open}<a>${'<b/>'.repeat(5000)}`, parse).message).toMatch(/more than 100/);
+    expect(reads).toBeLessThanOrEqual(2 * (100 + 1) + 1);
+  });
+
+  it('counts CDATA against the text limit', () => {
+    const cdata = `<![CDATA[${'x'.repeat(1000)}]]>`;
+    expect(faultOf(envelope(body({ codCL: `${cdata}${cdata}` }))).message).toMatch(
+      /element codCL has more than 1024 characters/,
+    );
+  });
+
+  it('refuses DEL, C1 controls, U+FFFD and line separators in a value, naming the character', () => {
+    for (const [c, name] of [
+      ['\u007f', 'U+007F'],
+      ['\u0085', 'U+0085'],
+      ['\u009f', 'U+009F'],
+      ['\ufffd', 'U+FFFD'],
+      ['\u2028', 'U+2028'],
+      ['\u2029', 'U+2029'],
+      ['&#x9;', 'U+0009'],
+    ])
+      expect(faultOf(envelope(body({ codDocumentoDipartimentale: `RAD${c}1` }))).message).toBe(
+        `element codDocumentoDipartimentale holds ${name}, which is not text`,
+      );
+    const accented = parseOnDemandRequest(
+      envelope(body({ codDocumentoDipartimentale: 'RAD-CITTÀ-€-1' })),
+    );
+    expect(accented.codDocumentoDipartimentale).toBe('RAD-CITTÀ-€-1');
+  });
+
+  it('takes exactly one Body, after at most one Header', () => {
+    const open = `<s:Envelope xmlns:s="${SOAP12_NS}">`;
+    const bodyPart = `<s:Body>${body()}</s:Body>`;
+    expect(parseSoapRequest(`${open}${bodyPart}</s:Envelope>`).kind).toBe('recupero');
+    for (const parts of [
+      `${bodyPart}${bodyPart}`,
+      `<s:Header/><s:Header/>${bodyPart}`,
+      `${bodyPart}<s:Header/>`,
+      `<s:Header/>`,
+      `<s:Header/>${bodyPart}<s:Body/>`,
+    ])
+      expect(faultOf(`${open}${parts}</s:Envelope>`).message, parts).toBe(
+        'the Envelope must hold one Body, after at most one Header',
+      );
+  });
+});
+
+describe('request body decoding', () => {
+  const declared = (encoding: string, value = 'x'): string =>
+    `<?xml version="1.0" encoding="${encoding}"?><v>${value}</v>`;
+  const refusal = (body: Buffer, charset: string | undefined): SoapFaultError => {
+    try {
+      requestText(body, charset);
+    } catch (error) {
+      expect(error).toBeInstanceOf(SoapFaultError);
+      return error as SoapFaultError;
+    }
+    throw new Error('the body was decoded');
+  };
+
+  it('decodes ISO-8859-1 as such and UTF-8 strictly', () => {
+    const latin1 = Buffer.from(declared('ISO-8859-1', 'Città'), 'latin1');
+    expect(requestText(latin1, 'iso-8859-1')).toBe(declared('ISO-8859-1', 'Città'));
+    // Without a charset, the declaration says how (RFC 7303).
+    expect(requestText(latin1, undefined)).toBe(declared('ISO-8859-1', 'Città'));
+    const utf8 = Buffer.from(declared('UTF-8', 'Città €'));
+    expect(requestText(utf8, 'UTF-8')).toBe(declared('UTF-8', 'Città €'));
+    expect(requestText(utf8, undefined)).toBe(declared('UTF-8', 'Città €'));
+    expect(requestText(Buffer.from('<v>€</v>'), 'utf-8')).toBe('<v>€</v>');
+  });
+
+  it('refuses bytes that are not UTF-8 instead of replacing them', () => {
+    const latin1 = Buffer.from('<v>Città</v>', 'latin1');
+    for (const charset of ['utf-8', undefined]) {
+      const error = refusal(latin1, charset);
+      expect(error.message).toBe('the request body is not valid UTF-8');
+      expect(error.code).toBe('Sender');
+      expect(error.httpStatus).toBeUndefined();
+    }
+  });
+
+  it('refuses other charsets with HTTP 415, naming them', () => {
+    const utf16 = refusal(Buffer.from('<v/>', 'utf16le'), 'UTF-16');
+    expect(utf16.message).toBe('the charset "UTF-16" is not supported: send UTF-8 or ISO-8859-1');
+    expect(utf16.httpStatus).toBe(415);
+    // windows-1252 is not ISO-8859-1, whatever WHATWG's labels say.
+    expect(refusal(Buffer.from(declared('windows-1252')), undefined).message).toMatch(
+      /charset "windows-1252" is not supported/,
+    );
+  });
+
+  it('refuses an XML declaration that disagrees with the charset, naming both', () => {
+    expect(refusal(Buffer.from(declared('ISO-8859-1')), 'utf-8').message).toBe(
+      'the XML declaration names the encoding "ISO-8859-1" but the Content-Type the charset "utf-8"',
+    );
+    expect(refusal(Buffer.from(declared('UTF-16')), 'utf-8').message).toMatch(/"UTF-16".*"utf-8"/);
+    expect(refusal(Buffer.from(declared('UTF-8'), 'latin1'), 'latin1').message).toMatch(
+      /"UTF-8".*"latin1"/,
+    );
   });
 });
