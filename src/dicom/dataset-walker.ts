@@ -91,6 +91,8 @@ export class DatasetWalker {
   /** Header size when the current top-level element started, to drop it if it outgrows the cap. */
   #markBytes = 0;
   #values = new Map<number, Buffer>();
+  /** Captured tags met so far: one met twice could name the instance two ways. */
+  #capturedSeen = new Set<number>();
 
   constructor(options: WalkerOptions) {
     this.#options = options;
@@ -267,6 +269,14 @@ export class DatasetWalker {
           tag,
           Buffer.from(this.#peek(headerLength + length).subarray(headerLength)),
         );
+      }
+      // Checked once the element is complete enough to be consumed (a step may be retried).
+      if (this.#options.captureTags.has(tag)) {
+        if (this.#capturedSeen.has(tag))
+          throw new DatasetError(
+            `(${hex(tag >>> 16)},${hex(tag & 0xffff)}) appears twice at the top level (offset ${this.#pos})`,
+          );
+        this.#capturedSeen.add(tag);
       }
     }
     this.#consume(headerLength, false);

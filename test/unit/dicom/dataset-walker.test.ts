@@ -537,6 +537,29 @@ describe('DatasetWalker on hand-made datasets', () => {
     );
   });
 
+  it('throws DatasetError on a key element that appears twice at the top level, however fed', () => {
+    const twice = Buffer.concat([
+      el(0x00080016, 'UI', uid(CT_CLASS)),
+      el(SOP_INSTANCE_UID, 'UI', uid('1.2.3.4.5')),
+      el(SOP_INSTANCE_UID, 'UI', uid(SOP)),
+      el(0x0020000d, 'UI', uid(STUDY)),
+    ]);
+    for (const chunks of [[twice], [...twice].map((byte) => Buffer.from([byte]))]) {
+      expect(() => walk(chunks, options())).toThrow(/\(0008,0018\) appears twice/);
+    }
+    // Once each, fed byte by byte (a step retried for lack of bytes is not a second time).
+    const once = Buffer.concat([
+      el(0x00080016, 'UI', uid(CT_CLASS)),
+      el(SOP_INSTANCE_UID, 'UI', uid(SOP)),
+      el(0x0020000d, 'UI', uid(STUDY)),
+    ]);
+    const walked = walk(
+      [...once].map((byte) => Buffer.from([byte])),
+      options(),
+    );
+    expect(walked.values.get(SOP_INSTANCE_UID)?.equals(uid(SOP))).toBe(true);
+  });
+
   it('throws DatasetError on an invalid VR', () => {
     for (const vr of ['\0\0', 'ab', '1A', 'U ', '\xff\xff']) {
       const bad = Buffer.concat([
