@@ -63,8 +63,11 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
       sendError(error, reply, deps.log),
     );
     scope.addHook('onRequest', async (request, reply) => {
-      const path = request.url.split('?')[0]!;
-      if (!path.startsWith('/admin/api/') || path === '/admin/api/login') return;
+      // Decided by the route the request matched, never by its raw target: Fastify routes
+      // `http://host/admin/api/...` and percent-encoded paths (`/%61dmin/api/...`) to the same
+      // handlers, and neither starts with "/admin/api/".
+      const route = request.routeOptions.url;
+      if (!route?.startsWith('/admin/api/') || route === '/admin/api/login') return;
       const user = deps.auth.authenticate(request.headers);
       if (user) {
         users.set(request, user);

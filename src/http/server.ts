@@ -34,7 +34,9 @@ export async function startHttpServer(
     bodyLimit: options.bodyLimitBytes,
   });
   app.addHook('onRequest', async (request, reply) => {
-    if (!options.apiToken || !request.url.startsWith('/api/')) return;
+    // By the route matched, not the raw target (absolute-form and percent-encoded targets reach
+    // the same routes without starting with "/api/"). A request that matched no route is a 404.
+    if (!options.apiToken || !request.routeOptions.url?.startsWith('/api/')) return;
     const header = request.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7) : '';
     if (!sameSecret(token, options.apiToken)) {
