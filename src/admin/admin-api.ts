@@ -44,6 +44,9 @@ async function sendError(
   });
 }
 
+/** Largest log-in body accepted, in bytes. */
+const LOGIN_BODY_LIMIT = 4096;
+
 /**
  * The admin API under /admin/api and the admin page under /admin/. Every /admin/api route but
  * the log-in needs a session cookie or the bearer token (401 otherwise); the page and its
@@ -84,7 +87,8 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
         });
     });
 
-    scope.post('/admin/api/login', async (request, reply) => {
+    // Read before any credential is checked: a log-in is a few short strings.
+    scope.post('/admin/api/login', { bodyLimit: LOGIN_BODY_LIMIT }, async (request, reply) => {
       const credentials = (request.body ?? {}) as Record<string, unknown>;
       const session = deps.auth.login(credentials);
       if (!session) {

@@ -34,9 +34,15 @@ export async function startHttpServer(
     bodyLimit: options.bodyLimitBytes,
   });
   app.addHook('onRequest', async (request, reply) => {
+    // A request that matches no route is answered before its body is read: only a route's
+    // own handler has a reason to parse (and pay for) what a client sends.
+    if (request.routeOptions.url === undefined) {
+      await reply.code(404).send({ error: 'not-found', message: 'no such resource' });
+      return;
+    }
     // By the route matched, not the raw target (absolute-form and percent-encoded targets reach
-    // the same routes without starting with "/api/"). A request that matched no route is a 404.
-    if (!options.apiToken || !request.routeOptions.url?.startsWith('/api/')) return;
+    // the same routes without starting with "/api/").
+    if (!options.apiToken || !request.routeOptions.url.startsWith('/api/')) return;
     const header = request.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7) : '';
     if (!sameSecret(token, options.apiToken)) {

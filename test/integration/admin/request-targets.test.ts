@@ -70,4 +70,12 @@ describe('request targets', () => {
     });
     expect(answered.status).toBe(200);
   });
+
+  it('answers an unknown route 404 without reading its body, and a log-in body over 4 KB 413', async () => {
+    // Malformed JSON: parsing it would answer 400, so a 404 shows it was never read.
+    expect(await rawStatus('POST', '/no/such/route', '{"nested": [[[[')).toBe(404);
+    expect(await rawStatus('POST', '/admin/api/login', '{"nested": [[[[')).toBe(400);
+    const long = JSON.stringify({ username: 'x'.repeat(5000), password: 'y' });
+    expect(await rawStatus('POST', '/admin/api/login', long)).toBe(413);
+  });
 });
