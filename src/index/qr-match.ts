@@ -49,6 +49,8 @@ export interface MatchTarget {
   within?: (condition: string) => string;
   /** Backslash-separated values match when any does (UIDs always do). */
   list?: boolean;
+  /** Longest value accepted, in characters (not UIDs); `MAX_VALUE_CHARS` unless given. */
+  maxChars?: number;
 }
 
 /** A piece of WHERE clause and its parameters, in order. */
@@ -63,9 +65,16 @@ export interface Condition {
  * and LIKE fold ASCII only, and names often are not: the index registers this as `qr_fold`.
  */
 export function foldName(value: string): string {
-  const alphabetic = value.split('=')[0] ?? '';
-  return trimEnd(alphabetic, '^ ').normalize('NFC').toLowerCase();
+  // SQLite calls this on every candidate row, and stored names may be up to 1 MiB: no split
+  // (an array of every group), and no normalize() where it cannot change anything.
+  const end = value.indexOf('=');
+  const alphabetic = trimEnd(end < 0 ? value : value.slice(0, end), '^ ');
+  return (BEYOND_LATIN_1.test(alphabetic) ? alphabetic.normalize('NFC') : alphabetic).toLowerCase();
 }
+
+// Text within U+0000-U+00FF is in NFC already: none of it decomposes, and what composes with
+// it (combining marks) lies beyond.
+const BEYOND_LATIN_1 = /[^\0-\xff]/;
 
 /**
  * GLOB pattern of a DICOM wild card value: `*` and `?` mean the same in GLOB, and `%` and `_`
@@ -80,6 +89,28 @@ const MAX_UIDS = 1000;
 const MAX_VALUES = 100;
 
 /**
+ * Longest value a key accepts, in characters, wild cards and a list's values with their `\`
+ * included: 64, the longest of the keys' VRs (LO; AE, CS and SH hold 16 and dates, times and
+ * integers fit too), and a generous bound for the issuer of an accession number (UT). A person
+ * name (PN) holds 64 per component group: `PN_MAX_CHARS`. A list of UIDs is bounded by count
+ * instead (`MAX_UIDS`, each UID at most 64): it is matched with IN, never GLOB.
+ *
+ * A longer value is refused rather than matched: SQLite's GLOB costs the length of the stored
+ * value times that of the pattern, synchronously, stored values may be 1 MiB, and a list is
+ * matched value by value: bounding the whole value bounds a key's cost to that of one
+ * well-formed value.
+ */
+export const MAX_VALUE_CHARS = 64;
+/** Longest person name: three component groups of 64 characters and the two `=`. */
+export const PN_MAX_CHARS = 3 * 64 + 2;
+
+/** Whether `value` holds more than `max` characters (code points: a UTF-16 pair is one). */
+function longerThan(value: string, max: number): boolean {
+  if (value.length <= max) return false;
+  return value.length > 2 * max || [...value].length > max;
+}
+
+/**
  * The condition `value` (trimmed, non-empty) puts on `target`; undefined for universal
  * matching (`*`, or a name with no content).
  *
@@ -90,6 +121,10 @@ export function keyCondition(
   target: MatchTarget,
   value: string,
 ): Condition | undefined {
+  // Before anything else reads the value.
+  const maxChars = target.maxChars ?? MAX_VALUE_CHARS;
+  if (target.kind !== 'uid' && longerThan(value, maxChars))
+    throw new QrQueryError(keyword, value, `is longer than ${maxChars} characters`);
   if (/^\**$/.test(target.kind === 'name' ? foldName(value) : value)) return undefined;
   const { column, kind } = target;
   let condition: Condition;

@@ -12,6 +12,9 @@
  * - PatientName matches case-insensitively, as most PACS do (see `foldName`); every other text
  *   key, ReferringPhysicianName included, case-sensitively.
  * - `*` alone is universal matching on any key; `""` is empty value matching.
+ * - A value longer than 64 characters, a list's values together (a person name: 3 × 64 + 2),
+ *   is refused, whatever its VR allows below that (`MAX_VALUE_CHARS`); lists of UIDs are
+ *   bounded by count.
  * - Backslash lists match when any value does: UIDs, Modality, ModalitiesInStudy (a study
  *   matches when one of its series does), InstanceAvailability.
  * - StudyDate and StudyTime ranges apply independently (no combined datetime matching).
@@ -25,7 +28,7 @@
  *   Counts are those of the instances held, not what the PACS announced.
  */
 import type { Database, Statement } from 'better-sqlite3';
-import { QrQueryError, foldName, keyCondition } from './qr-match.js';
+import { PN_MAX_CHARS, QrQueryError, foldName, keyCondition } from './qr-match.js';
 import type { MatchKind, MatchTarget } from './qr-match.js';
 import { trimEnd, trimStart } from '../dicom/padding.js';
 
@@ -125,7 +128,7 @@ const SERIES_OF_PATIENT = `FROM studies s2 JOIN series e2 ON e2.study_fk = s2.id
 
 /** Keys the index answers, by keyword. */
 const ATTRIBUTES: ReadonlyMap<string, Attribute> = new Map([
-  ['PatientName', attr(0, 'name', 'p.name')],
+  ['PatientName', attr(0, 'name', 'p.name', { maxChars: PN_MAX_CHARS })],
   ['PatientID', attr(0, 'text', 'p.patient_id')],
   // Stored as '' when absent, so that the patients' unique index dedups them.
   ['IssuerOfPatientID', attr(0, 'text', "NULLIF(p.issuer, '')")],
@@ -149,7 +152,7 @@ const ATTRIBUTES: ReadonlyMap<string, Attribute> = new Map([
   ['IssuerOfAccessionNumber', attr(1, 'text', 'st.accession_issuer')],
   ['StudyID', attr(1, 'text', 'st.study_id')],
   ['StudyDescription', attr(1, 'text', 'st.description')],
-  ['ReferringPhysicianName', attr(1, 'text', 'st.referring_physician')],
+  ['ReferringPhysicianName', attr(1, 'text', 'st.referring_physician', { maxChars: PN_MAX_CHARS })],
   [
     'ModalitiesInStudy',
     // Not studies.modalities: that one keeps the modality of series emptied since.

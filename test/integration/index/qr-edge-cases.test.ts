@@ -3,6 +3,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IndexWriter } from '../../../src/index/index-writer.js';
 import { IndexError, QrQueryError, StudyIndex } from '../../../src/index/study-index.js';
 import type { MatchKeys } from '../../../src/index/study-index.js';
+import { decodeIdentifier } from '../../../src/dicom/identifier-decode.js';
+import { encodeIdentifier, identifierOf } from '../../../src/dicom/identifier.js';
+import { QrRefusal } from '../../../src/dimse/qr-service.js';
+import { Status } from '../../../src/dimse/status.js';
+import { IndexQrService } from '../../../src/qr/index-qr-service.js';
+import type { ObjectStore } from '../../../src/storage/object-store.js';
 import { makeInstance, makeTempDir, seriesUid, sopUid, studyUid } from './fixtures.js';
 
 let dir: string;
@@ -86,6 +92,86 @@ describe('values are data, never SQL', () => {
     expect(() => find({ [keyword]: 'x' })).toThrow(QrQueryError);
     expect(() => find({ toString: 'x' })).toThrow(QrQueryError);
     expect(index.countInstances()).toBe(6);
+  });
+});
+
+describe('value lengths', () => {
+  const atLimit = `CT TORACE ${'X'.repeat(54)}`;
+  const longName = `${'A'.repeat(64)}=${'B'.repeat(64)}=${'C'.repeat(64)}`;
+  // Stored values may be far longer than any query value (ingest keeps up to 1 MiB).
+  const longDescription = `${'a'.repeat(100_000)}b`;
+
+  beforeEach(() => {
+    index.commitInstances([
+      makeInstance({
+        study: 1,
+        series: 1,
+        sop: 1,
+        studyValues: { description: atLimit },
+        patient: { id: 'PAT-1', name: longName },
+      }),
+      makeInstance({
+        study: 2,
+        series: 1,
+        sop: 1,
+        studyValues: { description: longDescription },
+        patient: { id: 'PAT-2', name: `Bianchi^${'x'.repeat(100_000)}` },
+      }),
+    ]);
+  });
+
+  const studies = (keys: MatchKeys) => find(keys).map((m) => m.StudyInstanceUID);
+
+  /** C-FIND through the Q/R service, as the SCP calls it: the refusal it answers with. */
+  function refusal(keys: Record<string, string>): QrRefusal {
+    // find() reads the index only, never the store.
+    const service = new IndexQrService(index, {} as ObjectStore, {
+      moveDestinations: [],
+      maxConcurrentRetrieves: 1,
+      maxMatches: 10,
+      transcoding: 'none',
+      sendTimeoutMs: 1000,
+    });
+    const encoding = { explicitVr: true };
+    const bytes = encodeIdentifier(
+      identifierOf({ QueryRetrieveLevel: 'STUDY', ...keys }),
+      encoding,
+    );
+    const request = { callingAe: 'SCU', calledAe: 'BRIDGE', model: 'STUDY_ROOT' as const };
+    try {
+      service.find(request, decodeIdentifier(bytes, encoding));
+    } catch (error) {
+      expect(error).toBeInstanceOf(QrRefusal);
+      return error as QrRefusal;
+    }
+    throw new Error('expected a QrRefusal');
+  }
+
+  it('matches values at the limit, also wild cards against longer stored values', () => {
+    expect(atLimit).toHaveLength(64);
+    expect(studies({ StudyDescription: atLimit })).toEqual([studyUid(1)]);
+    const wild = `*${'a'.repeat(62)}b`;
+    expect(wild).toHaveLength(64);
+    expect(studies({ StudyDescription: wild })).toEqual([studyUid(2)]);
+    expect(longName).toHaveLength(194);
+    expect(studies({ PatientName: longName })).toEqual([studyUid(1)]);
+    expect(studies({ PatientName: 'bianchi^x*' })).toEqual([studyUid(2)]);
+  });
+
+  it('refuses a longer value with 0xA900, naming the key', () => {
+    const description = refusal({ StudyDescription: `${atLimit}X` });
+    expect(description.status).toBe(Status.IdentifierDoesNotMatchSopClass);
+    expect(description.message).toMatch(/^StudyDescription ".*": is longer than 64 characters$/);
+    const name = refusal({ PatientName: `${longName}C` });
+    expect(name.status).toBe(Status.IdentifierDoesNotMatchSopClass);
+    expect(name.message).toBe(
+      'PatientName (value withheld: patient data): is longer than 194 characters',
+    );
+    // A pattern SQLite would take seconds over against the long stored description.
+    const error = refusal({ StudyDescription: `*${'a'.repeat(49_990)}b` });
+    expect(error.status).toBe(Status.IdentifierDoesNotMatchSopClass);
+    expect(error.message).toMatch(/^StudyDescription /);
+    expect(() => find({ AccessionNumber: '1'.repeat(65) })).toThrow(QrQueryError);
   });
 });
 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { QrQueryError, foldName, globPattern } from '../../../src/index/qr-match.js';
+import {
+  MAX_VALUE_CHARS,
+  PN_MAX_CHARS,
+  QrQueryError,
+  foldName,
+  globPattern,
+} from '../../../src/index/qr-match.js';
 import { planFind, planRetrieve } from '../../../src/index/qr-query.js';
 import type { MatchKeys, QrLevel } from '../../../src/index/qr-query.js';
 
@@ -22,8 +28,27 @@ describe('foldName', () => {
     expect(foldName('^^^^')).toBe('');
     // Decomposed input folds like the composed form stored.
     expect(foldName('Mu\u0308ller')).toBe(foldName('Müller'));
+    expect(foldName('ROSSI^MARIO=' + '='.repeat(10_000))).toBe('rossi^mario');
+    expect(foldName('BIANCHI' + '^'.repeat(10_000))).toBe('bianchi');
+  });
+
+  it('folds Latin-1 text, which it does not normalize, as if it did', () => {
+    // Every pair of characters up to U+00FF: what composes lies beyond.
+    const differ: string[] = [];
+    for (let a = 0; a < 0x100; a++)
+      for (let b = 0; b < 0x100; b++) {
+        const pair = String.fromCharCode(a, b);
+        if (foldName(pair) !== trimmedFold(pair)) differ.push(pair);
+      }
+    expect(differ).toEqual([]);
   });
 });
+
+/** foldName as first written: every value normalized. */
+function trimmedFold(value: string): string {
+  const alphabetic = value.split('=')[0]!.replace(/[\^ ]+$/, '');
+  return alphabetic.normalize('NFC').toLowerCase();
+}
 
 describe('globPattern', () => {
   it('makes [ literal and leaves % and _ alone (literal in GLOB)', () => {
@@ -90,6 +115,48 @@ describe('planFind', () => {
     );
     expect(refusal(() => plan({ StudyInstanceUID: '1.2\\\\1.3' })).message).toMatch(/empty value/);
     expect(refusal(() => plan({ AccessionNumber: 'A\\B' })).message).toMatch(/multiple values/);
+  });
+
+  it('refuses a value longer than 64 characters, 194 for a person name, naming the key', () => {
+    expect(MAX_VALUE_CHARS).toBe(64);
+    expect(PN_MAX_CHARS).toBe(3 * 64 + 2);
+    const text = `*${'a'.repeat(62)}b`;
+    expect(plan({ StudyDescription: text }).params).toEqual([text]);
+    expect(refusal(() => plan({ StudyDescription: `${text}c` })).message).toBe(
+      `StudyDescription "${text.slice(0, 64)}…": is longer than 64 characters`,
+    );
+    // Characters, not UTF-16 units: U+20BB7 takes two.
+    expect(plan({ AccessionNumber: '\u{20BB7}'.repeat(64) }).params).toHaveLength(1);
+    expect(refusal(() => plan({ AccessionNumber: '\u{20BB7}'.repeat(65) })).key).toBe(
+      'AccessionNumber',
+    );
+    // Wild cards count, universal matching too: no VR allows such a value.
+    expect(refusal(() => plan({ StudyID: '*'.repeat(65) })).key).toBe('StudyID');
+
+    const name = `${'A'.repeat(64)}=${'B'.repeat(64)}=${'C'.repeat(63)}*`;
+    expect(plan({ PatientName: name }).params).toEqual(['a'.repeat(64)]);
+    expect(plan({ ReferringPhysicianName: name }).params).toEqual([name]);
+    expect(refusal(() => plan({ PatientName: `${name}D` })).message).toBe(
+      'PatientName (value withheld: patient data): is longer than 194 characters',
+    );
+    expect(refusal(() => plan({ ReferringPhysicianName: `${name}D` })).key).toBe(
+      'ReferringPhysicianName',
+    );
+  });
+
+  it("counts a list's values together, except UIDs", () => {
+    // Each value of a list is one more pattern over the same stored value.
+    const series = (Modality: string) => plan({ StudyInstanceUID: '1.2', Modality }, 'SERIES');
+    const modalities = Array.from({ length: 16 }, (_, i) => `*${i}`.padEnd(3, '*'));
+    expect(modalities.join('\\')).toHaveLength(63);
+    expect(series(modalities.join('\\')).params).toEqual(['1.2', ...modalities]);
+    expect(refusal(() => series(`${modalities.join('\\')}\\CT`)).key).toBe('Modality');
+    expect(refusal(() => plan({ ModalitiesInStudy: `CT\\${'M'.repeat(62)}` })).message).toMatch(
+      /^ModalitiesInStudy ".*": is longer than 64 characters$/,
+    );
+    // 1000 UIDs of 64 characters.
+    const uids = Array.from({ length: 1000 }, (_, i) => `1.${String(i).padStart(62, '9')}`);
+    expect(plan({ StudyInstanceUID: uids.join('\\') }).params).toEqual(uids);
   });
 
   it('answers unique keys first, then the keys asked in their order, SCP keys left out', () => {
