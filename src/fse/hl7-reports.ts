@@ -2,7 +2,13 @@ import type { Logger } from 'pino';
 import { Hl7Error, Hl7ErrorCode } from '../hl7/errors.js';
 import type { ReportEventSink } from '../hl7/report-listener.js';
 import { hl7TimeToIso } from '../hl7/report-message.js';
-import { reportKey, type ReportRegistration } from './report.js';
+import {
+  ReportValidationError,
+  checkRegistration,
+  reportKey,
+  type ReportRegistration,
+} from './report.js';
+import { FseMessageError } from './fse-messages.js';
 import type { ReportLinker } from './report-linker.js';
 import type { ReportStore } from './report-store.js';
 
@@ -19,6 +25,22 @@ export function reportEventSink(deps: {
   now?: () => Date;
 }): ReportEventSink {
   const now = deps.now ?? (() => new Date());
+  /**
+   * A report recorded before its values were checked as the notifications check them cannot be
+   * cancelled (nothing changes): AE, as a retry would fail the same way.
+   */
+  const cancel = (key: string): void => {
+    try {
+      deps.linker.cancel(key);
+    } catch (error) {
+      if (!(error instanceof FseMessageError)) throw error;
+      throw new Hl7Error(`the cancellation cannot be notified: ${error.message}`, {
+        ack: 'AE',
+        code: Hl7ErrorCode.ApplicationInternalError,
+        cause: error,
+      });
+    }
+  };
   return async (event) => {
     const { sendingApplication, sendingFacility, messageControlId } = event;
     const seen = deps.reports.seenMessage(sendingApplication, sendingFacility, messageControlId);
@@ -46,7 +68,7 @@ export function reportEventSink(deps: {
           code: Hl7ErrorCode.UnknownKeyIdentifier,
           location: { segment: 'TXA', field: 12 },
         });
-      deps.linker.cancel(key);
+      cancel(key);
     } else {
       const registration: ReportRegistration = {
         codCL,
@@ -62,15 +84,26 @@ export function reportEventSink(deps: {
         signedAt: event.signedAt ? hl7TimeToIso(event.signedAt) : undefined,
         source: 'hl7',
       };
+      // Checked before anything changes: a report that could never be notified is refused.
+      try {
+        checkRegistration(registration);
+      } catch (error) {
+        if (!(error instanceof ReportValidationError)) throw error;
+        // codCL comes from the facility's configuration: the sender cannot fix it, so AR.
+        throw new Hl7Error(
+          error.message,
+          error.field === 'codCL'
+            ? { ack: 'AR', code: Hl7ErrorCode.ApplicationInternalError }
+            : { ack: 'AE', code: Hl7ErrorCode.DataTypeError },
+        );
+      }
       // A replacement of another document drops that one's links.
       if (
         event.kind === 'replaced' &&
         event.replacedDocumentId &&
         event.replacedDocumentId !== event.codDocumentoDipartimentale
       )
-        deps.linker.cancel(
-          reportKey({ codCL, codDocumentoDipartimentale: event.replacedDocumentId }),
-        );
+        cancel(reportKey({ codCL, codDocumentoDipartimentale: event.replacedDocumentId }));
       const { state, linked } = deps.linker.accept(registration);
       linked.catch((error: unknown) =>
         deps.log.error({ err: error, report: state.reportKey }, 'linking a report failed'),

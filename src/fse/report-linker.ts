@@ -112,11 +112,22 @@ export class ReportLinker {
     while (this.#running.size > 0) await Promise.allSettled([...this.#running.values()]);
   }
 
-  /** A cancelled report: its links and manifest are dropped and the FSE side is told. */
+  /**
+   * A cancelled report: its links and manifest are dropped and the FSE side is told.
+   *
+   * @throws FseMessageError (from the outbox) when the notification cannot be built; nothing has
+   * changed then.
+   */
   cancel(key: string): ReportState | undefined {
     const state = this.#deps.reports.get(key);
     if (!state || state.status === 'cancelled') return state;
-    this.#deps.reports.unlink(key, this.#stamp());
+    const studyInstanceUids = [
+      ...new Set(state.accessions.flatMap((a) => a.studies.map((s) => s.studyInstanceUid))),
+    ];
+    // Queued before the links are dropped: a notification that cannot be built (or queued)
+    // leaves the report as it was, never cancelled with nobody told. Dropping the links can
+    // still fail after this; a retry queues the same notification again (same idempotency key,
+    // one delivery) and drops them.
     this.#deps.outbox.enqueue({
       kind: 'report-cancelled',
       reportKey: key,
@@ -129,13 +140,13 @@ export class ReportLinker {
           accessionNumber: a.accessionNumber,
           ...(a.issuer ? { issuer: a.issuer } : {}),
         })),
-        studyInstanceUids: [
-          ...new Set(state.accessions.flatMap((a) => a.studies.map((s) => s.studyInstanceUid))),
-        ],
+        // A report still waiting for its images has no study to list (the message wants 1+).
+        ...(studyInstanceUids.length > 0 ? { studyInstanceUids } : {}),
         ...(state.manifest ? { manifestSopInstanceUid: state.manifest.sopInstanceUid } : {}),
         cancelledAt: this.#stamp(),
       },
     });
+    this.#deps.reports.unlink(key, this.#stamp());
     this.#deps.log.info({ report: key }, 'report cancelled; links dropped');
     return this.#deps.reports.get(key);
   }
@@ -228,7 +239,12 @@ export class ReportLinker {
       StudyInstanceUID: '',
       NumberOfStudyRelatedInstances: '',
     });
+    // The query matches as C-FIND does, where "*" and "?" are wild cards: only the studies
+    // whose values are these exactly belong to the report.
     return matches
+      .filter(
+        (m) => m.AccessionNumber === accession.accessionNumber && m.PatientID === report.patientId,
+      )
       .filter(
         (m) =>
           !accession.issuer ||

@@ -1,5 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
+import { FseMessageError } from '../fse/fse-messages.js';
 import { ReportValidationError, parseReportRegistration, reportKey } from '../fse/report.js';
 import type { ReportLinker } from '../fse/report-linker.js';
 import type { ReportState } from '../fse/report-state.js';
@@ -15,6 +16,33 @@ function view(state: ReportState): Record<string, unknown> {
 }
 
 /**
+ * The largest JSON body the report routes read. The largest registration (100 accession numbers
+ * with issuers, every field at its longest) is under 30 KiB as UTF-8 and about 53 KiB with every
+ * character `\u`-escaped; anything above this is refused with 413 before it is parsed, instead
+ * of up to `http.bodyLimitBytes` of JSON parsed on the main thread for nothing.
+ */
+export const REPORT_BODY_LIMIT_BYTES = 64 * 1024;
+
+/** A body the route cannot use: 400 naming the field. */
+function invalid(reply: FastifyReply, error: ReportValidationError): FastifyReply {
+  return reply
+    .code(400)
+    .send({ error: 'invalid-report', field: error.field, message: error.message });
+}
+
+/** The key of the report a URL names, or why it names none (a codCL holding `^`). */
+function keyOf(params: ReportParams): string | ReportValidationError {
+  try {
+    return reportKey({ codCL: params.codCL, codDocumentoDipartimentale: params.codDocumento });
+  } catch (error) {
+    if (error instanceof ReportValidationError) return error;
+    throw error;
+  }
+}
+
+type ReportParams = { codCL: string; codDocumento: string };
+
+/**
  * Report registration for ASRs without HL7, and link state:
  * - `POST /api/reports`: register or replace a report (JSON); 202 once recorded, linking goes on.
  * - `GET /api/reports/:codCL/:codDocumentoDipartimentale`: one report and its links.
@@ -27,15 +55,15 @@ export function reportRoutes(
   app: FastifyInstance,
   deps: { linker: ReportLinker; reports: ReportStore; log: Logger },
 ): void {
-  app.post('/api/reports', async (request, reply) => {
+  // Never above the server's own limit (http.bodyLimitBytes).
+  const bodyLimit = Math.min(REPORT_BODY_LIMIT_BYTES, app.initialConfig.bodyLimit ?? Infinity);
+
+  app.post('/api/reports', { bodyLimit }, async (request, reply) => {
     let registration;
     try {
       registration = parseReportRegistration(request.body);
     } catch (error) {
-      if (error instanceof ReportValidationError)
-        return reply
-          .code(400)
-          .send({ error: 'invalid-report', field: error.field, message: error.message });
+      if (error instanceof ReportValidationError) return invalid(reply, error);
       throw error;
     }
     const { state, linked } = deps.linker.accept(registration);
@@ -52,18 +80,13 @@ export function reportRoutes(
       .send(view(state));
   });
 
-  app.get<{ Params: { codCL: string; codDocumento: string } }>(
-    '/api/reports/:codCL/:codDocumento',
-    async (request, reply) => {
-      const key = reportKey({
-        codCL: request.params.codCL,
-        codDocumentoDipartimentale: request.params.codDocumento,
-      });
-      const state = deps.reports.get(key);
-      if (!state) return reply.code(404).send({ error: 'not-found', message: `no report ${key}` });
-      return view(state);
-    },
-  );
+  app.get<{ Params: ReportParams }>('/api/reports/:codCL/:codDocumento', async (request, reply) => {
+    const key = keyOf(request.params);
+    if (key instanceof ReportValidationError) return invalid(reply, key);
+    const state = deps.reports.get(key);
+    if (!state) return reply.code(404).send({ error: 'not-found', message: `no report ${key}` });
+    return view(state);
+  });
 
   app.get<{ Querystring: { accessionNumber?: string } }>('/api/reports', async (request, reply) => {
     const accession = request.query.accessionNumber;
@@ -74,21 +97,32 @@ export function reportRoutes(
     return deps.reports.byAccession(accession).map(view);
   });
 
-  app.delete<{ Params: { codCL: string; codDocumento: string } }>(
+  app.delete<{ Params: ReportParams }>(
     '/api/reports/:codCL/:codDocumento',
     async (request, reply) => {
-      const key = reportKey({
-        codCL: request.params.codCL,
-        codDocumentoDipartimentale: request.params.codDocumento,
-      });
-      const state = deps.linker.cancel(key);
+      const key = keyOf(request.params);
+      if (key instanceof ReportValidationError) return invalid(reply, key);
+      let state;
+      try {
+        state = deps.linker.cancel(key);
+      } catch (error) {
+        // A report recorded before its values were checked as the FSE messages check them:
+        // nothing was changed, and cancelling it cannot work until it is registered anew.
+        if (!(error instanceof FseMessageError)) throw error;
+        return reply.code(409).send({
+          error: 'cannot-notify',
+          field: error.field,
+          message: `the cancellation cannot be notified: ${error.message}`,
+        });
+      }
       if (!state) return reply.code(404).send({ error: 'not-found', message: `no report ${key}` });
       return view(state);
     },
   );
 
-  app.post<{ Params: { codCL: string; codDocumento: string } }>(
+  app.post<{ Params: ReportParams }>(
     '/api/reports/:codCL/:codDocumento/obscuration',
+    { bodyLimit },
     async (request, reply) => {
       const body = request.body as { eventCode?: unknown; source?: unknown } | undefined;
       const unknown = Object.keys(body ?? {}).filter((k) => k !== 'eventCode' && k !== 'source');
@@ -116,10 +150,8 @@ export function reportRoutes(
           field: 'source',
           message: 'source is required (at most 64 characters)',
         });
-      const key = reportKey({
-        codCL: request.params.codCL,
-        codDocumentoDipartimentale: request.params.codDocumento,
-      });
+      const key = keyOf(request.params);
+      if (key instanceof ReportValidationError) return invalid(reply, key);
       const state = deps.reports.changeObscuration(
         key,
         { eventCode: event, source },

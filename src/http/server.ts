@@ -32,6 +32,9 @@ export async function startHttpServer(
     // Fastify logs every request at info; URLs carry report ids, so only its warnings are kept.
     loggerInstance: log.child({}, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: options.bodyLimitBytes,
+    // Report document ids in URLs may be 128 characters (MAX_DOCUMENT_ID in src/fse/report.ts);
+    // the router's default limit is 100.
+    routerOptions: { maxParamLength: 128 },
   });
   app.addHook('onRequest', async (request, reply) => {
     // A request that matches no route is answered before its body is read: only a route's

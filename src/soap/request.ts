@@ -285,6 +285,13 @@ export function parseOnDemandRequest(
   return parsed.request;
 }
 
+/** codCL: with the document id it names a report, joined by "^", so it cannot hold one. */
+function codCLOf(top: Map<string, Node>): string {
+  const codCL = text(top, 'codCL', 64, true);
+  if (codCL.includes('^')) throw fault('element codCL must not contain "^"');
+  return codCL;
+}
+
 const EVENTS = ['P99', 'P97', 'P98', 'P00'] as const;
 
 function variazioneOf(soapVersion: '1.1' | '1.2', request: Node): ObscurationNotice {
@@ -300,7 +307,7 @@ function variazioneOf(soapVersion: '1.1' | '1.2', request: Node): ObscurationNot
     throw fault(`element codiceEvento must be one of ${EVENTS.join(', ')}`);
   return {
     soapVersion,
-    codCL: text(top, 'codCL', 64, true),
+    codCL: codCLOf(top),
     codDocumentoDipartimentale: text(top, 'codDocumentoDipartimentale', 256, true),
     idDocumentoIlec: text(top, 'idDocumentoIlec', 256, false),
     codiceEvento,
@@ -351,7 +358,7 @@ function recuperoOf(soapVersion: '1.1' | '1.2', request: Node): OnDemandRequest 
       ip: text(requester, 'ip', 45, true),
     },
     codiceFiscaleAssistito: assistito,
-    codCL: text(top, 'codCL', 64, true),
+    codCL: codCLOf(top),
     codDocumentoDipartimentale: text(top, 'codDocumentoDipartimentale', 256, true),
     idDocumentoIlec: text(top, 'idDocumentoIlec', 256, false),
     accessionNumber: text(top, 'accessionNumber', 16, false),

@@ -358,6 +358,28 @@ describe('report linking over HTTP, report before images', () => {
     expect(dead.stdout).toContain('0 dead letters');
   }, 120_000);
 
+  it('links no held study to a report whose accession number and patient id are wild cards', async () => {
+    // The study of the test above is held; "*" matches it in a C-FIND, but names no study here.
+    expect(bridge.app.index.countInstances()).toBeGreaterThan(0);
+    const registered = await api('POST', '/api/reports', {
+      codCL: '010203',
+      codDocumentoDipartimentale: 'DOC-WILD-1',
+      accessionNumbers: [{ accessionNumber: '*' }],
+      patientId: '*',
+      codiceFiscale: 'RSSMRA80A01H501U',
+    });
+    expect(registered.status).toBe(202);
+    await waitFor(
+      () =>
+        bridge.app.reporting.reports.get('010203^DOC-WILD-1')?.accessions[0]?.status === 'waiting',
+      10_000,
+      'report waiting',
+    );
+    expect(bridge.app.reporting.reports.get('010203^DOC-WILD-1')!.accessions[0]!.studies).toEqual(
+      [],
+    );
+  });
+
   it('re-issues the manifest with a new SOP Instance UID when a linked study receives more', async () => {
     const study = fixture.studies.find(
       (s) => s.instances.length >= 2 && s.studyUid !== fixture.studies[0]!.studyUid,
