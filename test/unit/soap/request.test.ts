@@ -154,6 +154,12 @@ describe('on-demand request parsing', () => {
     expect(reads).toBeLessThanOrEqual(2 * (100 + 1) + 1);
   });
 
+  it('refuses a codCL holding "^", which joins it to the document id in a report key', () => {
+    expect(faultOf(envelope(body({ codCL: 'ASL2^REP' }))).message).toMatch(
+      /codCL must not contain "\^"/,
+    );
+  });
+
   it('counts CDATA against the text limit', () => {
     const cdata = `<![CDATA[${'x'.repeat(1000)}]]>`;
     expect(faultOf(envelope(body({ codCL: `${cdata}${cdata}` }))).message).toMatch(
