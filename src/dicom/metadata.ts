@@ -110,6 +110,20 @@ function text(
   return value === '' ? undefined : value;
 }
 
+/**
+ * Longest text value indexed, in characters: far beyond what any of these elements may hold
+ * (64 at most), so only a broken or hostile sender exceeds it. Such a value is left out of the
+ * index with a warning (the stored instance keeps it): every query that matches on it would
+ * otherwise pay for its length, row by row.
+ */
+export const MAX_INDEXED_CHARS = 1024;
+
+function bounded(value: string | undefined, field: string, warnings: string[]): string | undefined {
+  if (value === undefined || value.length <= MAX_INDEXED_CHARS) return value;
+  warnings.push(`${field} is longer than ${MAX_INDEXED_CHARS} characters: not indexed`);
+  return undefined;
+}
+
 /** An IS value read from its raw bytes; invalid values are reported, not guessed. */
 function integer(
   values: Map<number, Buffer>,
@@ -147,35 +161,38 @@ export function extractMetadata(
   const read = readHeaderValues(header, encodingOf(encodingSyntaxUid), HEADER_REQUEST);
   if (read.error) warnings.push(`header could not be parsed for metadata: ${read.error}`);
   const decoder = characterSetDecoder(read.top.get(Tag.SpecificCharacterSet)?.toString('latin1'));
-  const top = (tag: number, kind: TextKind): string | undefined =>
-    text(read.top.get(tag), kind, decoder);
+  const top = (field: keyof typeof Meta, kind: TextKind): string | undefined =>
+    bounded(text(read.top.get(Meta[field]), kind, decoder), field, warnings);
   const issuer = read.items.get(Meta.IssuerOfAccessionNumberSequence);
   const metadata: InstanceMetadata = {
     patient: {
-      id: top(Meta.PatientId, 'coded'),
-      issuer: top(Meta.IssuerOfPatientId, 'coded'),
-      name: top(Meta.PatientName, 'person'),
-      birthDate: top(Meta.PatientBirthDate, 'ascii'),
-      sex: top(Meta.PatientSex, 'ascii'),
+      id: top('PatientId', 'coded'),
+      issuer: top('IssuerOfPatientId', 'coded'),
+      name: top('PatientName', 'person'),
+      birthDate: top('PatientBirthDate', 'ascii'),
+      sex: top('PatientSex', 'ascii'),
     },
     study: {
       uid: uids.studyUid,
-      accessionNumber: top(Meta.AccessionNumber, 'coded'),
-      accessionIssuer:
+      accessionNumber: top('AccessionNumber', 'coded'),
+      accessionIssuer: bounded(
         text(issuer?.get(Meta.LocalNamespaceEntityId), 'coded-single', decoder) ??
-        text(issuer?.get(Meta.UniversalEntityId), 'coded-single', decoder),
-      date: top(Meta.StudyDate, 'ascii'),
-      time: top(Meta.StudyTime, 'ascii'),
-      description: top(Meta.StudyDescription, 'coded'),
-      referringPhysician: top(Meta.ReferringPhysicianName, 'person'),
-      studyId: top(Meta.StudyId, 'coded'),
+          text(issuer?.get(Meta.UniversalEntityId), 'coded-single', decoder),
+        'IssuerOfAccessionNumberSequence',
+        warnings,
+      ),
+      date: top('StudyDate', 'ascii'),
+      time: top('StudyTime', 'ascii'),
+      description: top('StudyDescription', 'coded'),
+      referringPhysician: top('ReferringPhysicianName', 'person'),
+      studyId: top('StudyId', 'coded'),
     },
     series: {
       uid: uids.seriesUid,
-      modality: top(Meta.Modality, 'ascii'),
+      modality: top('Modality', 'ascii'),
       number: integer(values, Tag.SeriesNumber, 'SeriesNumber', warnings),
-      description: top(Meta.SeriesDescription, 'coded'),
-      bodyPart: top(Meta.BodyPartExamined, 'ascii'),
+      description: top('SeriesDescription', 'coded'),
+      bodyPart: top('BodyPartExamined', 'ascii'),
     },
     instance: {
       uid: uids.sopInstanceUid,

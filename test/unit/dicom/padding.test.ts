@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyseDataset } from '../../../src/dicom/analyse.js';
 import { decodeIdentifier } from '../../../src/dicom/identifier-decode.js';
+import { MAX_INDEXED_CHARS } from '../../../src/dicom/metadata.js';
 import { trimEnd, trimStart } from '../../../src/dicom/padding.js';
 import { decodeCommand } from '../../../src/dimse/command.js';
 import { decodeAssociateRq, encodeAssociateRq } from '../../../src/dimse/pdu.js';
@@ -95,5 +96,35 @@ describe('padding in values from peers', () => {
       ]),
     );
     expect(command.affectedSopClassUid).toBe('1');
+  });
+});
+
+describe('text values longer than the index takes', () => {
+  function patientNamed(name: string): ReturnType<typeof analyseDataset> {
+    const value = Buffer.from(name.length % 2 ? `${name} ` : name);
+    return analyseDataset(
+      Buffer.concat([
+        implicit(0x0008, 0x0016, uid('1.2.840.10008.5.1.4.1.1.7')),
+        implicit(0x0008, 0x0018, uid('1.2.3.4.5')),
+        implicit(0x0010, 0x0010, value),
+        implicit(0x0010, 0x0020, Buffer.from('PID7')),
+        implicit(0x0020, 0x000d, uid('1.2.3.4')),
+        implicit(0x0020, 0x000e, uid('1.2.3.4.6')),
+      ]),
+      '1.2.840.10008.1.2',
+      64 * MB,
+    );
+  }
+
+  it(`are left out of the index with a warning naming the field, over ${MAX_INDEXED_CHARS} characters`, () => {
+    const long = patientNamed('A'.repeat(MAX_INDEXED_CHARS + 1));
+    expect(long.metadata.patient.name).toBeUndefined();
+    expect(long.metadata.patient.id).toBe('PID7');
+    expect(long.warnings).toEqual([
+      `PatientName is longer than ${MAX_INDEXED_CHARS} characters: not indexed`,
+    ]);
+    const atLimit = patientNamed('A'.repeat(MAX_INDEXED_CHARS));
+    expect(atLimit.metadata.patient.name).toBe('A'.repeat(MAX_INDEXED_CHARS));
+    expect(atLimit.warnings).toEqual([]);
   });
 });
