@@ -59,6 +59,22 @@ export interface AssociationOptions {
 
 /** Fragment size when the peer advertises no limit. */
 const UNLIMITED_FRAGMENT = 1024 * 1024;
+
+/**
+ * The smallest maximum PDU length a peer may announce (0 means unlimited). PS3.8 sets no floor,
+ * but below a few hundred bytes every fragment is mostly header, and below 7 none can carry
+ * data: a peer announcing 6 would have the bridge send empty PDVs for ever.
+ */
+export const MIN_PEER_MAX_PDU = 1024;
+
+/** Refuses (aborts the set-up) a peer whose maximum PDU length is below MIN_PEER_MAX_PDU. */
+export function checkPeerMaxPdu(maxPduLength: number): void {
+  if (maxPduLength !== 0 && maxPduLength < MIN_PEER_MAX_PDU)
+    throw new PduError(
+      `peer's maximum PDU length ${maxPduLength} is below ${MIN_PEER_MAX_PDU}`,
+      AbortReason.InvalidPduParameterValue,
+    );
+}
 const MAX_COMMAND_BYTES = 64 * 1024;
 
 type Phase = 'negotiating' | 'established' | 'releasing' | 'closed';

@@ -128,10 +128,27 @@ export class ClientAssociation {
     options: { onPending?: PendingListener; timeoutMs?: number } = {},
   ): Promise<Command> {
     const answer = this.response(command.messageId ?? 0, options.onPending, options.timeoutMs);
+    return this.#exchange(contextId, command, dataset, command.messageId ?? 0, answer);
+  }
+
+  /**
+   * Send a request whose response `answer` awaits. The answer may fail (a timeout, the peer
+   * leaving) while the send is still held up by a slow peer, so it is handled from the start: a
+   * rejection left unhandled would end the process. If the send fails, the wait ends with it.
+   */
+  async #exchange(
+    contextId: number,
+    command: Command,
+    dataset: Buffer | AsyncIterable<Buffer> | undefined,
+    messageId: number,
+    answer: Promise<Command>,
+  ): Promise<Command> {
+    answer.catch(() => undefined);
     try {
       await this.send(contextId, command, dataset);
     } catch (error) {
-      this.#waiters.delete(command.messageId ?? 0);
+      clearTimeout(this.#waiters.get(messageId)?.timer);
+      this.#waiters.delete(messageId);
       throw error;
     }
     return answer;
@@ -183,6 +200,9 @@ export class ClientAssociation {
     const context = this.#accepted.find((pc) => pc.id === message.contextId);
     if (!this.#storeHandler || !context)
       throw new PduError('C-STORE request the bridge did not ask for', AbortReason.UnexpectedPdu);
+    // Without a dataset its receiver would wait for ever, and the retrieve with it.
+    if (!command.hasDataset)
+      throw new PduError('C-STORE request without a dataset', AbortReason.UnexpectedPdu);
     const receiver = this.#storeHandler({
       callingAe: this.calledAe,
       calledAe: this.callingAe,
@@ -272,13 +292,7 @@ export class ClientAssociation {
       moveOriginatorAe: options.moveOriginator?.aeTitle,
       moveOriginatorMessageId: options.moveOriginator?.messageId,
     };
-    try {
-      await this.send(context.id, command, dataset);
-    } catch (error) {
-      this.#waiters.delete(messageId);
-      throw error;
-    }
-    return answer;
+    return this.#exchange(context.id, command, dataset, messageId, answer);
   }
 
   /** A-RELEASE; resolves when the peer has confirmed and the socket is closed. */

@@ -1,6 +1,6 @@
 import { connect as netConnect } from 'node:net';
 import type { Logger } from 'pino';
-import { Association } from './association.js';
+import { Association, checkPeerMaxPdu } from './association.js';
 import { ClientAssociation } from './client.js';
 import { AssociationClosedError, AssociationRejectedError } from './errors.js';
 import {
@@ -95,6 +95,7 @@ export function openAssociation(options: ClientOptions): Promise<ClientAssociati
           if (type !== PduType.AssociateAc)
             throw new PduError('expected A-ASSOCIATE-AC or RJ', AbortReason.UnexpectedPdu);
           const ac = decodeAssociateAc(body);
+          checkPeerMaxPdu(ac.user.maxPduLength);
           const accepted = ac.contexts
             .filter((pc: AcceptedContext) => pc.result === PcResult.Acceptance)
             .flatMap((pc) => {

@@ -6,6 +6,7 @@ import { receiveQrRequest, requestorOf } from './qr-dispatch.js';
 import type { QrService } from './qr-service.js';
 import {
   Association,
+  checkPeerMaxPdu,
   type CloseReason,
   type DatasetSink,
   type IncomingCommand,
@@ -170,6 +171,7 @@ export class DimseServer {
           if (type !== PduType.AssociateRq)
             throw new PduError('expected A-ASSOCIATE-RQ', AbortReason.UnexpectedPdu);
           const rq = decodeAssociateRq(body);
+          checkPeerMaxPdu(rq.user.maxPduLength);
           callingAe = rq.callingAe;
           calledAe = rq.calledAe;
           negotiated = answerAssociateRq(association, rq, socket.remoteAddress, log, {
@@ -292,6 +294,9 @@ export class DimseServer {
         );
         return undefined;
       case CommandField.CStoreRq: {
+        // Without a dataset its receiver would wait for ever, holding the association's answers.
+        if (!command.hasDataset)
+          throw new PduError('C-STORE request without a dataset', AbortReason.UnexpectedPdu);
         const receiver = this.#store.begin({
           callingAe,
           calledAe,
