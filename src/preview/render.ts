@@ -15,6 +15,7 @@ export type PreviewFailure =
   | 'no-pixel-data'
   | 'unsupported-photometric'
   | 'unsupported-transfer-syntax'
+  | 'unsupported-geometry'
   | 'decode-failed'
   | 'encode-failed';
 
@@ -111,6 +112,16 @@ function initialiseCodecs(): Promise<void> {
     codecs = undefined;
   });
   return codecs;
+}
+
+/**
+ * Drops the WASM codecs after a trap: a trap leaves the module's memory as it was mid-decode,
+ * and after a few dozen of them every later compressed preview failed, for every patient, until
+ * a restart. The next preview loads them afresh.
+ */
+function resetCodecs(): void {
+  codecs = undefined;
+  imaging.NativePixelDecoder.release();
 }
 
 function positiveInteger(name: string, value: unknown, max: number): number {
@@ -216,6 +227,37 @@ function integerElement(
   return value;
 }
 
+/** Largest frame rendered, in pixels (8192 × 4096): the largest mammograms have about two thirds of it. */
+export const MAX_FRAME_PIXELS = 8192 * 4096;
+
+/**
+ * Refuse, before anything is decoded, what the header declares but no preview should cost:
+ * frames over MAX_FRAME_PIXELS (a decoder allocates for the declared size, whatever the data
+ * holds), and grey images whose BitsStored is 17 to 31, for which the renderer builds a lookup
+ * table of 2^BitsStored entries (at 31 it exhausts the heap and V8 ends the process).
+ */
+function checkGeometry(elements: Record<string, unknown>, photometric: string): void {
+  const rows = integerElement(elements, 'Rows');
+  const columns = integerElement(elements, 'Columns');
+  if (rows * columns > MAX_FRAME_PIXELS)
+    throw new PreviewError(
+      'unsupported-geometry',
+      `frames of ${columns}×${rows} pixels are larger than the ${MAX_FRAME_PIXELS} pixels previewed`,
+    );
+  const allocated = integerElement(elements, 'BitsAllocated');
+  const stored = integerElement(elements, 'BitsStored', allocated);
+  if (![1, 8, 16, 32].includes(allocated) || stored > allocated)
+    throw new PreviewError(
+      'unsupported-geometry',
+      `BitsAllocated ${allocated} with BitsStored ${stored} is not a pixel layout previewed`,
+    );
+  if (GREY.has(photometric) && stored > 16 && stored < 32)
+    throw new PreviewError(
+      'unsupported-geometry',
+      `grey images with BitsStored ${stored} are not previewed (16 or 32 at most)`,
+    );
+}
+
 /**
  * dcmjs pads truncated pixel data with zeros and the renderer reads past the end silently, so
  * a short native PixelData would become a plausible but wrong preview.
@@ -297,6 +339,7 @@ export async function renderPreview(file: Buffer, options: PreviewOptions = {}):
 
   const { elements, transferSyntax } = parse(file);
   const photometric = checkRenderable(elements, transferSyntax);
+  checkGeometry(elements, photometric);
   // The declared extremes are often stale after lossy compression or resampling; the
   // renderer would prefer them to the real pixel values.
   delete elements.SmallestImagePixelValue;
@@ -328,6 +371,8 @@ export async function renderPreview(file: Buffer, options: PreviewOptions = {}):
     }
   } catch (error) {
     if (error instanceof PreviewError) throw error;
+    // A WebAssembly.RuntimeError (a trap); the type is not in this project's TypeScript libraries.
+    if (error instanceof Error && error.name === 'RuntimeError') resetCodecs();
     throw new PreviewError('decode-failed', `pixel data could not be decoded (${message(error)})`, {
       cause: error,
     });

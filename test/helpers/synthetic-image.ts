@@ -33,6 +33,8 @@ export interface SyntheticImage {
   /** Stored values, row by row; 16-bit unless `bitsAllocated` is 8. */
   pixels: readonly number[];
   bitsAllocated?: 8 | 16;
+  /** BitsStored as declared (default: BitsAllocated); HighBit follows it. */
+  bitsStored?: number;
   signed?: boolean;
   photometric?: string;
   samplesPerPixel?: number;
@@ -72,8 +74,8 @@ export function syntheticImage(image: SyntheticImage): Buffer {
     element(0x00280010, 'US', us(image.rows)),
     element(0x00280011, 'US', us(image.columns)),
     element(0x00280100, 'US', us(bits)),
-    element(0x00280101, 'US', us(bits)),
-    element(0x00280102, 'US', us(bits - 1)),
+    element(0x00280101, 'US', us(image.bitsStored ?? bits)),
+    element(0x00280102, 'US', us((image.bitsStored ?? bits) - 1)),
     element(0x00280103, 'US', us(image.signed ? 1 : 0)),
   );
   if (image.window) {
