@@ -88,6 +88,32 @@ function conceptName(data: Naturalized): [number, string, IdentifierValue] {
   return [TAG.ConceptNameCodeSequence, 'SQ', codeItems(data.ConceptNameCodeSequence)];
 }
 
+/** A DT value (PS3.5 6.2): digits, an optional fraction and offset, at most 26 characters. */
+const DATE_TIME = /^\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?)?)?)?([+-]\d{4})?$/;
+
+/** `raw` when it is a DT value, otherwise undefined: stored instances are kept as received. */
+function dateTime(raw: string | undefined): string | undefined {
+  const value = raw?.trim();
+  return value !== undefined && DATE_TIME.test(value) ? value : undefined;
+}
+
+/** Frame numbers as an IS list, when every one is an integer and the list fits an element. */
+function frameNumbers(frames: unknown): string | undefined {
+  const list = (Array.isArray(frames) ? frames : [frames]).map((frame) => String(frame).trim());
+  const value = list.join('\\');
+  return list.every((frame) => /^[+-]?\d{1,11}$/.test(frame)) && value.length <= 0xfffe
+    ? value
+    : undefined;
+}
+
+/** The alphabetic group of a person name: dcmjs gives PN values as objects. */
+function personName(value: unknown): string | undefined {
+  const one = Array.isArray(value) ? value[0] : value;
+  if (typeof one === 'object' && one !== null && 'Alphabetic' in one)
+    return first((one as { Alphabetic: unknown }).Alphabetic);
+  return first(one);
+}
+
 /** A text element of an item, when the naturalized item has a value for it. */
 function put(item: Identifier, tag: number, vr: string, value: string | undefined): void {
   if (value !== undefined && value !== '') item.set(tag, { tag, vr, value });
@@ -98,7 +124,7 @@ function referencedSeries(value: unknown): Identifier[] {
   if (!Array.isArray(value)) return [];
   return (value as Naturalized[]).map((series) => {
     const item: Identifier = new Map();
-    put(item, TAG.SeriesInstanceUID, 'UI', first(series.SeriesInstanceUID));
+    put(item, TAG.SeriesInstanceUID, 'UI', cleanValue('UI', first(series.SeriesInstanceUID)));
     const images = Array.isArray(series.ReferencedImageSequence)
       ? (series.ReferencedImageSequence as Naturalized[])
       : [];
@@ -108,15 +134,21 @@ function referencedSeries(value: unknown): Identifier[] {
       vr: 'SQ',
       value: images.map((image) => {
         const reference: Identifier = new Map();
-        put(reference, TAG.ReferencedSOPClassUID, 'UI', first(image.ReferencedSOPClassUID));
-        put(reference, TAG.ReferencedSOPInstanceUID, 'UI', first(image.ReferencedSOPInstanceUID));
-        const frames = image.ReferencedFrameNumber;
         put(
           reference,
-          TAG.ReferencedFrameNumber,
-          'IS',
-          Array.isArray(frames) ? frames.join('\\') : first(frames),
+          TAG.ReferencedSOPClassUID,
+          'UI',
+          cleanValue('UI', first(image.ReferencedSOPClassUID)),
         );
+        put(
+          reference,
+          TAG.ReferencedSOPInstanceUID,
+          'UI',
+          cleanValue('UI', first(image.ReferencedSOPInstanceUID)),
+        );
+        const frames = image.ReferencedFrameNumber;
+        if (frames !== undefined)
+          put(reference, TAG.ReferencedFrameNumber, 'IS', frameNumbers(frames));
         return reference;
       }),
     });
@@ -130,7 +162,7 @@ function keysOf(type: InstanceRecordType, data: Naturalized): Keys {
     case 'SR DOCUMENT': {
       const verification = first(data.VerificationFlag) === 'VERIFIED' ? 'VERIFIED' : 'UNVERIFIED';
       const observers = data.VerifyingObserverSequence as Naturalized[] | undefined;
-      const verifiedAt = first(observers?.at(-1)?.VerificationDateTime);
+      const verifiedAt = dateTime(first(observers?.at(-1)?.VerificationDateTime));
       return [
         ...contentDateTime(data),
         [TAG.VerificationDateTime, 'DT', verification === 'VERIFIED' ? (verifiedAt ?? '') : ''],
@@ -174,7 +206,7 @@ function keysOf(type: InstanceRecordType, data: Naturalized): Keys {
         ],
         [TAG.ContentLabel, 'CS', cleanValue('CS', first(data.ContentLabel)) ?? 'UNNAMED'],
         [TAG.ContentDescription, 'LO', cleanValue('LO', first(data.ContentDescription)) ?? ''],
-        [TAG.ContentCreatorName, 'PN', first(data.ContentCreatorName) ?? ''],
+        [TAG.ContentCreatorName, 'PN', cleanValue('PN', personName(data.ContentCreatorName)) ?? ''],
         ...(series.length > 0 ? [[TAG.ReferencedSeriesSequence, 'SQ', series] as const] : []),
       ] as Keys;
     }
