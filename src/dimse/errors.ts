@@ -91,6 +91,14 @@ export class TooManyMatchesError extends Error {
   }
 }
 
+/** The matches of a C-FIND took more bytes than a query may hold in memory. */
+export class MatchesTooLargeError extends Error {
+  override readonly name = 'MatchesTooLargeError';
+  constructor(readonly maxBytes: number) {
+    super(`matches of more than ${maxBytes} bytes in all; query cancelled`);
+  }
+}
+
 /** No response to a request within its time limit. */
 export class ResponseTimeoutError extends Error {
   override readonly name = 'ResponseTimeoutError';

@@ -11,6 +11,7 @@ import {
   RetrieveIncompleteError,
   SubOperationsFailedError,
   TooManyMatchesError,
+  MatchesTooLargeError,
   type SubOperationCounts,
 } from './errors.js';
 import { Status } from './status.js';
@@ -64,6 +65,9 @@ function cancelOn(
   return () => signal.removeEventListener('abort', onAbort);
 }
 
+/** Bytes of C-FIND matches one query may gather (10,000 typical matches take a few MB). */
+export const MAX_FIND_BYTES = 16 * 1024 * 1024;
+
 /**
  * C-FIND: every match the peer returns, decoded. Refusals and failures become
  * `DimseStatusError`; a cancelled query `RetrieveCancelledError`.
@@ -79,6 +83,8 @@ export async function cFind(
   const messageId = client.nextMessageId();
   const matches: Identifier[] = [];
   const maxMatches = options.maxMatches ?? 10_000;
+  let bytes = 0;
+  let tooLarge = false;
   let tooMany = false;
   let limited = false;
   let decodeError: Error | undefined;
@@ -96,8 +102,16 @@ export async function cFind(
     {
       timeoutMs: options.timeoutMs,
       onPending: (_response, dataset) => {
-        if (tooMany || limited || decodeError) return;
+        if (tooMany || tooLarge || limited || decodeError) return;
         if (!dataset) return;
+        // Decoded, a match takes several times its bytes: a PACS answering with huge
+        // identifiers must not exhaust the heap before the match count is reached.
+        bytes += dataset.length;
+        if (bytes > MAX_FIND_BYTES) {
+          tooLarge = true;
+          void client.cancel(context.id, messageId).catch(() => undefined);
+          return;
+        }
         try {
           matches.push(decodeIdentifier(dataset, encoding));
         } catch (error) {
@@ -118,6 +132,7 @@ export async function cFind(
     const final = await answer;
     if (decodeError) throw decodeError;
     if (tooMany) throw new TooManyMatchesError(maxMatches);
+    if (tooLarge) throw new MatchesTooLargeError(MAX_FIND_BYTES);
     // A peer may finish before it sees the C-CANCEL: success or cancel, the matches are enough.
     if (limited && (final.status === Status.Cancel || final.status === Status.Success))
       return matches;
