@@ -8,27 +8,11 @@ import dcmjs from 'dcmjs';
 import imaging from 'dcmjs-imaging';
 import sharp from 'sharp';
 import { decodeRleFrame } from './rle.js';
+import { checkGeometry, checkNativeLength, firstString, integerElement } from './pixel-checks.js';
+import { PreviewError } from './preview-error.js';
 
-/** Why a preview could not be made; a caller may skip the instance and go on. */
-export type PreviewFailure =
-  | 'not-dicom'
-  | 'no-pixel-data'
-  | 'unsupported-photometric'
-  | 'unsupported-transfer-syntax'
-  | 'unsupported-geometry'
-  | 'decode-failed'
-  | 'encode-failed';
-
-/** A preview that could not be made, with the reason a caller can act on. */
-export class PreviewError extends Error {
-  override readonly name = 'PreviewError';
-  readonly reason: PreviewFailure;
-
-  constructor(reason: PreviewFailure, message: string, options?: { cause?: unknown }) {
-    super(`${reason}: ${message}`, options);
-    this.reason = reason;
-  }
-}
+export { MAX_FRAME_PIXELS } from './pixel-checks.js';
+export { PreviewError, type PreviewFailure } from './preview-error.js';
 
 export interface PreviewOptions {
   /** Longest side of the preview in pixels; smaller images are not enlarged. Default 512. */
@@ -133,13 +117,6 @@ function positiveInteger(name: string, value: unknown, max: number): number {
   return value;
 }
 
-function firstString(value: unknown): string | undefined {
-  const first = Array.isArray(value) ? value[0] : value;
-  if (first === undefined || first === null) return undefined;
-  const text = String(first).trim();
-  return text === '' ? undefined : text;
-}
-
 function parse(file: Buffer): { elements: Record<string, unknown>; transferSyntax: string } {
   try {
     const parsed = dcmjs.data.DicomMessage.readFile(
@@ -210,80 +187,6 @@ function declaredWindow(
   return { center, width };
 }
 
-function integerElement(
-  elements: Record<string, unknown>,
-  keyword: string,
-  fallback?: number,
-): number {
-  const text = firstString(elements[keyword]);
-  if (text === undefined && fallback !== undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new PreviewError(
-      'decode-failed',
-      `${keyword} ${JSON.stringify(text ?? null)} is not a positive integer`,
-    );
-  }
-  return value;
-}
-
-/** Largest frame rendered, in pixels (8192 × 4096): the largest mammograms have about two thirds of it. */
-export const MAX_FRAME_PIXELS = 8192 * 4096;
-
-/**
- * Refuse, before anything is decoded, what the header declares but no preview should cost:
- * frames over MAX_FRAME_PIXELS (a decoder allocates for the declared size, whatever the data
- * holds), and grey images whose BitsStored is 17 to 31, for which the renderer builds a lookup
- * table of 2^BitsStored entries (at 31 it exhausts the heap and V8 ends the process).
- */
-function checkGeometry(elements: Record<string, unknown>, photometric: string): void {
-  const rows = integerElement(elements, 'Rows');
-  const columns = integerElement(elements, 'Columns');
-  if (rows * columns > MAX_FRAME_PIXELS)
-    throw new PreviewError(
-      'unsupported-geometry',
-      `frames of ${columns}×${rows} pixels are larger than the ${MAX_FRAME_PIXELS} pixels previewed`,
-    );
-  const allocated = integerElement(elements, 'BitsAllocated');
-  const stored = integerElement(elements, 'BitsStored', allocated);
-  if (![1, 8, 16, 32].includes(allocated) || stored > allocated)
-    throw new PreviewError(
-      'unsupported-geometry',
-      `BitsAllocated ${allocated} with BitsStored ${stored} is not a pixel layout previewed`,
-    );
-  if (GREY.has(photometric) && stored > 16 && stored < 32)
-    throw new PreviewError(
-      'unsupported-geometry',
-      `grey images with BitsStored ${stored} are not previewed (16 or 32 at most)`,
-    );
-}
-
-/**
- * dcmjs pads truncated pixel data with zeros and the renderer reads past the end silently, so
- * a short native PixelData would become a plausible but wrong preview.
- */
-function checkNativeLength(elements: Record<string, unknown>, frames: number): void {
-  const data = elements.PixelData;
-  const buffers = (Array.isArray(data) ? data : [data]) as unknown[];
-  const present = buffers.reduce<number>(
-    (sum, part) => sum + (part instanceof ArrayBuffer ? part.byteLength : 0),
-    0,
-  );
-  const bits = integerElement(elements, 'BitsAllocated');
-  const samples =
-    integerElement(elements, 'Rows') *
-    integerElement(elements, 'Columns') *
-    integerElement(elements, 'SamplesPerPixel', 1) *
-    frames;
-  const needed = Math.ceil((samples * bits) / 8);
-  if (present < needed) {
-    throw new PreviewError(
-      'decode-failed',
-      `PixelData holds ${present} bytes, ${needed} declared by the image attributes`,
-    );
-  }
-}
-
 /**
  * The chosen RLE frame decoded here (see rle.ts), as a one-frame native dataset that
  * dcmjs-imaging renders like any uncompressed image.
@@ -339,7 +242,7 @@ export async function renderPreview(file: Buffer, options: PreviewOptions = {}):
 
   const { elements, transferSyntax } = parse(file);
   const photometric = checkRenderable(elements, transferSyntax);
-  checkGeometry(elements, photometric);
+  checkGeometry(elements, GREY.has(photometric));
   // The declared extremes are often stale after lossy compression or resampling; the
   // renderer would prefer them to the real pixel values.
   delete elements.SmallestImagePixelValue;

@@ -6,7 +6,8 @@ const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 const ROOT = '2.25.299319212498727616254171315227512781817.9';
 const LONG_VRS = new Set(['OB', 'OW', 'SQ', 'UN', 'UT']);
 
-function element(tag: number, vr: string, value: Buffer): Buffer {
+/** One Explicit VR Little Endian element. */
+export function element(tag: number, vr: string, value: Buffer): Buffer {
   const long = LONG_VRS.has(vr);
   const header = Buffer.alloc(long ? 12 : 8);
   header.writeUInt16LE(tag >>> 16, 0);
@@ -17,7 +18,8 @@ function element(tag: number, vr: string, value: Buffer): Buffer {
   return Buffer.concat([header, value]);
 }
 
-function str(value: string, pad = ' '): Buffer {
+/** Text padded to even length (with `pad`: a space, or NUL for UIDs). */
+export function str(value: string, pad = ' '): Buffer {
   return Buffer.from(value.length % 2 === 1 ? value + pad : value, 'latin1');
 }
 

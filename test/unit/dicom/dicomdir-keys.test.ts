@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { recordKeysOf } from '../../../src/dicom/dicomdir-keys.js';
 import { buildDicomdir } from '../../../src/dicom/dicomdir.js';
 import { encodeFileMeta } from '../../../src/dicom/file-meta.js';
+import { element, str as text } from '../../helpers/synthetic-image.js';
 
 /*
  * Instances are stored as received, so the values a DICOMDIR record copies from them may be
@@ -11,20 +12,6 @@ import { encodeFileMeta } from '../../../src/dicom/file-meta.js';
 
 const SR = '1.2.840.10008.5.1.4.1.1.88.22';
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
-const LONG = new Set(['OB', 'SQ', 'UN', 'UT']);
-
-function element(tag: number, vr: string, value: Buffer): Buffer {
-  const long = LONG.has(vr);
-  const header = Buffer.alloc(long ? 12 : 8);
-  header.writeUInt16LE(tag >>> 16, 0);
-  header.writeUInt16LE(tag & 0xffff, 2);
-  header.write(vr, 4, 'latin1');
-  if (long) header.writeUInt32LE(value.length, 8);
-  else header.writeUInt16LE(value.length, 6);
-  return Buffer.concat([header, value]);
-}
-const text = (value: string, pad = ' '): Buffer =>
-  Buffer.from(value.length % 2 ? value + pad : value, 'latin1');
 function item(body: Buffer): Buffer {
   const header = Buffer.alloc(8);
   header.writeUInt16LE(0xfffe, 0);
