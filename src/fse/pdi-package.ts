@@ -1,11 +1,15 @@
 /**
  * The PDI_ZIP format of on-demand retrieval: an IHE PDI file-set (DICOMDIR, the DICOM files
- * under ISO 9660 names, README.TXT) in a ZIP, streamed. The stored PS3.10 files are copied as
- * they are, opened as the ZIP writer reaches them (a few ahead) and copied one at a time, so
- * memory stays bounded by a few buffers whatever the study size; only the DICOMDIR (about 300
- * bytes per instance) is held.
+ * under ISO 9660 names, INDEX.HTM and README.TXT, and the files of a viewer when one is
+ * configured) in a ZIP, streamed. The stored PS3.10 files are copied as they are, opened as the
+ * ZIP writer reaches them (a few ahead) and copied one at a time, so memory stays bounded by a
+ * few buffers whatever the study size; only the DICOMDIR (about 300 bytes per instance) and the
+ * two descriptions are held.
  */
 import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ZipFile } from 'yazl';
@@ -17,6 +21,9 @@ import {
   type DicomdirStudy,
 } from '../dicom/dicomdir.js';
 import { newUid } from '../dicom/uid-generator.js';
+import { indexHtml } from './pdi-index-html.js';
+import { DEFAULT_PDI_SETTINGS, manifestOf, type PdiSettings } from './pdi-manifest.js';
+import { readmeBytes } from './pdi-readme.js';
 
 export interface PdiInstance extends Omit<DicomdirInstance, 'fileId'> {
   /** Object-store key of the stored PS3.10 file. */
@@ -50,6 +57,11 @@ export interface PdiInput {
   compressInstances?: boolean;
   /** Instances opened ahead of the one being copied (default 4; 0 opens one at a time). */
   readAhead?: number;
+  /**
+   * Who made the package and whom to contact, the time zone of its date, and the viewer to
+   * ship (`onDemand.pdi`); what is left out is not configured, and no viewer is shipped.
+   */
+  settings?: Partial<PdiSettings>;
 }
 
 export interface PdiSummary {
@@ -72,33 +84,6 @@ export class PdiPackageError extends Error {
     super(message, options);
   }
 }
-
-/** Generic, patient-free text: what the package is and how to open it. CRLF for any reader. */
-export const README_TEXT = [
-  'DICOM IMAGES - IHE PDI (Portable Data for Imaging) PACKAGE',
-  '',
-  'This package holds medical images in DICOM format, exported from the',
-  'image archive of the health company that produced them, together with',
-  'a DICOMDIR index, as described by the IHE Portable Data for Imaging',
-  'profile and by DICOM PS3.10.',
-  '',
-  'CONTENTS',
-  '  DICOMDIR    index of the patients, studies, series and images',
-  '  DICOM/      the images, one file per image (no file name extension)',
-  '  README.TXT  this file',
-  '',
-  'HOW TO OPEN IT',
-  '  1. Extract the whole ZIP archive into an empty folder, keeping its',
-  '     folder structure.',
-  '  2. Open the DICOMDIR file (or the extracted folder) with a DICOM viewer.',
-  '     Most viewers offer "Open DICOMDIR" or "Import from CD/DVD/folder".',
-  '  3. The images are not meant to be opened one by one with ordinary',
-  '     picture viewers.',
-  '',
-  'This package contains personal health information: keep it safe and',
-  'share it only with the people who care for you.',
-  '',
-].join('\r\n');
 
 function name(prefix: 'S' | 'I', n: number): string {
   if (n > 9_999_999) throw new PdiPackageError(`more than 9999999 ${prefix} entries`, undefined);
@@ -152,15 +137,45 @@ function layout(input: PdiInput): {
   return { patients: patients.filter((p) => p.studies.length > 0), entries, skipped };
 }
 
+/** A file of the viewer directory: its path on disk and its name in the ZIP. */
+interface ViewerFile {
+  path: string;
+  name: string;
+}
+
+/** The regular files under `dir`, named `VIEWER/<path below dir>`, in name order. */
+async function viewerFiles(dir: string): Promise<ViewerFile[]> {
+  if (dir === '') return [];
+  const root = resolve(dir);
+  let entries;
+  try {
+    entries = await readdir(root, { recursive: true, withFileTypes: true });
+  } catch (cause) {
+    throw new PdiPackageError(`listing the viewer directory ${root} failed`, undefined, { cause });
+  }
+  const files = entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => {
+      const path = join(entry.parentPath, entry.name);
+      return { path, name: `VIEWER/${relative(root, path).split(sep).join('/')}` };
+    });
+  for (const { name } of files)
+    if (name.includes('\\'))
+      throw new PdiPackageError(`the viewer file ${name} has a backslash in its name`, undefined);
+  return files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
 /**
  * Stream the PDI ZIP of `input` into `output`: `DICOMDIR` first, then each instance as
- * `DICOM/Snnnnnnn/Innnnnnn` (the stored file byte for byte), then `README.TXT`. Instances are
+ * `DICOM/Snnnnnnn/Innnnnnn` (the stored file byte for byte), then the viewer's files under
+ * `VIEWER/` when one is configured, then `INDEX.HTM` and `README.TXT`. Instances are
  * opened with `openInstance` as the ZIP writer reaches them, `readAhead` of them ahead, and read
  * one at a time to their end; back-pressure from `output` slows the reads. Resolves once
  * `output` has finished; rejects with `PdiPackageError` (naming the storage key when an
  * instance failed) and destroys `output` on any failure, so a half-written
- * ZIP is never mistaken for a whole one. Throws `DicomdirInputError` before writing anything
- * when the input cannot make a DICOMDIR.
+ * ZIP is never mistaken for a whole one (a viewer directory that cannot be listed is such a
+ * failure, found before anything is written). Throws `DicomdirInputError` before writing
+ * anything when the input cannot make a DICOMDIR.
  */
 export async function writePdiZip(
   input: PdiInput,
@@ -174,6 +189,26 @@ export async function writePdiZip(
     patients,
   });
   const mtime = input.mtime ?? new Date();
+  const settings = { ...DEFAULT_PDI_SETTINGS, ...input.settings };
+  let viewer: ViewerFile[];
+  try {
+    viewer = await viewerFiles(settings.viewerDir);
+  } catch (error) {
+    output.destroy();
+    throw error;
+  }
+  const manifest = manifestOf(patients, {
+    contact: {
+      institutionName: settings.institutionName,
+      department: settings.department,
+      phone: settings.phone,
+      email: settings.email,
+      address: settings.address,
+    },
+    created: mtime,
+    timeZone: settings.timeZone,
+    viewer: viewer.length > 0,
+  });
   const compress = input.compressInstances ?? true;
   const readAhead = input.readAhead ?? 4;
   const zip = new ZipFile();
@@ -216,7 +251,18 @@ export async function writePdiZip(
       });
     });
   });
-  zip.addBuffer(Buffer.from(README_TEXT, 'latin1'), 'README.TXT', { mtime });
+  for (const file of viewer)
+    zip.addReadStreamLazy(file.name, { mtime }, (callback) => {
+      const stream = createReadStream(file.path);
+      stream.once('error', (cause: unknown) =>
+        fail(
+          new PdiPackageError(`reading the viewer file ${file.path} failed`, undefined, { cause }),
+        ),
+      );
+      callback(null, stream);
+    });
+  zip.addBuffer(Buffer.from(indexHtml(manifest), 'utf8'), 'INDEX.HTM', { mtime });
+  zip.addBuffer(readmeBytes(manifest), 'README.TXT', { mtime });
   zip.end();
 
   let zipBytes = 0;

@@ -1,16 +1,11 @@
-import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  PdiPackageError,
-  writePdiZip,
-  type PdiInput,
-  type PdiPatient,
-} from '../../../src/fse/pdi-package.js';
+import { PdiPackageError, writePdiZip, type PdiInput } from '../../../src/fse/pdi-package.js';
+import { openSampleFile as openFile, pdiInputOf as inputOf } from '../../helpers/pdi-input.js';
 import { SAMPLES_DIR, sampleFacts, validSamples, type SampleFacts } from '../../helpers/samples.js';
-import { recordKeysOf } from '../../../src/dicom/dicomdir-keys.js';
 import { runTool } from '../../helpers/tools.js';
 
 /*
@@ -33,41 +28,6 @@ const INSTANCE_TYPES = [
 ];
 const INSTANCE_RECORD =
   /\(0004,1430\) CS \[(IMAGE|SR DOCUMENT|KEY OBJECT DOC|WAVEFORM|ENCAP DOC|PRESENTATION) *\]/;
-
-/** The samples as an index would list them: patient → study → series → instance. */
-function inputOf(samples: SampleFacts[]): PdiInput {
-  const patients = new Map<string, PdiPatient>();
-  for (const sample of samples) {
-    let patient = patients.get(sample.patientId);
-    if (!patient)
-      patients.set(sample.patientId, (patient = { patientId: sample.patientId, studies: [] }));
-    let study = patient.studies.find((s) => s.studyInstanceUid === sample.studyUid);
-    if (!study) {
-      study = {
-        studyInstanceUid: sample.studyUid,
-        accessionNumber: sample.accessionNumber,
-        series: [],
-      };
-      patient.studies.push(study);
-    }
-    let series = study.series.find((s) => s.seriesInstanceUid === sample.seriesUid);
-    if (!series) {
-      series = { seriesInstanceUid: sample.seriesUid, modality: sample.modality, instances: [] };
-      study.series.push(series);
-    }
-    series.instances.push({
-      storageKey: sample.path,
-      sopClassUid: sample.sopClassUid,
-      sopInstanceUid: sample.sopInstanceUid,
-      transferSyntaxUid: sample.transferSyntaxUid,
-      record: recordKeysOf(readFileSync(sample.path), sample.sopClassUid),
-    });
-  }
-  return { patients: [...patients.values()], mtime: new Date('2024-01-02T03:04:05Z') };
-}
-
-/** `storageKey` is the sample's path here: the stored file itself. */
-const openFile = (key: string): Promise<Readable> => Promise.resolve(createReadStream(key));
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pdi-package-'));
@@ -104,16 +64,15 @@ describe('PDI ZIP of the sample studies', () => {
     dump = dumped.stdout;
   });
 
-  it('holds DICOMDIR, README.TXT and one ISO 9660 named file per distinct instance', () => {
+  it('holds DICOMDIR, one ISO 9660 named file per distinct instance, INDEX.HTM and README.TXT', () => {
     const names = listing.trim().split('\n');
     expect(names[0]).toBe('DICOMDIR');
-    expect(names.at(-1)).toBe('README.TXT');
-    const files = names.slice(1, -1);
+    expect(names.slice(-2)).toEqual(['INDEX.HTM', 'README.TXT']);
+    const files = names.slice(1, -2);
     expect(files.length).toBe(new Set(facts.map((f) => f.sopInstanceUid)).size);
     for (const file of files) expect(file).toMatch(/^DICOM\/S\d{7}\/I\d{7}$/);
-    const readme = readFileSync(join(unpacked, 'README.TXT'), 'latin1');
+    const readme = readFileSync(join(unpacked, 'README.TXT'), 'utf8');
     expect(readme).toContain('DICOMDIR');
-    for (const f of facts) if (f.patientId.length >= 4) expect(readme).not.toContain(f.patientId);
   });
 
   it('passes dciodvfy without errors or warnings', async () => {
