@@ -8,6 +8,7 @@ import { createSchema } from './schema.js';
 import { isValidUid } from '../dicom/uid.js';
 import type { FacilitySetting } from '../hl7/facilities.js';
 import { errorCodes, type ErrorKind } from '../fse/error-catalogue.js';
+import type { PdiSettings } from '../fse/pdi-manifest.js';
 
 /** The validated configuration, with derived paths resolved. */
 export interface BridgeConfig {
@@ -86,6 +87,7 @@ export interface BridgeConfig {
     previewQuality: number;
     errorCodes: Record<ErrorKind, string>;
     guardianRoles: string[];
+    pdi: PdiSettings;
   };
   admin: {
     username: string;

@@ -1,4 +1,7 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { errorCodes } from '../fse/error-catalogue.js';
+import { DEFAULT_PDI_SETTINGS, UNPRINTABLE } from '../fse/pdi-manifest.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -32,10 +35,129 @@ export function assertRoleCodes(value: unknown): void {
       );
 }
 
+const MAX_PDI_TEXT = 200;
+
+/** Text printed in PDI packages: at most 200 characters, none of them a control character. */
+export function assertPdiText(value: unknown): void {
+  if (typeof value !== 'string' || value.length > MAX_PDI_TEXT || UNPRINTABLE.test(value))
+    throw new Error(
+      `must be text of at most ${MAX_PDI_TEXT} characters, without control characters or line breaks: value was ${JSON.stringify(value)}`,
+    );
+}
+
+/** A telephone number as people write it (digits, spaces, + ( ) . / -), or empty. */
+export function assertPhone(value: unknown): void {
+  if (typeof value !== 'string' || (value !== '' && !/^\+?[0-9 ()./-]{3,32}$/.test(value)))
+    throw new Error(
+      `must be a telephone number (digits, spaces, + ( ) . / -), or empty: value was ${JSON.stringify(value)}`,
+    );
+}
+
+/** An e-mail address, or empty. */
+export function assertEmail(value: unknown): void {
+  if (
+    typeof value !== 'string' ||
+    (value !== '' &&
+      (value.length > 254 || !/^[^\s@<>"()]+@[^\s@<>"()]+\.[^\s@<>"()]+$/.test(value)))
+  )
+    throw new Error(`must be an e-mail address, or empty: value was ${JSON.stringify(value)}`);
+}
+
+/** An existing directory (relative to the working directory), or empty. */
+export function assertDirectory(value: unknown): void {
+  if (typeof value !== 'string')
+    throw new Error(`must be a directory path: value was ${JSON.stringify(value)}`);
+  if (value === '') return;
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(resolve(value)).isDirectory();
+  } catch {
+    // Reported below, as for a path that is not a directory.
+  }
+  if (!isDirectory)
+    throw new Error(`must be an existing directory, or empty: value was ${JSON.stringify(value)}`);
+}
+
+/** An IANA time zone name the runtime knows, such as Europe/Rome. */
+export function assertTimeZone(value: unknown): void {
+  let known = false;
+  try {
+    known =
+      typeof value === 'string' &&
+      value !== '' &&
+      Boolean(new Intl.DateTimeFormat('en', { timeZone: value }));
+  } catch {
+    // RangeError: not a time zone.
+  }
+  if (!known)
+    throw new Error(
+      `must be an IANA time zone such as Europe/Rome: value was ${JSON.stringify(value)}`,
+    );
+}
+
+/** The formats of the `onDemand.pdi` keys, for convict. */
+export const PDI_FORMATS = [
+  { name: 'pdi-text', validate: assertPdiText },
+  { name: 'phone-or-empty', validate: assertPhone },
+  { name: 'email-or-empty', validate: assertEmail },
+  { name: 'directory-or-empty', validate: assertDirectory },
+  { name: 'time-zone', validate: assertTimeZone },
+];
+
+/** Who made PDI packages and whom to contact, their time zone and the viewer they ship. */
+function pdiSchema() {
+  const defaults = DEFAULT_PDI_SETTINGS;
+  return {
+    institutionName: {
+      doc: 'Name of the health institution that makes the PDI packages, written in their README.TXT and INDEX.HTM (up to 200 characters, no line breaks); empty writes that the institution is not configured.',
+      format: 'pdi-text',
+      default: defaults.institutionName,
+      env: 'BRIDGE_PDI_INSTITUTION',
+    },
+    department: {
+      doc: 'Department to contact about the images of a PDI package (e.g. Radiologia); empty leaves it out. With department, phone, email and address all empty, packages say no contact is configured.',
+      format: 'pdi-text',
+      default: defaults.department,
+      env: 'BRIDGE_PDI_DEPARTMENT',
+    },
+    phone: {
+      doc: 'Telephone number to contact, written in PDI packages; empty leaves it out.',
+      format: 'phone-or-empty',
+      default: defaults.phone,
+      env: 'BRIDGE_PDI_PHONE',
+    },
+    email: {
+      doc: 'E-mail address to contact, written in PDI packages; empty leaves it out.',
+      format: 'email-or-empty',
+      default: defaults.email,
+      env: 'BRIDGE_PDI_EMAIL',
+    },
+    address: {
+      doc: 'Postal address of the institution, written in PDI packages; empty leaves it out.',
+      format: 'pdi-text',
+      default: defaults.address,
+      env: 'BRIDGE_PDI_ADDRESS',
+    },
+    viewerDir: {
+      doc: "Directory whose files every PDI package ships under VIEWER/, names kept (a DICOM viewer for the patient's computer); it must exist at start (relative to the working directory). Empty ships no viewer, and README.TXT says none is included.",
+      format: 'directory-or-empty',
+      default: defaults.viewerDir,
+      env: 'BRIDGE_PDI_VIEWER_DIR',
+    },
+    timeZone: {
+      doc: 'Time zone the creation date of PDI packages is written in (IANA name).',
+      format: 'time-zone',
+      default: defaults.timeZone,
+      env: 'BRIDGE_PDI_TIME_ZONE',
+    },
+  };
+}
+
 /**
  * The schema of on-demand retrieval ("recupero documento on demand"): the SOAP endpoint, its
- * caller's authentication, the worker queue, the package cache and the error catalogue
- * (formats `positive-int`, `error-codes` and `role-codes` are registered by schema.ts).
+ * caller's authentication, the worker queue, the package cache, the error catalogue and what PDI
+ * packages say of their maker (formats `positive-int`, `error-codes`, `role-codes` and
+ * `PDI_FORMATS` are registered by schema.ts).
  */
 export function onDemandSchema() {
   return {
@@ -149,6 +271,7 @@ export function onDemandSchema() {
         default: ['GEN', 'TUT'],
         env: 'BRIDGE_ONDEMAND_GUARDIAN_ROLES',
       },
+      pdi: pdiSchema(),
     },
   };
 }

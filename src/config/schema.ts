@@ -16,6 +16,7 @@ import {
   assertRoleCodes,
   coerceJsonObject,
   onDemandSchema,
+  PDI_FORMATS,
 } from './schema-ondemand.js';
 import { adminSchema } from './schema-admin.js';
 
@@ -49,6 +50,7 @@ function addFormats(): void {
     validate: assertRoleCodes,
     coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v),
   });
+  for (const format of PDI_FORMATS) convict.addFormat(format);
   convict.addFormat({
     name: 'positive-int',
     validate: assertPositiveInt,

@@ -11,6 +11,7 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { ZipFile } from 'yazl';
+import type { PdiSettings } from '../fse/pdi-manifest.js';
 import { writePdiZip, type PdiPatient, type PdiStudy } from '../fse/pdi-package.js';
 import type { InstanceRecord, SeriesRecord, StudyRecord } from '../index/records.js';
 import { middleInstance } from '../preview/series-previews.js';
@@ -37,6 +38,8 @@ export interface BuilderOptions {
   compressInstances: boolean;
   previewMaxSize: number;
   previewQuality: number;
+  /** What PDI packages say of their maker, and the viewer they ship. */
+  pdi: PdiSettings;
 }
 
 /** A package made durable in object storage. */
@@ -65,7 +68,11 @@ export class PackageBuilder {
     const patients = await this.#withRecords(this.#patients(studyUids));
     return this.#store('zip', 'application/zip', async (output) => {
       await writePdiZip(
-        { patients, compressInstances: this.#options.compressInstances },
+        {
+          patients,
+          compressInstances: this.#options.compressInstances,
+          settings: this.#options.pdi,
+        },
         output,
         (key) => this.#deps.store.read(key),
       );
