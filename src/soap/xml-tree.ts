@@ -1,0 +1,98 @@
+/**
+ * The XML reader of SOAP requests: a small tree built with saxes, refusing what a hostile
+ * request uses, and the fault every refusal is.
+ */
+import { SaxesParser, type SaxesTagNS } from 'saxes';
+
+/** A request answered with a SOAP Fault: malformed, hostile or invalid against the schema. */
+export class SoapFaultError extends Error {
+  override readonly name = 'SoapFaultError';
+  constructor(
+    /** Sender: the request is at fault. */
+    readonly code: 'Sender' | 'Receiver',
+    reason: string,
+    /** The HTTP status, when not the one the SOAP binding gives a fault of `code`. */
+    readonly httpStatus?: number,
+  ) {
+    super(reason);
+  }
+}
+
+/** A fault for a request that is at fault itself. */
+export function senderFault(reason: string): SoapFaultError {
+  return new SoapFaultError('Sender', reason);
+}
+
+export interface ParseLimits {
+  /** Deepest element nesting accepted. */
+  maxDepth: number;
+  /** Most elements accepted. */
+  maxElements: number;
+  /** Longest text of one element, in characters. */
+  maxTextLength: number;
+}
+
+export const DEFAULT_LIMITS: ParseLimits = { maxDepth: 16, maxElements: 200, maxTextLength: 1024 };
+
+/** An element: its namespace, local name, text and child elements. */
+export interface XmlNode {
+  ns: string;
+  name: string;
+  text: string;
+  children: XmlNode[];
+}
+
+/**
+ * Parse the XML into a small tree with saxes, refusing what a hostile request uses: any DOCTYPE
+ * (so no entity expansion and no external entities: saxes expands only the five predefined
+ * entities and fails on any other), processing instructions other than the declaration, and
+ * sizes beyond `limits`.
+ */
+export function parseTree(xml: string, limits: ParseLimits): XmlNode {
+  const parser = new SaxesParser({ xmlns: true, position: false });
+  const stack: XmlNode[] = [];
+  let root: XmlNode | undefined;
+  let elements = 0;
+  let error: SoapFaultError | undefined;
+  // Refusing throws out of the handler, which ends the parse at once: carrying on to the end
+  // of a hostile body would cost what the limits are there to prevent (saxes resolves each
+  // element's namespace through every open element, so deep nesting costs depth squared).
+  const stop = (reason: string): never => {
+    throw (error ??= senderFault(reason));
+  };
+  parser.on('doctype', () => stop('a DOCTYPE is not allowed in a request'));
+  parser.on('processinginstruction', () => stop('processing instructions are not allowed'));
+  parser.on('opentag', (tag) => {
+    const open = tag as SaxesTagNS;
+    if (++elements > limits.maxElements) return stop(`more than ${limits.maxElements} elements`);
+    if (stack.length >= limits.maxDepth)
+      return stop(`elements nested deeper than ${limits.maxDepth}`);
+    const node: XmlNode = { ns: open.uri, name: open.local, text: '', children: [] };
+    if (stack.length === 0) root = node;
+    else stack.at(-1)!.children.push(node);
+    stack.push(node);
+  });
+  const append = (text: string): void => {
+    const node = stack.at(-1);
+    if (!node) return;
+    node.text += text;
+    if (node.text.length > limits.maxTextLength)
+      stop(`element ${node.name} has more than ${limits.maxTextLength} characters`);
+  };
+  parser.on('text', append);
+  parser.on('cdata', append);
+  parser.on('closetag', () => void stack.pop());
+  try {
+    parser.write(xml);
+    if (error) throw error;
+    parser.close();
+  } catch (cause) {
+    // The refusal that came first (a DOCTYPE) says more than what the parser met after it.
+    if (error) throw error;
+    if (cause instanceof SoapFaultError) throw cause;
+    throw senderFault(`malformed XML: ${(cause as Error).message.split('\n')[0]}`);
+  }
+  if (error) throw error;
+  if (!root) throw senderFault('no XML element');
+  return root;
+}
