@@ -2,8 +2,9 @@
  * The SOAP adapter of on-demand retrieval: the one place that maps HTTP and SOAP to the
  * service and back. GET `?wsdl` / `?xsd` serve the contract; POST takes a SOAP 1.1 or 1.2
  * request (plain or MTOM): RecuperoDocumento, or NotificaVariazioneMetadati (an obscuration
- * change). A SOAP Fault answers only a malformed, schema-invalid or unauthenticated request;
- * every other outcome is HTTP 200 with `esito` and `errori[]`.
+ * change). A SOAP Fault answers only a malformed, schema-invalid or unauthenticated request, or
+ * one with a mandatory header block the bridge does not process; every other outcome is HTTP 200
+ * with `esito` and `errori[]`.
  */
 import { pipeline, Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -13,6 +14,7 @@ import { externalError, type ErrorKind } from '../fse/error-catalogue.js';
 import { wsdl, XSD } from '../soap/contract.js';
 import { reportKey } from '../fse/report.js';
 import type { ReportStore } from '../fse/report-store.js';
+import { MustUnderstandFault } from '../soap/header-blocks.js';
 import { contentTypeParams, mtomRootPart } from '../soap/mtom-request.js';
 import {
   parseSoapRequest,
@@ -69,17 +71,21 @@ function wantsMtom(request: FastifyRequest): boolean {
   return type === 'multipart/related' || /multipart\/related/i.test(request.headers.accept ?? '');
 }
 
+/**
+ * Answer with `fault`, in the SOAP version of the request (that of its envelope for a
+ * MustUnderstand fault, which names the blocks not understood).
+ */
 async function sendFault(
   reply: FastifyReply,
   version: SoapVersion,
-  code: 'Sender' | 'Receiver',
-  reason: string,
-  status = faultStatus(version, code),
+  fault: SoapFaultError,
 ): Promise<void> {
+  const mustUnderstand = fault instanceof MustUnderstandFault ? fault : undefined;
+  const answered = mustUnderstand?.soapVersion ?? version;
   await reply
-    .code(status)
-    .header('content-type', soapContentType(version))
-    .send(faultEnvelope(version, code, reason));
+    .code(fault.httpStatus ?? faultStatus(answered, fault.code))
+    .header('content-type', soapContentType(answered))
+    .send(faultEnvelope(answered, fault.code, fault.message, mustUnderstand?.notUnderstood));
 }
 
 /** Credentials of HTTP Basic authentication, when the header carries them. */
@@ -129,16 +135,18 @@ export function soapRoutes(
       await sendFault(
         reply,
         versionOf(request),
-        status >= 500 ? 'Receiver' : 'Sender',
-        reason,
-        status,
+        new SoapFaultError(status >= 500 ? 'Receiver' : 'Sender', reason, status),
       );
     });
     scope.addHook('onRequest', async (request, reply) => {
       if (request.method !== 'POST' || authenticated(request, options.auth)) return;
       deps.log.warn({ ip: request.ip }, 'on-demand request without valid credentials');
       void reply.header('www-authenticate', 'Basic realm="recupero-documento", charset="UTF-8"');
-      await sendFault(reply, versionOf(request), 'Sender', 'authentication required', 401);
+      await sendFault(
+        reply,
+        versionOf(request),
+        new SoapFaultError('Sender', 'authentication required', 401),
+      );
     });
 
     scope.get(options.path, async (request, reply) => {
@@ -153,7 +161,7 @@ export function soapRoutes(
     scope.post(options.path, { bodyLimit: options.bodyLimitBytes }, async (request, reply) => {
       const version = versionOf(request);
       if (!Buffer.isBuffer(request.body))
-        return sendFault(reply, version, 'Sender', UNSUPPORTED_MEDIA_TYPE, 415);
+        return sendFault(reply, version, new SoapFaultError('Sender', UNSUPPORTED_MEDIA_TYPE, 415));
       let parsed: SoapRequest;
       try {
         const contentType = request.headers['content-type']!;
@@ -164,7 +172,7 @@ export function soapRoutes(
       } catch (error) {
         if (!(error instanceof SoapFaultError)) throw error;
         deps.log.info({ ip: request.ip, reason: error.message }, 'on-demand request refused');
-        return sendFault(reply, version, error.code, error.message, error.httpStatus);
+        return sendFault(reply, version, error);
       }
       if (parsed.kind === 'variazione') return sendVariazione(reply, parsed.request);
       const answer = await deps.service.answer(parsed.request);

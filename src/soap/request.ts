@@ -7,12 +7,11 @@ import {
   type XmlNode,
 } from './xml-tree.js';
 
-export { DEFAULT_LIMITS, SoapFaultError, type ParseLimits } from './xml-tree.js';
+import { requireUnderstood, UNDERSTOOD_HEADERS, type QName } from './header-blocks.js';
+import { ON_DEMAND_NS, SOAP11_NS, SOAP12_NS } from './namespaces.js';
 
-/** Our namespace for the on-demand retrieval contract (designed here; see docs). */
-export const ON_DEMAND_NS = 'urn:it:piemonte:fse:recupero-immagini:1';
-export const SOAP11_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
-export const SOAP12_NS = 'http://www.w3.org/2003/05/soap-envelope';
+export { DEFAULT_LIMITS, SoapFaultError, type ParseLimits } from './xml-tree.js';
+export { ON_DEMAND_NS, SOAP11_NS, SOAP12_NS } from './namespaces.js';
 
 export type Formato = 'PDI_ZIP' | 'KOS' | 'ANTEPRIMA_JPEG';
 
@@ -173,9 +172,15 @@ export function requestText(body: Buffer, charset: string | undefined): string {
 /**
  * Parse and validate a request against the contract (the WSDL's schema): SOAP 1.1 or 1.2
  * envelope, one request element in our namespace, every field checked. Anything else is a
- * `SoapFaultError` naming the element.
+ * `SoapFaultError` naming the element. Before the body is read, every header block addressed to
+ * this node and marked mustUnderstand must be one of `understood` (a `MustUnderstandFault`
+ * otherwise).
  */
-export function parseSoapRequest(xml: string, limits: ParseLimits = DEFAULT_LIMITS): SoapRequest {
+export function parseSoapRequest(
+  xml: string,
+  limits: ParseLimits = DEFAULT_LIMITS,
+  understood: readonly QName[] = UNDERSTOOD_HEADERS,
+): SoapRequest {
   const envelope = parseTree(xml, limits);
   if (envelope.name !== 'Envelope' || (envelope.ns !== SOAP11_NS && envelope.ns !== SOAP12_NS))
     throw senderFault('the document is not a SOAP 1.1 or 1.2 Envelope');
@@ -184,6 +189,7 @@ export function parseSoapRequest(xml: string, limits: ParseLimits = DEFAULT_LIMI
   const layout = parts.map((child) => child.name).join(' ');
   if (layout !== 'Body' && layout !== 'Header Body')
     throw senderFault('the Envelope must hold one Body, after at most one Header');
+  if (parts.length === 2) requireUnderstood(soapVersion, parts[0]!, understood);
   const body = parts.at(-1)!;
   if (body.children.length !== 1)
     throw senderFault('the Body must hold exactly one request element');

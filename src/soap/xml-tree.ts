@@ -4,12 +4,18 @@
  */
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 
+/**
+ * The fault codes the bridge answers with (SOAP 1.2 names; SOAP 1.1 calls Sender `Client` and
+ * Receiver `Server`).
+ */
+export type FaultCode = 'Sender' | 'Receiver' | 'MustUnderstand';
+
 /** A request answered with a SOAP Fault: malformed, hostile or invalid against the schema. */
 export class SoapFaultError extends Error {
-  override readonly name = 'SoapFaultError';
+  override readonly name: string = 'SoapFaultError';
   constructor(
     /** Sender: the request is at fault. */
-    readonly code: 'Sender' | 'Receiver',
+    readonly code: FaultCode,
     reason: string,
     /** The HTTP status, when not the one the SOAP binding gives a fault of `code`. */
     readonly httpStatus?: number,
@@ -34,13 +40,23 @@ export interface ParseLimits {
 
 export const DEFAULT_LIMITS: ParseLimits = { maxDepth: 16, maxElements: 200, maxTextLength: 1024 };
 
-/** An element: its namespace, local name, text and child elements. */
+/** An attribute: its namespace ('' when unqualified), local name and value. */
+export interface XmlAttribute {
+  ns: string;
+  name: string;
+  value: string;
+}
+
+/** An element: its namespace, local name, attributes (not namespace declarations), text and child elements. */
 export interface XmlNode {
   ns: string;
   name: string;
+  attributes: XmlAttribute[];
   text: string;
   children: XmlNode[];
 }
+
+const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 
 /**
  * Parse the XML into a small tree with saxes, refusing what a hostile request uses: any DOCTYPE
@@ -67,7 +83,10 @@ export function parseTree(xml: string, limits: ParseLimits): XmlNode {
     if (++elements > limits.maxElements) return stop(`more than ${limits.maxElements} elements`);
     if (stack.length >= limits.maxDepth)
       return stop(`elements nested deeper than ${limits.maxDepth}`);
-    const node: XmlNode = { ns: open.uri, name: open.local, text: '', children: [] };
+    const attributes = Object.values(open.attributes)
+      .filter((a) => a.uri !== XMLNS_NS)
+      .map((a) => ({ ns: a.uri, name: a.local, value: a.value }));
+    const node: XmlNode = { ns: open.uri, name: open.local, attributes, text: '', children: [] };
     if (stack.length === 0) root = node;
     else stack.at(-1)!.children.push(node);
     stack.push(node);
