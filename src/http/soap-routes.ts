@@ -53,8 +53,9 @@ export interface SoapRouteOptions {
   errorCodes: Readonly<Record<ErrorKind, string>>;
 }
 
+// Fault texts are Italian, as the callers are (docs/on-demand.md); the log keeps the detail.
 const UNSUPPORTED_MEDIA_TYPE =
-  'the request must be text/xml, application/soap+xml or multipart/related';
+  'la richiesta deve essere text/xml, application/soap+xml o multipart/related';
 
 /** The SOAP version a request uses, from its Content-Type (1.2 when it cannot be told). */
 function versionOf(request: FastifyRequest): SoapVersion {
@@ -123,20 +124,26 @@ export function soapRoutes(
     );
     scope.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
       const status = error.statusCode ?? 500;
-      if (status >= 500) deps.log.error({ err: error }, 'on-demand request failed');
+      if (status >= 500) {
+        deps.log.error({ err: error }, 'on-demand request failed');
+        return sendFault(
+          reply,
+          versionOf(request),
+          new SoapFaultError('Receiver', 'errore interno del servizio', status),
+        );
+      }
       const reason =
         status === 413
-          ? 'the request body is larger than allowed'
+          ? 'il corpo della richiesta supera la dimensione consentita'
           : status === 415
             ? UNSUPPORTED_MEDIA_TYPE
-            : status >= 500
-              ? 'internal error'
-              : error.message;
-      await sendFault(
-        reply,
-        versionOf(request),
-        new SoapFaultError(status >= 500 ? 'Receiver' : 'Sender', reason, status),
+            : 'richiesta HTTP non valida';
+      const fault = new SoapFaultError('Sender', reason, status, error.message);
+      deps.log.info(
+        { ip: request.ip, reason: fault.message, detail: fault.detail },
+        'on-demand request refused',
       );
+      await sendFault(reply, versionOf(request), fault);
     });
     scope.addHook('onRequest', async (request, reply) => {
       if (request.method !== 'POST' || authenticated(request, options.auth)) return;
@@ -145,7 +152,7 @@ export function soapRoutes(
       await sendFault(
         reply,
         versionOf(request),
-        new SoapFaultError('Sender', 'authentication required', 401),
+        new SoapFaultError('Sender', 'autenticazione richiesta', 401),
       );
     });
 
@@ -171,7 +178,10 @@ export function soapRoutes(
         parsed = parseSoapRequest(requestText(xml.body, xml.charset));
       } catch (error) {
         if (!(error instanceof SoapFaultError)) throw error;
-        deps.log.info({ ip: request.ip, reason: error.message }, 'on-demand request refused');
+        deps.log.info(
+          { ip: request.ip, reason: error.message, detail: error.detail },
+          'on-demand request refused',
+        );
         return sendFault(reply, version, error);
       }
       if (parsed.kind === 'variazione') return sendVariazione(reply, parsed.request);

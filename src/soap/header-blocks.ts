@@ -37,7 +37,7 @@ export class MustUnderstandFault extends SoapFaultError {
   ) {
     super(
       'MustUnderstand',
-      `header blocks marked mustUnderstand are not processed by this service: ${notUnderstood
+      `blocchi di intestazione con mustUnderstand non elaborati da questo servizio: ${notUnderstood
         .map(clark)
         .join(', ')}`,
     );
@@ -59,7 +59,7 @@ function mandatory(block: XmlNode, ns: string): boolean {
   if (value === undefined || value === '0' || value === 'false') return false;
   if (value === '1' || value === 'true') return true;
   throw senderFault(
-    `header block ${clark({ ns: block.ns, local: block.name })}: mustUnderstand must be true, false, 1 or 0`,
+    `blocco di intestazione ${clark({ ns: block.ns, local: block.name })}: mustUnderstand deve essere true, false, 1 o 0`,
   );
 }
 

@@ -61,12 +61,12 @@ function fields(node: XmlNode, allowed: readonly string[]): Map<string, XmlNode>
   for (const child of node.children) {
     const position = allowed.indexOf(child.name);
     if (child.ns !== ON_DEMAND_NS || position < 0)
-      throw senderFault(`element ${child.name} is not expected in ${node.name}`);
+      throw senderFault(`l'elemento ${child.name} non è previsto in ${node.name}`);
     if (found.has(child.name))
-      throw senderFault(`element ${child.name} appears twice in ${node.name}`);
+      throw senderFault(`l'elemento ${child.name} compare due volte in ${node.name}`);
     if (position < last)
       throw senderFault(
-        `element ${child.name} is out of order in ${node.name} (expected ${allowed.join(', ')})`,
+        `l'elemento ${child.name} è fuori ordine in ${node.name} (ordine previsto: ${allowed.join(', ')})`,
       );
     last = position;
     found.set(child.name, child);
@@ -89,16 +89,17 @@ function text(
 ): string | undefined {
   const node = found.get(name);
   const value = node?.text.trim();
-  if (node && node.children.length > 0) throw senderFault(`element ${name} must hold text only`);
+  if (node && node.children.length > 0)
+    throw senderFault(`l'elemento ${name} deve contenere solo testo`);
   if (value === undefined || value === '') {
-    if (required) throw senderFault(`element ${name} is required`);
+    if (required) throw senderFault(`l'elemento ${name} è obbligatorio`);
     return undefined;
   }
   if (value.length > max)
-    throw senderFault(`element ${name} must be at most ${max} characters of text`);
+    throw senderFault(`l'elemento ${name} deve avere al massimo ${max} caratteri di testo`);
   const notText = NOT_TEXT.exec(value)?.[0];
   if (notText !== undefined)
-    throw senderFault(`element ${name} holds ${codePoint(notText)}, which is not text`);
+    throw senderFault(`l'elemento ${name} contiene ${codePoint(notText)}, che non è testo`);
   return value;
 }
 
@@ -154,18 +155,18 @@ export function requestText(body: Buffer, charset: string | undefined): string {
   if (!decoding)
     throw new SoapFaultError(
       'Sender',
-      `the charset ${label(name)} is not supported: send UTF-8 or ISO-8859-1`,
+      `il charset ${label(name)} non è supportato: inviare UTF-8 o ISO-8859-1`,
       415,
     );
   if (declared !== undefined && CHARSETS.get(declared.toLowerCase()) !== decoding)
     throw senderFault(
-      `the XML declaration names the encoding ${label(declared)} but the Content-Type the charset ${label(name)}`,
+      `la dichiarazione XML indica la codifica ${label(declared)} ma il Content-Type il charset ${label(name)}`,
     );
   if (decoding === 'latin1') return body.toString('latin1');
   try {
     return STRICT_UTF8.decode(body);
   } catch {
-    throw senderFault('the request body is not valid UTF-8');
+    throw senderFault('il corpo della richiesta non è UTF-8 valido');
   }
 }
 
@@ -183,22 +184,22 @@ export function parseSoapRequest(
 ): SoapRequest {
   const envelope = parseTree(xml, limits);
   if (envelope.name !== 'Envelope' || (envelope.ns !== SOAP11_NS && envelope.ns !== SOAP12_NS))
-    throw senderFault('the document is not a SOAP 1.1 or 1.2 Envelope');
+    throw senderFault('il documento non è un Envelope SOAP 1.1 o 1.2');
   const soapVersion = envelope.ns === SOAP11_NS ? '1.1' : '1.2';
   const parts = envelope.children.filter((child) => child.ns === envelope.ns);
   const layout = parts.map((child) => child.name).join(' ');
   if (layout !== 'Body' && layout !== 'Header Body')
-    throw senderFault('the Envelope must hold one Body, after at most one Header');
+    throw senderFault("l'Envelope deve contenere un solo Body, dopo al massimo un Header");
   if (parts.length === 2) requireUnderstood(soapVersion, parts[0]!, understood);
   const body = parts.at(-1)!;
   if (body.children.length !== 1)
-    throw senderFault('the Body must hold exactly one request element');
+    throw senderFault('il Body deve contenere esattamente un elemento di richiesta');
   const request = body.children[0]!;
   if (request.ns === ON_DEMAND_NS && request.name === 'RecuperoDocumentoRequest')
     return { kind: 'recupero', request: recuperoOf(soapVersion, request) };
   if (request.ns === ON_DEMAND_NS && request.name === 'NotificaVariazioneMetadatiRequest')
     return { kind: 'variazione', request: variazioneOf(soapVersion, request) };
-  throw senderFault(`unknown request element ${request.name}`);
+  throw senderFault(`elemento di richiesta sconosciuto: ${request.name}`);
 }
 
 /** A "recupero documento on demand" request; any other operation is refused. */
@@ -208,14 +209,14 @@ export function parseOnDemandRequest(
 ): OnDemandRequest {
   const parsed = parseSoapRequest(xml, limits);
   if (parsed.kind !== 'recupero')
-    throw senderFault('unknown request element NotificaVariazioneMetadatiRequest');
+    throw senderFault('elemento di richiesta sconosciuto: NotificaVariazioneMetadatiRequest');
   return parsed.request;
 }
 
 /** codCL: with the document id it names a report, joined by "^", so it cannot hold one. */
 function codCLOf(top: Map<string, XmlNode>): string {
   const codCL = text(top, 'codCL', 64, true);
-  if (codCL.includes('^')) throw senderFault('element codCL must not contain "^"');
+  if (codCL.includes('^')) throw senderFault(`l'elemento codCL non può contenere "^"`);
   return codCL;
 }
 
@@ -231,7 +232,7 @@ function variazioneOf(soapVersion: '1.1' | '1.2', request: XmlNode): Obscuration
   ]);
   const codiceEvento = text(top, 'codiceEvento', 3, true) as ObscurationNotice['codiceEvento'];
   if (!EVENTS.includes(codiceEvento))
-    throw senderFault(`element codiceEvento must be one of ${EVENTS.join(', ')}`);
+    throw senderFault(`l'elemento codiceEvento deve essere uno tra ${EVENTS.join(', ')}`);
   return {
     soapVersion,
     codCL: codCLOf(top),
@@ -254,7 +255,7 @@ function recuperoOf(soapVersion: '1.1' | '1.2', request: XmlNode): OnDemandReque
     'tempoMassimoAttesaMs',
   ]);
   const requesterNode = top.get('richiedente');
-  if (!requesterNode) throw senderFault('element richiedente is required');
+  if (!requesterNode) throw senderFault("l'elemento richiedente è obbligatorio");
   const requester = fields(requesterNode, [
     'codiceFiscale',
     'ruolo',
@@ -269,13 +270,13 @@ function recuperoOf(soapVersion: '1.1' | '1.2', request: XmlNode): OnDemandReque
     ['codiceFiscaleAssistito', assistito],
   ])
     if (!CODICE_FISCALE.test(value!))
-      throw senderFault(`element ${name} must be 16 letters and digits`);
+      throw senderFault(`l'elemento ${name} deve essere di 16 lettere e cifre`);
   const formato = text(top, 'formato', 20, true) as Formato;
   if (!FORMATS.includes(formato))
-    throw senderFault(`element formato must be one of ${FORMATS.join(', ')}`);
+    throw senderFault(`l'elemento formato deve essere uno tra ${FORMATS.join(', ')}`);
   const deadline = text(top, 'tempoMassimoAttesaMs', 9, false);
   if (deadline !== undefined && !/^[1-9][0-9]*$/.test(deadline))
-    throw senderFault('element tempoMassimoAttesaMs must be a positive integer');
+    throw senderFault("l'elemento tempoMassimoAttesaMs deve essere un intero positivo");
   return {
     soapVersion,
     richiedente: {

@@ -57,7 +57,7 @@ export function faultEnvelope(
   if (version === '1.1')
     return envelope(
       version,
-      `<soap:Fault><faultcode>${FAULTCODES_11[code]}</faultcode><faultstring>${text}</faultstring></soap:Fault>`,
+      `<soap:Fault><faultcode>${FAULTCODES_11[code]}</faultcode><faultstring xml:lang="it">${text}</faultstring></soap:Fault>`,
     );
   return envelope(
     version,

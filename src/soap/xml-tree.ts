@@ -19,6 +19,8 @@ export class SoapFaultError extends Error {
     reason: string,
     /** The HTTP status, when not the one the SOAP binding gives a fault of `code`. */
     readonly httpStatus?: number,
+    /** What the log says besides the reason (a parser's own words), never sent. */
+    readonly detail?: string,
   ) {
     super(reason);
   }
@@ -65,7 +67,8 @@ const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
  * sizes beyond `limits`.
  */
 export function parseTree(xml: string, limits: ParseLimits): XmlNode {
-  const parser = new SaxesParser({ xmlns: true, position: false });
+  // Positions are kept for the fault of malformed XML, which names the line and column.
+  const parser = new SaxesParser({ xmlns: true });
   const stack: XmlNode[] = [];
   let root: XmlNode | undefined;
   let elements = 0;
@@ -76,13 +79,15 @@ export function parseTree(xml: string, limits: ParseLimits): XmlNode {
   const stop = (reason: string): never => {
     throw (error ??= senderFault(reason));
   };
-  parser.on('doctype', () => stop('a DOCTYPE is not allowed in a request'));
-  parser.on('processinginstruction', () => stop('processing instructions are not allowed'));
+  parser.on('doctype', () => stop('una richiesta non può contenere una DOCTYPE'));
+  parser.on('processinginstruction', () =>
+    stop('una richiesta non può contenere istruzioni di elaborazione'),
+  );
   parser.on('opentag', (tag) => {
     const open = tag as SaxesTagNS;
-    if (++elements > limits.maxElements) return stop(`more than ${limits.maxElements} elements`);
+    if (++elements > limits.maxElements) return stop(`più di ${limits.maxElements} elementi`);
     if (stack.length >= limits.maxDepth)
-      return stop(`elements nested deeper than ${limits.maxDepth}`);
+      return stop(`elementi annidati a più di ${limits.maxDepth} livelli`);
     const attributes = Object.values(open.attributes)
       .filter((a) => a.uri !== XMLNS_NS)
       .map((a) => ({ ns: a.uri, name: a.local, value: a.value }));
@@ -96,7 +101,7 @@ export function parseTree(xml: string, limits: ParseLimits): XmlNode {
     if (!node) return;
     node.text += text;
     if (node.text.length > limits.maxTextLength)
-      stop(`element ${node.name} has more than ${limits.maxTextLength} characters`);
+      stop(`l'elemento ${node.name} ha più di ${limits.maxTextLength} caratteri`);
   };
   parser.on('text', append);
   parser.on('cdata', append);
@@ -109,9 +114,14 @@ export function parseTree(xml: string, limits: ParseLimits): XmlNode {
     // The refusal that came first (a DOCTYPE) says more than what the parser met after it.
     if (error) throw error;
     if (cause instanceof SoapFaultError) throw cause;
-    throw senderFault(`malformed XML: ${(cause as Error).message.split('\n')[0]}`);
+    throw new SoapFaultError(
+      'Sender',
+      `XML malformato alla riga ${parser.line}, colonna ${parser.column}`,
+      undefined,
+      (cause as Error).message.split('\n')[0],
+    );
   }
   if (error) throw error;
-  if (!root) throw senderFault('no XML element');
+  if (!root) throw senderFault('nessun elemento XML');
   return root;
 }
