@@ -3,18 +3,18 @@
  * service and back. GET `?wsdl` / `?xsd` serve the contract; POST takes a SOAP 1.1 or 1.2
  * request (plain or MTOM): RecuperoDocumento, or NotificaVariazioneMetadati (an obscuration
  * change). A SOAP Fault answers only a malformed, schema-invalid or unauthenticated request, or
- * one with a mandatory header block the bridge does not process; every other outcome is HTTP 200
- * with `esito` and `errori[]`.
+ * one with a mandatory header block the bridge does not process, each audited as refused
+ * (soap-refusals.ts); every other outcome is HTTP 200 with `esito` and `errori[]`.
  */
 import { pipeline, Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { OnDemandAnswer, OnDemandService } from '../ondemand/on-demand-service.js';
+import type { OnDemandStore } from '../ondemand/on-demand-store.js';
 import { externalError, type ErrorKind } from '../fse/error-catalogue.js';
 import { wsdl, XSD } from '../soap/contract.js';
 import { reportKey } from '../fse/report.js';
 import type { ReportStore } from '../fse/report-store.js';
-import { MustUnderstandFault } from '../soap/header-blocks.js';
 import { contentTypeParams, mtomRootPart } from '../soap/mtom-request.js';
 import {
   parseSoapRequest,
@@ -24,8 +24,6 @@ import {
   type SoapRequest,
 } from '../soap/request.js';
 import {
-  faultEnvelope,
-  faultStatus,
   inlineDocument,
   mtomDocument,
   responseEnvelope,
@@ -35,6 +33,7 @@ import {
   variazioneEnvelope,
 } from '../soap/response.js';
 import { sameSecret } from './same-secret.js';
+import { basicCredentials, refuser, sendFault } from './soap-refusals.js';
 
 export type CallerAuth = { kind: 'none' } | { kind: 'basic'; username: string; password: string };
 
@@ -72,31 +71,6 @@ function wantsMtom(request: FastifyRequest): boolean {
   return type === 'multipart/related' || /multipart\/related/i.test(request.headers.accept ?? '');
 }
 
-/**
- * Answer with `fault`, in the SOAP version of the request (that of its envelope for a
- * MustUnderstand fault, which names the blocks not understood).
- */
-async function sendFault(
-  reply: FastifyReply,
-  version: SoapVersion,
-  fault: SoapFaultError,
-): Promise<void> {
-  const mustUnderstand = fault instanceof MustUnderstandFault ? fault : undefined;
-  const answered = mustUnderstand?.soapVersion ?? version;
-  await reply
-    .code(fault.httpStatus ?? faultStatus(answered, fault.code))
-    .header('content-type', soapContentType(answered))
-    .send(faultEnvelope(answered, fault.code, fault.message, mustUnderstand?.notUnderstood));
-}
-
-/** Credentials of HTTP Basic authentication, when the header carries them. */
-function basicCredentials(header: string | undefined): [string, string] | undefined {
-  if (!header?.startsWith('Basic ')) return undefined;
-  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon < 0 ? undefined : [decoded.slice(0, colon), decoded.slice(colon + 1)];
-}
-
 function authenticated(request: FastifyRequest, auth: CallerAuth): boolean {
   if (auth.kind === 'none') return true;
   const given = basicCredentials(request.headers.authorization);
@@ -112,10 +86,15 @@ export function soapRoutes(
     service: OnDemandService;
     /** Reports, for obscuration changes. */
     reports: Pick<ReportStore, 'get' | 'changeObscuration'>;
+    /** The audit, for requests refused before they reach the service. */
+    audit: Pick<OnDemandStore, 'audit'>;
     log: Logger;
   },
   options: SoapRouteOptions,
 ): void {
+  const refuse = refuser(deps);
+  /** Requests that reached the service (or an obscuration change): it audits them itself. */
+  const reachedService = new WeakSet<FastifyRequest>();
   void app.register(async (scope) => {
     scope.addContentTypeParser(
       ['text/xml', 'application/soap+xml', 'multipart/related'],
@@ -126,11 +105,10 @@ export function soapRoutes(
       const status = error.statusCode ?? 500;
       if (status >= 500) {
         deps.log.error({ err: error }, 'on-demand request failed');
-        return sendFault(
-          reply,
-          versionOf(request),
-          new SoapFaultError('Receiver', 'errore interno del servizio', status),
-        );
+        const fault = new SoapFaultError('Receiver', 'errore interno del servizio', status);
+        if (request.method !== 'POST' || reachedService.has(request))
+          return sendFault(reply, versionOf(request), fault);
+        return refuse(request, reply, versionOf(request), fault);
       }
       const reason =
         status === 413
@@ -138,18 +116,19 @@ export function soapRoutes(
           : status === 415
             ? UNSUPPORTED_MEDIA_TYPE
             : 'richiesta HTTP non valida';
-      const fault = new SoapFaultError('Sender', reason, status, error.message);
-      deps.log.info(
-        { ip: request.ip, reason: fault.message, detail: fault.detail },
-        'on-demand request refused',
+      await refuse(
+        request,
+        reply,
+        versionOf(request),
+        new SoapFaultError('Sender', reason, status, error.message),
       );
-      await sendFault(reply, versionOf(request), fault);
     });
     scope.addHook('onRequest', async (request, reply) => {
       if (request.method !== 'POST' || authenticated(request, options.auth)) return;
       deps.log.warn({ ip: request.ip }, 'on-demand request without valid credentials');
       void reply.header('www-authenticate', 'Basic realm="recupero-documento", charset="UTF-8"');
-      await sendFault(
+      await refuse(
+        request,
         reply,
         versionOf(request),
         new SoapFaultError('Sender', 'autenticazione richiesta', 401),
@@ -168,7 +147,12 @@ export function soapRoutes(
     scope.post(options.path, { bodyLimit: options.bodyLimitBytes }, async (request, reply) => {
       const version = versionOf(request);
       if (!Buffer.isBuffer(request.body))
-        return sendFault(reply, version, new SoapFaultError('Sender', UNSUPPORTED_MEDIA_TYPE, 415));
+        return refuse(
+          request,
+          reply,
+          version,
+          new SoapFaultError('Sender', UNSUPPORTED_MEDIA_TYPE, 415),
+        );
       let parsed: SoapRequest;
       try {
         const contentType = request.headers['content-type']!;
@@ -178,12 +162,9 @@ export function soapRoutes(
         parsed = parseSoapRequest(requestText(xml.body, xml.charset));
       } catch (error) {
         if (!(error instanceof SoapFaultError)) throw error;
-        deps.log.info(
-          { ip: request.ip, reason: error.message, detail: error.detail },
-          'on-demand request refused',
-        );
-        return sendFault(reply, version, error);
+        return refuse(request, reply, version, error);
       }
+      reachedService.add(request);
       if (parsed.kind === 'variazione') return sendVariazione(reply, parsed.request);
       const answer = await deps.service.answer(parsed.request);
       return send(reply, parsed.request.soapVersion, answer, wantsMtom(request));

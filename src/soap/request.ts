@@ -51,6 +51,27 @@ function codePoint(c: string): string {
 const CODICE_FISCALE = /^[A-Z0-9]{16}$/;
 const FORMATS: readonly Formato[] = ['PDI_ZIP', 'KOS', 'ANTEPRIMA_JPEG'];
 
+/** Longest text of the fields that name the caller and the document (the schema's). */
+const LENGTHS = {
+  codiceFiscale: 16,
+  ruolo: 32,
+  applicazione: 64,
+  numeroTransazione: 128,
+  ip: 45,
+  codCL: 64,
+  codDocumentoDipartimentale: 256,
+  formato: 20,
+} as const;
+
+/** The fields of `richiedente`, in the schema's order. */
+const REQUESTER_FIELDS = ['codiceFiscale', 'ruolo', 'applicazione', 'numeroTransazione', 'ip'];
+
+/**
+ * What could be read of a refused request, for its audit: the requester's fields, the document
+ * and the format, each as given when it is text within its length.
+ */
+export type ReadableFields = Partial<Record<keyof typeof LENGTHS, string>>;
+
 /**
  * Children of `node` in our namespace by local name, in the schema's order (`allowed`, an
  * xs:sequence); unknown, repeated or misplaced elements are refused.
@@ -183,6 +204,38 @@ export function parseSoapRequest(
   understood: readonly QName[] = UNDERSTOOD_HEADERS,
 ): SoapRequest {
   const envelope = parseTree(xml, limits);
+  try {
+    return validated(envelope, understood);
+  } catch (error) {
+    if (error instanceof SoapFaultError) error.readable = readableFields(envelope);
+    throw error;
+  }
+}
+
+/**
+ * The fields of a request that could be read, for the audit of its refusal: in the request
+ * element of the Body, each one of `LENGTHS` that holds text within its length, without the
+ * characters no field holds.
+ */
+function readableFields(envelope: XmlNode): ReadableFields {
+  const body = envelope.children.find((child) => child.ns === envelope.ns && child.name === 'Body');
+  const request = body?.children.find((child) => child.ns === ON_DEMAND_NS);
+  const requester = request?.children.find(
+    (child) => child.ns === ON_DEMAND_NS && child.name === 'richiedente',
+  );
+  const readable: ReadableFields = {};
+  for (const [name, max] of Object.entries(LENGTHS) as Array<[keyof typeof LENGTHS, number]>) {
+    const holder = (REQUESTER_FIELDS as readonly string[]).includes(name) ? requester : request;
+    const node = holder?.children.find((child) => child.ns === ON_DEMAND_NS && child.name === name);
+    const value = node?.children.length === 0 ? node.text.trim() : '';
+    if (value !== '' && value.length <= max && !NOT_TEXT.test(value)) readable[name] = value;
+  }
+  if (readable.codiceFiscale !== undefined)
+    readable.codiceFiscale = readable.codiceFiscale.toUpperCase();
+  return readable;
+}
+
+function validated(envelope: XmlNode, understood: readonly QName[]): SoapRequest {
   if (envelope.name !== 'Envelope' || (envelope.ns !== SOAP11_NS && envelope.ns !== SOAP12_NS))
     throw senderFault('il documento non è un Envelope SOAP 1.1 o 1.2');
   const soapVersion = envelope.ns === SOAP11_NS ? '1.1' : '1.2';
@@ -215,7 +268,7 @@ export function parseOnDemandRequest(
 
 /** codCL: with the document id it names a report, joined by "^", so it cannot hold one. */
 function codCLOf(top: Map<string, XmlNode>): string {
-  const codCL = text(top, 'codCL', 64, true);
+  const codCL = text(top, 'codCL', LENGTHS.codCL, true);
   if (codCL.includes('^')) throw senderFault(`l'elemento codCL non può contenere "^"`);
   return codCL;
 }
@@ -236,7 +289,12 @@ function variazioneOf(soapVersion: '1.1' | '1.2', request: XmlNode): Obscuration
   return {
     soapVersion,
     codCL: codCLOf(top),
-    codDocumentoDipartimentale: text(top, 'codDocumentoDipartimentale', 256, true),
+    codDocumentoDipartimentale: text(
+      top,
+      'codDocumentoDipartimentale',
+      LENGTHS.codDocumentoDipartimentale,
+      true,
+    ),
     idDocumentoIlec: text(top, 'idDocumentoIlec', 256, false),
     codiceEvento,
     sorgente: text(top, 'sorgente', 64, true),
@@ -256,14 +314,8 @@ function recuperoOf(soapVersion: '1.1' | '1.2', request: XmlNode): OnDemandReque
   ]);
   const requesterNode = top.get('richiedente');
   if (!requesterNode) throw senderFault("l'elemento richiedente è obbligatorio");
-  const requester = fields(requesterNode, [
-    'codiceFiscale',
-    'ruolo',
-    'applicazione',
-    'numeroTransazione',
-    'ip',
-  ]);
-  const codiceFiscale = text(requester, 'codiceFiscale', 16, true).toUpperCase();
+  const requester = fields(requesterNode, REQUESTER_FIELDS);
+  const codiceFiscale = text(requester, 'codiceFiscale', LENGTHS.codiceFiscale, true).toUpperCase();
   const assistito = text(top, 'codiceFiscaleAssistito', 16, true).toUpperCase();
   for (const [name, value] of [
     ['codiceFiscale', codiceFiscale],
@@ -271,7 +323,7 @@ function recuperoOf(soapVersion: '1.1' | '1.2', request: XmlNode): OnDemandReque
   ])
     if (!CODICE_FISCALE.test(value!))
       throw senderFault(`l'elemento ${name} deve essere di 16 lettere e cifre`);
-  const formato = text(top, 'formato', 20, true) as Formato;
+  const formato = text(top, 'formato', LENGTHS.formato, true) as Formato;
   if (!FORMATS.includes(formato))
     throw senderFault(`l'elemento formato deve essere uno tra ${FORMATS.join(', ')}`);
   const deadline = text(top, 'tempoMassimoAttesaMs', 9, false);
@@ -281,14 +333,19 @@ function recuperoOf(soapVersion: '1.1' | '1.2', request: XmlNode): OnDemandReque
     soapVersion,
     richiedente: {
       codiceFiscale,
-      ruolo: text(requester, 'ruolo', 32, true),
-      applicazione: text(requester, 'applicazione', 64, true),
-      numeroTransazione: text(requester, 'numeroTransazione', 128, true),
-      ip: text(requester, 'ip', 45, true),
+      ruolo: text(requester, 'ruolo', LENGTHS.ruolo, true),
+      applicazione: text(requester, 'applicazione', LENGTHS.applicazione, true),
+      numeroTransazione: text(requester, 'numeroTransazione', LENGTHS.numeroTransazione, true),
+      ip: text(requester, 'ip', LENGTHS.ip, true),
     },
     codiceFiscaleAssistito: assistito,
     codCL: codCLOf(top),
-    codDocumentoDipartimentale: text(top, 'codDocumentoDipartimentale', 256, true),
+    codDocumentoDipartimentale: text(
+      top,
+      'codDocumentoDipartimentale',
+      LENGTHS.codDocumentoDipartimentale,
+      true,
+    ),
     idDocumentoIlec: text(top, 'idDocumentoIlec', 256, false),
     accessionNumber: text(top, 'accessionNumber', 16, false),
     formato,

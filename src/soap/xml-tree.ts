@@ -3,6 +3,7 @@
  * request uses, and the fault every refusal is.
  */
 import { SaxesParser, type SaxesTagNS } from 'saxes';
+import type { ReadableFields } from './request.js';
 
 /**
  * The fault codes the bridge answers with (SOAP 1.2 names; SOAP 1.1 calls Sender `Client` and
@@ -13,6 +14,8 @@ export type FaultCode = 'Sender' | 'Receiver' | 'MustUnderstand';
 /** A request answered with a SOAP Fault: malformed, hostile or invalid against the schema. */
 export class SoapFaultError extends Error {
   override readonly name: string = 'SoapFaultError';
+  /** What could be read of the request before it was refused, for its audit. */
+  readable: ReadableFields = {};
   constructor(
     /** Sender: the request is at fault. */
     readonly code: FaultCode,

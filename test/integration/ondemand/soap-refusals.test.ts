@@ -1,13 +1,20 @@
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
-import { CALLER, basicAuth, endpointOf, requestXml } from '../../helpers/on-demand.js';
+import {
+  CALLER,
+  CLINICIAN_CF,
+  basicAuth,
+  endpointOf,
+  requestXml,
+} from '../../helpers/on-demand.js';
 import { SOAP11_NS, SOAP12_NS } from '../../../src/soap/request.js';
 
 /*
  * Requests refused before they reach the retrieval service, at every stage: credentials, content
  * type, size, charset, MTOM framing, XML, hostile XML, header blocks, schema. Each is answered
- * with a SOAP Fault whose text is Italian and says so.
+ * with a SOAP Fault whose text is Italian and says so, and audited with what can be read of the
+ * caller and the reason.
  */
 
 const WSSE = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd';
@@ -33,7 +40,15 @@ interface Refusal {
   auth?: string | null;
   status: number;
   reason: string | RegExp;
+  /** The audit row's report key: '' when the request names none readably. */
+  key: string;
+  /** Whether the requester's fields can be read from the request. */
+  readable: boolean;
+  /** The audit row's format, when the request names one readably. */
+  format?: string;
 }
+
+const DOCUMENT_KEY = '010203^RAD-REFUSED';
 
 const valid = (version: '1.1' | '1.2' = '1.2', transaction?: string): string => {
   const xml = requestXml({ codDocumentoDipartimentale: 'RAD-REFUSED', formato: 'KOS' }, version);
@@ -50,6 +65,8 @@ const REFUSALS: Refusal[] = [
     auth: null,
     status: 401,
     reason: 'autenticazione richiesta',
+    key: '',
+    readable: false,
   },
   {
     name: 'wrong credentials, SOAP 1.1',
@@ -58,6 +75,8 @@ const REFUSALS: Refusal[] = [
     auth: `Basic ${Buffer.from(`${CALLER.username}:sbagliata`).toString('base64')}`,
     status: 401,
     reason: 'autenticazione richiesta',
+    key: '',
+    readable: false,
   },
   {
     name: 'content type',
@@ -66,6 +85,8 @@ const REFUSALS: Refusal[] = [
     contentType: 'application/json',
     status: 415,
     reason: 'la richiesta deve essere text/xml, application/soap+xml o multipart/related',
+    key: '',
+    readable: false,
   },
   {
     name: 'oversized body',
@@ -76,6 +97,8 @@ const REFUSALS: Refusal[] = [
     ),
     status: 413,
     reason: 'il corpo della richiesta supera la dimensione consentita',
+    key: '',
+    readable: false,
   },
   {
     name: 'charset',
@@ -84,6 +107,8 @@ const REFUSALS: Refusal[] = [
     contentType: 'application/soap+xml; charset=utf-16',
     status: 415,
     reason: 'il charset "utf-16" non è supportato: inviare UTF-8 o ISO-8859-1',
+    key: '',
+    readable: false,
   },
   {
     name: 'MTOM without boundary',
@@ -92,6 +117,8 @@ const REFUSALS: Refusal[] = [
     contentType: 'multipart/related; type="application/xop+xml"',
     status: 400,
     reason: 'richiesta MTOM: manca il parametro boundary',
+    key: '',
+    readable: false,
   },
   {
     name: 'malformed XML',
@@ -99,6 +126,8 @@ const REFUSALS: Refusal[] = [
     body: '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope">\n<s:Body></s:Bodi>',
     status: 400,
     reason: /^XML malformato alla riga 2, colonna \d+$/,
+    key: '',
+    readable: false,
   },
   {
     name: 'DOCTYPE (entity expansion)',
@@ -106,6 +135,8 @@ const REFUSALS: Refusal[] = [
     body: `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>${valid().replace(/^<\?xml[^>]*>/, '')}`,
     status: 400,
     reason: 'una richiesta non può contenere una DOCTYPE',
+    key: '',
+    readable: false,
   },
   {
     name: 'schema, SOAP 1.1',
@@ -113,6 +144,9 @@ const REFUSALS: Refusal[] = [
     body: valid('1.1').replace('>KOS<', '>TIFF<'),
     status: 500,
     reason: "l'elemento formato deve essere uno tra PDI_ZIP, KOS, ANTEPRIMA_JPEG",
+    key: DOCUMENT_KEY,
+    readable: true,
+    format: 'TIFF',
   },
   {
     name: 'schema, missing element',
@@ -120,6 +154,9 @@ const REFUSALS: Refusal[] = [
     body: valid().replace(/<r:codCL>[^<]*<\/r:codCL>/, ''),
     status: 400,
     reason: "l'elemento codCL è obbligatorio",
+    key: '',
+    readable: true,
+    format: 'KOS',
   },
   {
     name: 'mustUnderstand',
@@ -130,6 +167,9 @@ const REFUSALS: Refusal[] = [
     ),
     status: 500,
     reason: `blocchi di intestazione con mustUnderstand non elaborati da questo servizio: {${WSSE}}Security`,
+    key: DOCUMENT_KEY,
+    readable: true,
+    format: 'KOS',
   },
 ];
 
@@ -179,5 +219,39 @@ describe('faults of refused requests', () => {
       if (typeof refusal.reason === 'string') expect(texts[0]!.text).toBe(refusal.reason);
       else expect(texts[0]!.text).toMatch(refusal.reason);
     }
+  });
+});
+
+describe('refused requests', () => {
+  it('are audited with what can be read of the caller, its address, its HTTP user and the reason', async () => {
+    const store = bridge.app.reporting.onDemand.store;
+    for (const refusal of REFUSALS) {
+      const before = store.auditOf(refusal.key).length;
+      const answer = await send(refusal);
+      const reason = faultTexts(await answer.text())[0]?.text;
+      const rows = store.auditOf(refusal.key);
+      expect(rows, refusal.name).toHaveLength(before + 1);
+      const row = rows.at(-1)!;
+      expect(row, refusal.name).toMatchObject({ outcome: 'refused', bytes: 0 });
+      expect(row.errorKind, refusal.name).toBe('invalid-request');
+      expect(row.refusal?.reason, refusal.name).toBe(reason);
+      expect(row.refusal?.remoteAddress, refusal.name).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
+      // The user name the caller gave, right or wrong; none when it gave no credentials.
+      expect(row.refusal?.httpUser, refusal.name).toBe(
+        refusal.auth === null ? undefined : CALLER.username,
+      );
+      const transaction = /<r:numeroTransazione>([^<]+)</.exec(String(refusal.body))?.[1];
+      expect(
+        [row.requesterCodiceFiscale, row.role, row.application, row.transactionNumber, row.ip],
+        refusal.name,
+      ).toEqual(
+        refusal.readable
+          ? [CLINICIAN_CF, 'MED', 'FSE-PIEMONTE', transaction, '10.1.2.3']
+          : ['', '', '', '', ''],
+      );
+      expect(row.format, refusal.name).toBe(refusal.format ?? '');
+    }
+    // None of them reached the retrieval service.
+    expect(bridge.logs.filter((l) => l.msg === 'on-demand retrieval')).toEqual([]);
   });
 });

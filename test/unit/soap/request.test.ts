@@ -192,6 +192,23 @@ describe('on-demand request parsing', () => {
     expect(accented.codDocumentoDipartimentale).toBe('RAD-CITTÀ-€-1');
   });
 
+  it('keeps with a refusal what could be read of the request, for its audit', () => {
+    const xml = envelope(body({ formato: 'TIFF' }))
+      .replace('<r:applicazione>FSE<', `<r:applicazione>${'A'.repeat(65)}<`)
+      .replace('<r:ip>10.1.2.3<', '<r:ip>10.1.2.3&#x85;<')
+      .replace('VRDLGU70B02L219X', 'vrdlgu70b02l219x');
+    expect(faultOf(xml).readable).toEqual({
+      codiceFiscale: 'VRDLGU70B02L219X',
+      ruolo: 'MED',
+      numeroTransazione: 'T-1',
+      codCL: '010203',
+      codDocumentoDipartimentale: 'RAD-2025-000123',
+      formato: 'TIFF',
+    });
+    expect(faultOf(envelope('<other xmlns="urn:x"/>')).readable).toEqual({});
+    expect(faultOf('<s:Envelope xmlns:s="x"><unclosed>').readable).toEqual({});
+  });
+
   it('takes exactly one Body, after at most one Header', () => {
     const open = `<s:Envelope xmlns:s="${SOAP12_NS}">`;
     const bodyPart = `<s:Body>${body()}</s:Body>`;
