@@ -2,13 +2,15 @@
  * The SOAP adapter of on-demand retrieval: the one place that maps HTTP and SOAP to the
  * service and back. GET `?wsdl` / `?xsd` serve the contract; POST takes a SOAP 1.1 or 1.2
  * request (plain or MTOM): RecuperoDocumento, or NotificaVariazioneMetadati (an obscuration
- * change). A SOAP Fault answers only a malformed, schema-invalid or unauthenticated request;
- * every other outcome is HTTP 200 with `esito` and `errori[]`.
+ * change). A SOAP Fault answers only a malformed, schema-invalid or unauthenticated request, or
+ * one with a mandatory header block the bridge does not process, each audited as refused
+ * (soap-refusals.ts); every other outcome is HTTP 200 with `esito` and `errori[]`.
  */
 import { pipeline, Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { OnDemandAnswer, OnDemandService } from '../ondemand/on-demand-service.js';
+import type { OnDemandStore } from '../ondemand/on-demand-store.js';
 import { externalError, type ErrorKind } from '../fse/error-catalogue.js';
 import { wsdl, XSD } from '../soap/contract.js';
 import { reportKey } from '../fse/report.js';
@@ -22,8 +24,6 @@ import {
   type SoapRequest,
 } from '../soap/request.js';
 import {
-  faultEnvelope,
-  faultStatus,
   inlineDocument,
   mtomDocument,
   responseEnvelope,
@@ -33,6 +33,7 @@ import {
   variazioneEnvelope,
 } from '../soap/response.js';
 import { sameSecret } from './same-secret.js';
+import { basicCredentials, refuser, sendFault } from './soap-refusals.js';
 
 export type CallerAuth = { kind: 'none' } | { kind: 'basic'; username: string; password: string };
 
@@ -51,8 +52,9 @@ export interface SoapRouteOptions {
   errorCodes: Readonly<Record<ErrorKind, string>>;
 }
 
+// Fault texts are Italian, as the callers are (docs/on-demand.md); the log keeps the detail.
 const UNSUPPORTED_MEDIA_TYPE =
-  'the request must be text/xml, application/soap+xml or multipart/related';
+  'la richiesta deve essere text/xml, application/soap+xml o multipart/related';
 
 /** The SOAP version a request uses, from its Content-Type (1.2 when it cannot be told). */
 function versionOf(request: FastifyRequest): SoapVersion {
@@ -67,27 +69,6 @@ function versionOf(request: FastifyRequest): SoapVersion {
 function wantsMtom(request: FastifyRequest): boolean {
   const { type } = contentTypeParams(request.headers['content-type'] ?? '');
   return type === 'multipart/related' || /multipart\/related/i.test(request.headers.accept ?? '');
-}
-
-async function sendFault(
-  reply: FastifyReply,
-  version: SoapVersion,
-  code: 'Sender' | 'Receiver',
-  reason: string,
-  status = faultStatus(version, code),
-): Promise<void> {
-  await reply
-    .code(status)
-    .header('content-type', soapContentType(version))
-    .send(faultEnvelope(version, code, reason));
-}
-
-/** Credentials of HTTP Basic authentication, when the header carries them. */
-function basicCredentials(header: string | undefined): [string, string] | undefined {
-  if (!header?.startsWith('Basic ')) return undefined;
-  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon < 0 ? undefined : [decoded.slice(0, colon), decoded.slice(colon + 1)];
 }
 
 function authenticated(request: FastifyRequest, auth: CallerAuth): boolean {
@@ -105,10 +86,15 @@ export function soapRoutes(
     service: OnDemandService;
     /** Reports, for obscuration changes. */
     reports: Pick<ReportStore, 'get' | 'changeObscuration'>;
+    /** The audit, for requests refused before they reach the service. */
+    audit: Pick<OnDemandStore, 'audit'>;
     log: Logger;
   },
   options: SoapRouteOptions,
 ): void {
+  const refuse = refuser(deps);
+  /** Requests that reached the service (or an obscuration change): it audits them itself. */
+  const reachedService = new WeakSet<FastifyRequest>();
   void app.register(async (scope) => {
     scope.addContentTypeParser(
       ['text/xml', 'application/soap+xml', 'multipart/related'],
@@ -117,28 +103,36 @@ export function soapRoutes(
     );
     scope.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
       const status = error.statusCode ?? 500;
-      if (status >= 500) deps.log.error({ err: error }, 'on-demand request failed');
+      if (status >= 500) {
+        deps.log.error({ err: error }, 'on-demand request failed');
+        const fault = new SoapFaultError('Receiver', 'errore interno del servizio', status);
+        if (request.method !== 'POST' || reachedService.has(request))
+          return sendFault(reply, versionOf(request), fault);
+        return refuse(request, reply, versionOf(request), fault);
+      }
       const reason =
         status === 413
-          ? 'the request body is larger than allowed'
+          ? 'il corpo della richiesta supera la dimensione consentita'
           : status === 415
             ? UNSUPPORTED_MEDIA_TYPE
-            : status >= 500
-              ? 'internal error'
-              : error.message;
-      await sendFault(
+            : 'richiesta HTTP non valida';
+      await refuse(
+        request,
         reply,
         versionOf(request),
-        status >= 500 ? 'Receiver' : 'Sender',
-        reason,
-        status,
+        new SoapFaultError('Sender', reason, status, error.message),
       );
     });
     scope.addHook('onRequest', async (request, reply) => {
       if (request.method !== 'POST' || authenticated(request, options.auth)) return;
       deps.log.warn({ ip: request.ip }, 'on-demand request without valid credentials');
       void reply.header('www-authenticate', 'Basic realm="recupero-documento", charset="UTF-8"');
-      await sendFault(reply, versionOf(request), 'Sender', 'authentication required', 401);
+      await refuse(
+        request,
+        reply,
+        versionOf(request),
+        new SoapFaultError('Sender', 'autenticazione richiesta', 401),
+      );
     });
 
     scope.get(options.path, async (request, reply) => {
@@ -153,7 +147,12 @@ export function soapRoutes(
     scope.post(options.path, { bodyLimit: options.bodyLimitBytes }, async (request, reply) => {
       const version = versionOf(request);
       if (!Buffer.isBuffer(request.body))
-        return sendFault(reply, version, 'Sender', UNSUPPORTED_MEDIA_TYPE, 415);
+        return refuse(
+          request,
+          reply,
+          version,
+          new SoapFaultError('Sender', UNSUPPORTED_MEDIA_TYPE, 415),
+        );
       let parsed: SoapRequest;
       try {
         const contentType = request.headers['content-type']!;
@@ -163,9 +162,9 @@ export function soapRoutes(
         parsed = parseSoapRequest(requestText(xml.body, xml.charset));
       } catch (error) {
         if (!(error instanceof SoapFaultError)) throw error;
-        deps.log.info({ ip: request.ip, reason: error.message }, 'on-demand request refused');
-        return sendFault(reply, version, error.code, error.message, error.httpStatus);
+        return refuse(request, reply, version, error);
       }
+      reachedService.add(request);
       if (parsed.kind === 'variazione') return sendVariazione(reply, parsed.request);
       const answer = await deps.service.answer(parsed.request);
       return send(reply, parsed.request.soapVersion, answer, wantsMtom(request));

@@ -250,6 +250,18 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   AE_CONFIG_MIGRATION,
+  {
+    id: 7,
+    name: 'on-demand retrieval: audit of requests refused before they reach the service',
+    sql: `
+      -- For a refused request (outcome refused): the address it came from, the HTTP Basic user
+      -- name it gave (NULL when none), and the fault text it was answered with. Its requester
+      -- fields, report key and format are '' when it carried none that could be read.
+      ALTER TABLE retrieval_audit ADD COLUMN remote_address TEXT;
+      ALTER TABLE retrieval_audit ADD COLUMN http_user TEXT;
+      ALTER TABLE retrieval_audit ADD COLUMN reason TEXT;
+    `,
+  },
 ];
 
 /**

@@ -2,8 +2,8 @@ import type { Database } from 'better-sqlite3';
 import { applyMigrations } from '../index/migrations.js';
 import { openDatabase } from '../index/sqlite.js';
 
-/** What became of one on-demand request. */
-export type RetrievalOutcome = 'delivered' | 'in-progress' | 'failed';
+/** What became of one on-demand request; `refused` before it reached the service. */
+export type RetrievalOutcome = 'delivered' | 'in-progress' | 'failed' | 'refused';
 
 /** One audited on-demand request: who asked, for what, and what they got. */
 export interface AuditRecord {
@@ -22,6 +22,15 @@ export interface AuditRecord {
   bytes: number;
   /** How the transfer of a delivered document ended, once it has. */
   delivery?: { status: 'complete' | 'interrupted'; bytesSent: number } | undefined;
+  /** Of a refused request: its address, the HTTP Basic user it gave, its fault text. */
+  refusal?: Refusal | undefined;
+}
+
+/** How a request refused before it reached the service came, and why it was refused. */
+export interface Refusal {
+  remoteAddress: string;
+  httpUser: string | undefined;
+  reason: string;
 }
 
 /** A built package in object storage, reusable while its fingerprint holds. */
@@ -50,6 +59,9 @@ interface AuditRow {
   bytes: number;
   delivery: 'complete' | 'interrupted' | null;
   bytes_sent: number | null;
+  remote_address: string | null;
+  http_user: string | null;
+  reason: string | null;
 }
 
 interface CacheRow {
@@ -106,8 +118,9 @@ export class OnDemandStore {
     const result = this.#db
       .prepare(
         `INSERT INTO retrieval_audit (at, requester_cf, requester_role, application,
-           transaction_number, requester_ip, report_key, format, outcome, error_kind, bytes)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           transaction_number, requester_ip, report_key, format, outcome, error_kind, bytes,
+           remote_address, http_user, reason)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         record.at,
@@ -121,6 +134,9 @@ export class OnDemandStore {
         record.outcome,
         record.errorKind ?? null,
         record.bytes,
+        record.refusal?.remoteAddress ?? null,
+        record.refusal?.httpUser ?? null,
+        record.refusal?.reason ?? null,
       );
     return Number(result.lastInsertRowid);
   }
@@ -153,6 +169,14 @@ export class OnDemandStore {
           row.delivery === null
             ? undefined
             : { status: row.delivery, bytesSent: row.bytes_sent ?? 0 },
+        refusal:
+          row.reason === null
+            ? undefined
+            : {
+                remoteAddress: row.remote_address ?? '',
+                httpUser: row.http_user ?? undefined,
+                reason: row.reason,
+              },
       }));
   }
 

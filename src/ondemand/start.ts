@@ -93,7 +93,7 @@ export function startOnDemand(
     routes: (app) =>
       soapRoutes(
         app,
-        { service, reports: parts.reports, log },
+        { service, reports: parts.reports, audit: db, log },
         {
           path: options.path,
           publicUrl: options.publicUrl,

@@ -22,7 +22,7 @@ export function contentTypeParams(header: string): { type: string; params: Map<s
 }
 
 function fault(reason: string): SoapFaultError {
-  return new SoapFaultError('Sender', `MTOM request: ${reason}`);
+  return new SoapFaultError('Sender', `richiesta MTOM: ${reason}`);
 }
 
 /** The root part of a multipart/related request: its body, and the charset its headers name. */
@@ -32,7 +32,7 @@ export function mtomRootPart(
 ): { body: Buffer; charset: string | undefined } {
   const { params } = contentTypeParams(contentType);
   const boundary = params.get('boundary');
-  if (!boundary || boundary.length > 200) throw fault('no boundary parameter');
+  if (!boundary || boundary.length > 200) throw fault('manca il parametro boundary');
   // A delimiter is CRLF, "--" and the boundary (RFC 2046), the CRLF being part of it and not of
   // the part before; only at the very start of the body may it be missing, hence the CRLF put
   // before the body. So "--boundary" within a part's text does not end the part.
@@ -41,15 +41,15 @@ export function mtomRootPart(
   const start = params.get('start')?.replace(/^<|>$/g, '');
   const parts: Array<{ id: string | undefined; charset: string | undefined; body: Buffer }> = [];
   let position = text.indexOf(delimiter);
-  if (position < 0) throw fault('boundary not found in the body');
+  if (position < 0) throw fault('boundary non trovato nel corpo');
   while (position >= 0) {
     const after = position + delimiter.length;
     if (text.subarray(after, after + 2).toString() === '--') break;
     const next = text.indexOf(delimiter, after);
-    if (next < 0) throw fault('the body ends without its closing boundary');
+    if (next < 0) throw fault('il corpo finisce senza il boundary di chiusura');
     const part = text.subarray(after, next);
     const headerEnd = part.indexOf('\r\n\r\n');
-    if (headerEnd < 0) throw fault('a part has no header');
+    if (headerEnd < 0) throw fault('una parte non ha intestazioni');
     const headers = part.subarray(0, headerEnd).toString('latin1');
     const id = /^content-id:\s*<?([^>\r\n]*)>?/im.exec(headers)?.[1]?.trim();
     const type = /^content-type:([^\r\n]*)/im.exec(headers)?.[1];
@@ -58,6 +58,7 @@ export function mtomRootPart(
     position = next;
   }
   const root = start ? parts.find((part) => part.id === start) : parts[0];
-  if (!root) throw fault(start ? `no part has the start Content-ID <${start}>` : 'no parts');
+  if (!root)
+    throw fault(start ? `nessuna parte ha il Content-ID di start <${start}>` : 'nessuna parte');
   return { body: root.body, charset: root.charset };
 }

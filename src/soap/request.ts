@@ -1,9 +1,17 @@
-import { SaxesParser, type SaxesTagNS } from 'saxes';
+import {
+  DEFAULT_LIMITS,
+  parseTree,
+  senderFault,
+  SoapFaultError,
+  type ParseLimits,
+  type XmlNode,
+} from './xml-tree.js';
 
-/** Our namespace for the on-demand retrieval contract (designed here; see docs). */
-export const ON_DEMAND_NS = 'urn:it:piemonte:fse:recupero-immagini:1';
-export const SOAP11_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
-export const SOAP12_NS = 'http://www.w3.org/2003/05/soap-envelope';
+import { requireUnderstood, UNDERSTOOD_HEADERS, type QName } from './header-blocks.js';
+import { ON_DEMAND_NS, SOAP11_NS, SOAP12_NS } from './namespaces.js';
+
+export { DEFAULT_LIMITS, SoapFaultError, type ParseLimits } from './xml-tree.js';
+export { ON_DEMAND_NS, SOAP11_NS, SOAP12_NS } from './namespaces.js';
 
 export type Formato = 'PDI_ZIP' | 'KOS' | 'ANTEPRIMA_JPEG';
 
@@ -27,97 +35,6 @@ export interface OnDemandRequest {
   deadlineMs: number | undefined;
 }
 
-/** A request answered with a SOAP Fault: malformed, hostile or invalid against the schema. */
-export class SoapFaultError extends Error {
-  override readonly name = 'SoapFaultError';
-  constructor(
-    /** Sender: the request is at fault. */
-    readonly code: 'Sender' | 'Receiver',
-    reason: string,
-    /** The HTTP status, when not the one the SOAP binding gives a fault of `code`. */
-    readonly httpStatus?: number,
-  ) {
-    super(reason);
-  }
-}
-
-export interface ParseLimits {
-  /** Deepest element nesting accepted. */
-  maxDepth: number;
-  /** Most elements accepted. */
-  maxElements: number;
-  /** Longest text of one element, in characters. */
-  maxTextLength: number;
-}
-
-export const DEFAULT_LIMITS: ParseLimits = { maxDepth: 16, maxElements: 200, maxTextLength: 1024 };
-
-interface Node {
-  ns: string;
-  name: string;
-  text: string;
-  children: Node[];
-}
-
-function fault(reason: string): SoapFaultError {
-  return new SoapFaultError('Sender', reason);
-}
-
-/**
- * Parse the XML into a small tree with saxes, refusing what a hostile request uses: any DOCTYPE
- * (so no entity expansion and no external entities: saxes expands only the five predefined
- * entities and fails on any other), processing instructions other than the declaration, and
- * sizes beyond `limits`.
- */
-function parseTree(xml: string, limits: ParseLimits): Node {
-  const parser = new SaxesParser({ xmlns: true, position: false });
-  const stack: Node[] = [];
-  let root: Node | undefined;
-  let elements = 0;
-  let error: SoapFaultError | undefined;
-  // Refusing throws out of the handler, which ends the parse at once: carrying on to the end
-  // of a hostile body would cost what the limits are there to prevent (saxes resolves each
-  // element's namespace through every open element, so deep nesting costs depth squared).
-  const stop = (reason: string): never => {
-    throw (error ??= fault(reason));
-  };
-  parser.on('doctype', () => stop('a DOCTYPE is not allowed in a request'));
-  parser.on('processinginstruction', () => stop('processing instructions are not allowed'));
-  parser.on('opentag', (tag) => {
-    const open = tag as SaxesTagNS;
-    if (++elements > limits.maxElements) return stop(`more than ${limits.maxElements} elements`);
-    if (stack.length >= limits.maxDepth)
-      return stop(`elements nested deeper than ${limits.maxDepth}`);
-    const node: Node = { ns: open.uri, name: open.local, text: '', children: [] };
-    if (stack.length === 0) root = node;
-    else stack.at(-1)!.children.push(node);
-    stack.push(node);
-  });
-  const append = (text: string): void => {
-    const node = stack.at(-1);
-    if (!node) return;
-    node.text += text;
-    if (node.text.length > limits.maxTextLength)
-      stop(`element ${node.name} has more than ${limits.maxTextLength} characters`);
-  };
-  parser.on('text', append);
-  parser.on('cdata', append);
-  parser.on('closetag', () => void stack.pop());
-  try {
-    parser.write(xml);
-    if (error) throw error;
-    parser.close();
-  } catch (cause) {
-    // The refusal that came first (a DOCTYPE) says more than what the parser met after it.
-    if (error) throw error;
-    if (cause instanceof SoapFaultError) throw cause;
-    throw fault(`malformed XML: ${(cause as Error).message.split('\n')[0]}`);
-  }
-  if (error) throw error;
-  if (!root) throw fault('no XML element');
-  return root;
-}
-
 /**
  * Characters no field holds: C0 and C1 controls and DEL, U+FFFD (what a decoder puts for bytes it
  * could not read) and the Unicode line and paragraph separators. C1 controls and U+FFFD are the
@@ -134,21 +51,43 @@ function codePoint(c: string): string {
 const CODICE_FISCALE = /^[A-Z0-9]{16}$/;
 const FORMATS: readonly Formato[] = ['PDI_ZIP', 'KOS', 'ANTEPRIMA_JPEG'];
 
+/** Longest text of the fields that name the caller and the document (the schema's). */
+const LENGTHS = {
+  codiceFiscale: 16,
+  ruolo: 32,
+  applicazione: 64,
+  numeroTransazione: 128,
+  ip: 45,
+  codCL: 64,
+  codDocumentoDipartimentale: 256,
+  formato: 20,
+} as const;
+
+/** The fields of `richiedente`, in the schema's order. */
+const REQUESTER_FIELDS = ['codiceFiscale', 'ruolo', 'applicazione', 'numeroTransazione', 'ip'];
+
+/**
+ * What could be read of a refused request, for its audit: the requester's fields, the document
+ * and the format, each as given when it is text within its length.
+ */
+export type ReadableFields = Partial<Record<keyof typeof LENGTHS, string>>;
+
 /**
  * Children of `node` in our namespace by local name, in the schema's order (`allowed`, an
  * xs:sequence); unknown, repeated or misplaced elements are refused.
  */
-function fields(node: Node, allowed: readonly string[]): Map<string, Node> {
-  const found = new Map<string, Node>();
+function fields(node: XmlNode, allowed: readonly string[]): Map<string, XmlNode> {
+  const found = new Map<string, XmlNode>();
   let last = -1;
   for (const child of node.children) {
     const position = allowed.indexOf(child.name);
     if (child.ns !== ON_DEMAND_NS || position < 0)
-      throw fault(`element ${child.name} is not expected in ${node.name}`);
-    if (found.has(child.name)) throw fault(`element ${child.name} appears twice in ${node.name}`);
+      throw senderFault(`l'elemento ${child.name} non è previsto in ${node.name}`);
+    if (found.has(child.name))
+      throw senderFault(`l'elemento ${child.name} compare due volte in ${node.name}`);
     if (position < last)
-      throw fault(
-        `element ${child.name} is out of order in ${node.name} (expected ${allowed.join(', ')})`,
+      throw senderFault(
+        `l'elemento ${child.name} è fuori ordine in ${node.name} (ordine previsto: ${allowed.join(', ')})`,
       );
     last = position;
     found.set(child.name, child);
@@ -156,30 +95,32 @@ function fields(node: Node, allowed: readonly string[]): Map<string, Node> {
   return found;
 }
 
-function text(found: Map<string, Node>, name: string, max: number, required: true): string;
+function text(found: Map<string, XmlNode>, name: string, max: number, required: true): string;
 function text(
-  found: Map<string, Node>,
+  found: Map<string, XmlNode>,
   name: string,
   max: number,
   required: false,
 ): string | undefined;
 function text(
-  found: Map<string, Node>,
+  found: Map<string, XmlNode>,
   name: string,
   max: number,
   required: boolean,
 ): string | undefined {
   const node = found.get(name);
   const value = node?.text.trim();
-  if (node && node.children.length > 0) throw fault(`element ${name} must hold text only`);
+  if (node && node.children.length > 0)
+    throw senderFault(`l'elemento ${name} deve contenere solo testo`);
   if (value === undefined || value === '') {
-    if (required) throw fault(`element ${name} is required`);
+    if (required) throw senderFault(`l'elemento ${name} è obbligatorio`);
     return undefined;
   }
-  if (value.length > max) throw fault(`element ${name} must be at most ${max} characters of text`);
+  if (value.length > max)
+    throw senderFault(`l'elemento ${name} deve avere al massimo ${max} caratteri di testo`);
   const notText = NOT_TEXT.exec(value)?.[0];
   if (notText !== undefined)
-    throw fault(`element ${name} holds ${codePoint(notText)}, which is not text`);
+    throw senderFault(`l'elemento ${name} contiene ${codePoint(notText)}, che non è testo`);
   return value;
 }
 
@@ -235,43 +176,83 @@ export function requestText(body: Buffer, charset: string | undefined): string {
   if (!decoding)
     throw new SoapFaultError(
       'Sender',
-      `the charset ${label(name)} is not supported: send UTF-8 or ISO-8859-1`,
+      `il charset ${label(name)} non è supportato: inviare UTF-8 o ISO-8859-1`,
       415,
     );
   if (declared !== undefined && CHARSETS.get(declared.toLowerCase()) !== decoding)
-    throw fault(
-      `the XML declaration names the encoding ${label(declared)} but the Content-Type the charset ${label(name)}`,
+    throw senderFault(
+      `la dichiarazione XML indica la codifica ${label(declared)} ma il Content-Type il charset ${label(name)}`,
     );
   if (decoding === 'latin1') return body.toString('latin1');
   try {
     return STRICT_UTF8.decode(body);
   } catch {
-    throw fault('the request body is not valid UTF-8');
+    throw senderFault('il corpo della richiesta non è UTF-8 valido');
   }
 }
 
 /**
  * Parse and validate a request against the contract (the WSDL's schema): SOAP 1.1 or 1.2
  * envelope, one request element in our namespace, every field checked. Anything else is a
- * `SoapFaultError` naming the element.
+ * `SoapFaultError` naming the element. Before the body is read, every header block addressed to
+ * this node and marked mustUnderstand must be one of `understood` (a `MustUnderstandFault`
+ * otherwise).
  */
-export function parseSoapRequest(xml: string, limits: ParseLimits = DEFAULT_LIMITS): SoapRequest {
+export function parseSoapRequest(
+  xml: string,
+  limits: ParseLimits = DEFAULT_LIMITS,
+  understood: readonly QName[] = UNDERSTOOD_HEADERS,
+): SoapRequest {
   const envelope = parseTree(xml, limits);
+  try {
+    return validated(envelope, understood);
+  } catch (error) {
+    if (error instanceof SoapFaultError) error.readable = readableFields(envelope);
+    throw error;
+  }
+}
+
+/**
+ * The fields of a request that could be read, for the audit of its refusal: in the request
+ * element of the Body, each one of `LENGTHS` that holds text within its length, without the
+ * characters no field holds.
+ */
+function readableFields(envelope: XmlNode): ReadableFields {
+  const body = envelope.children.find((child) => child.ns === envelope.ns && child.name === 'Body');
+  const request = body?.children.find((child) => child.ns === ON_DEMAND_NS);
+  const requester = request?.children.find(
+    (child) => child.ns === ON_DEMAND_NS && child.name === 'richiedente',
+  );
+  const readable: ReadableFields = {};
+  for (const [name, max] of Object.entries(LENGTHS) as Array<[keyof typeof LENGTHS, number]>) {
+    const holder = (REQUESTER_FIELDS as readonly string[]).includes(name) ? requester : request;
+    const node = holder?.children.find((child) => child.ns === ON_DEMAND_NS && child.name === name);
+    const value = node?.children.length === 0 ? node.text.trim() : '';
+    if (value !== '' && value.length <= max && !NOT_TEXT.test(value)) readable[name] = value;
+  }
+  if (readable.codiceFiscale !== undefined)
+    readable.codiceFiscale = readable.codiceFiscale.toUpperCase();
+  return readable;
+}
+
+function validated(envelope: XmlNode, understood: readonly QName[]): SoapRequest {
   if (envelope.name !== 'Envelope' || (envelope.ns !== SOAP11_NS && envelope.ns !== SOAP12_NS))
-    throw fault('the document is not a SOAP 1.1 or 1.2 Envelope');
+    throw senderFault('il documento non è un Envelope SOAP 1.1 o 1.2');
   const soapVersion = envelope.ns === SOAP11_NS ? '1.1' : '1.2';
   const parts = envelope.children.filter((child) => child.ns === envelope.ns);
   const layout = parts.map((child) => child.name).join(' ');
   if (layout !== 'Body' && layout !== 'Header Body')
-    throw fault('the Envelope must hold one Body, after at most one Header');
+    throw senderFault("l'Envelope deve contenere un solo Body, dopo al massimo un Header");
+  if (parts.length === 2) requireUnderstood(soapVersion, parts[0]!, understood);
   const body = parts.at(-1)!;
-  if (body.children.length !== 1) throw fault('the Body must hold exactly one request element');
+  if (body.children.length !== 1)
+    throw senderFault('il Body deve contenere esattamente un elemento di richiesta');
   const request = body.children[0]!;
   if (request.ns === ON_DEMAND_NS && request.name === 'RecuperoDocumentoRequest')
     return { kind: 'recupero', request: recuperoOf(soapVersion, request) };
   if (request.ns === ON_DEMAND_NS && request.name === 'NotificaVariazioneMetadatiRequest')
     return { kind: 'variazione', request: variazioneOf(soapVersion, request) };
-  throw fault(`unknown request element ${request.name}`);
+  throw senderFault(`elemento di richiesta sconosciuto: ${request.name}`);
 }
 
 /** A "recupero documento on demand" request; any other operation is refused. */
@@ -281,20 +262,20 @@ export function parseOnDemandRequest(
 ): OnDemandRequest {
   const parsed = parseSoapRequest(xml, limits);
   if (parsed.kind !== 'recupero')
-    throw fault('unknown request element NotificaVariazioneMetadatiRequest');
+    throw senderFault('elemento di richiesta sconosciuto: NotificaVariazioneMetadatiRequest');
   return parsed.request;
 }
 
 /** codCL: with the document id it names a report, joined by "^", so it cannot hold one. */
-function codCLOf(top: Map<string, Node>): string {
-  const codCL = text(top, 'codCL', 64, true);
-  if (codCL.includes('^')) throw fault('element codCL must not contain "^"');
+function codCLOf(top: Map<string, XmlNode>): string {
+  const codCL = text(top, 'codCL', LENGTHS.codCL, true);
+  if (codCL.includes('^')) throw senderFault(`l'elemento codCL non può contenere "^"`);
   return codCL;
 }
 
 const EVENTS = ['P99', 'P97', 'P98', 'P00'] as const;
 
-function variazioneOf(soapVersion: '1.1' | '1.2', request: Node): ObscurationNotice {
+function variazioneOf(soapVersion: '1.1' | '1.2', request: XmlNode): ObscurationNotice {
   const top = fields(request, [
     'codCL',
     'codDocumentoDipartimentale',
@@ -304,18 +285,23 @@ function variazioneOf(soapVersion: '1.1' | '1.2', request: Node): ObscurationNot
   ]);
   const codiceEvento = text(top, 'codiceEvento', 3, true) as ObscurationNotice['codiceEvento'];
   if (!EVENTS.includes(codiceEvento))
-    throw fault(`element codiceEvento must be one of ${EVENTS.join(', ')}`);
+    throw senderFault(`l'elemento codiceEvento deve essere uno tra ${EVENTS.join(', ')}`);
   return {
     soapVersion,
     codCL: codCLOf(top),
-    codDocumentoDipartimentale: text(top, 'codDocumentoDipartimentale', 256, true),
+    codDocumentoDipartimentale: text(
+      top,
+      'codDocumentoDipartimentale',
+      LENGTHS.codDocumentoDipartimentale,
+      true,
+    ),
     idDocumentoIlec: text(top, 'idDocumentoIlec', 256, false),
     codiceEvento,
     sorgente: text(top, 'sorgente', 64, true),
   };
 }
 
-function recuperoOf(soapVersion: '1.1' | '1.2', request: Node): OnDemandRequest {
+function recuperoOf(soapVersion: '1.1' | '1.2', request: XmlNode): OnDemandRequest {
   const top = fields(request, [
     'richiedente',
     'codiceFiscaleAssistito',
@@ -327,39 +313,39 @@ function recuperoOf(soapVersion: '1.1' | '1.2', request: Node): OnDemandRequest 
     'tempoMassimoAttesaMs',
   ]);
   const requesterNode = top.get('richiedente');
-  if (!requesterNode) throw fault('element richiedente is required');
-  const requester = fields(requesterNode, [
-    'codiceFiscale',
-    'ruolo',
-    'applicazione',
-    'numeroTransazione',
-    'ip',
-  ]);
-  const codiceFiscale = text(requester, 'codiceFiscale', 16, true).toUpperCase();
+  if (!requesterNode) throw senderFault("l'elemento richiedente è obbligatorio");
+  const requester = fields(requesterNode, REQUESTER_FIELDS);
+  const codiceFiscale = text(requester, 'codiceFiscale', LENGTHS.codiceFiscale, true).toUpperCase();
   const assistito = text(top, 'codiceFiscaleAssistito', 16, true).toUpperCase();
   for (const [name, value] of [
     ['codiceFiscale', codiceFiscale],
     ['codiceFiscaleAssistito', assistito],
   ])
-    if (!CODICE_FISCALE.test(value!)) throw fault(`element ${name} must be 16 letters and digits`);
-  const formato = text(top, 'formato', 20, true) as Formato;
+    if (!CODICE_FISCALE.test(value!))
+      throw senderFault(`l'elemento ${name} deve essere di 16 lettere e cifre`);
+  const formato = text(top, 'formato', LENGTHS.formato, true) as Formato;
   if (!FORMATS.includes(formato))
-    throw fault(`element formato must be one of ${FORMATS.join(', ')}`);
+    throw senderFault(`l'elemento formato deve essere uno tra ${FORMATS.join(', ')}`);
   const deadline = text(top, 'tempoMassimoAttesaMs', 9, false);
   if (deadline !== undefined && !/^[1-9][0-9]*$/.test(deadline))
-    throw fault('element tempoMassimoAttesaMs must be a positive integer');
+    throw senderFault("l'elemento tempoMassimoAttesaMs deve essere un intero positivo");
   return {
     soapVersion,
     richiedente: {
       codiceFiscale,
-      ruolo: text(requester, 'ruolo', 32, true),
-      applicazione: text(requester, 'applicazione', 64, true),
-      numeroTransazione: text(requester, 'numeroTransazione', 128, true),
-      ip: text(requester, 'ip', 45, true),
+      ruolo: text(requester, 'ruolo', LENGTHS.ruolo, true),
+      applicazione: text(requester, 'applicazione', LENGTHS.applicazione, true),
+      numeroTransazione: text(requester, 'numeroTransazione', LENGTHS.numeroTransazione, true),
+      ip: text(requester, 'ip', LENGTHS.ip, true),
     },
     codiceFiscaleAssistito: assistito,
     codCL: codCLOf(top),
-    codDocumentoDipartimentale: text(top, 'codDocumentoDipartimentale', 256, true),
+    codDocumentoDipartimentale: text(
+      top,
+      'codDocumentoDipartimentale',
+      LENGTHS.codDocumentoDipartimentale,
+      true,
+    ),
     idDocumentoIlec: text(top, 'idDocumentoIlec', 256, false),
     accessionNumber: text(top, 'accessionNumber', 16, false),
     formato,

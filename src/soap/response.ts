@@ -6,7 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { ON_DEMAND_NS, SOAP11_NS, SOAP12_NS } from './request.js';
+import type { QName } from './header-blocks.js';
+import { ON_DEMAND_NS, SOAP11_NS, SOAP12_NS } from './namespaces.js';
+import type { FaultCode } from './xml-tree.js';
 
 export type SoapVersion = '1.1' | '1.2';
 
@@ -22,33 +24,53 @@ export function soapContentType(version: SoapVersion): string {
   return version === '1.2' ? 'application/soap+xml; charset=utf-8' : 'text/xml; charset=utf-8';
 }
 
-function envelope(version: SoapVersion, body: string): string {
+function envelope(version: SoapVersion, body: string, header = ''): string {
   const ns = version === '1.2' ? SOAP12_NS : SOAP11_NS;
-  return `<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="${ns}"><soap:Body>${body}</soap:Body></soap:Envelope>`;
+  const head = header === '' ? '' : `<soap:Header>${header}</soap:Header>`;
+  return `<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="${ns}">${head}<soap:Body>${body}</soap:Body></soap:Envelope>`;
 }
 
-/** A SOAP Fault: `Sender` (the request is at fault) or `Receiver`. */
+const FAULTCODES_11: Readonly<Record<FaultCode, string>> = {
+  Sender: 'soap:Client',
+  Receiver: 'soap:Server',
+  MustUnderstand: 'soap:MustUnderstand',
+};
+
+/** A SOAP 1.2 NotUnderstood header block naming `name` (its namespace bound to a prefix of its own). */
+function notUnderstoodBlock(name: QName): string {
+  const qname = name.ns === '' ? name.local : `nu:${name.local}`;
+  const binding = name.ns === '' ? '' : ` xmlns:nu="${escapeXml(name.ns)}"`;
+  return `<soap:NotUnderstood qname="${escapeXml(qname)}"${binding}/>`;
+}
+
+/**
+ * A SOAP Fault: `Sender` (the request is at fault), `Receiver`, or `MustUnderstand` for the
+ * header blocks `notUnderstood` (named in SOAP 1.2 by NotUnderstood header blocks).
+ */
 export function faultEnvelope(
   version: SoapVersion,
-  code: 'Sender' | 'Receiver',
+  code: FaultCode,
   reason: string,
+  notUnderstood: readonly QName[] = [],
 ): string {
   const text = escapeXml(reason);
-  if (version === '1.1') {
-    const faultcode = code === 'Sender' ? 'soap:Client' : 'soap:Server';
+  if (version === '1.1')
     return envelope(
       version,
-      `<soap:Fault><faultcode>${faultcode}</faultcode><faultstring>${text}</faultstring></soap:Fault>`,
+      `<soap:Fault><faultcode>${FAULTCODES_11[code]}</faultcode><faultstring xml:lang="it">${text}</faultstring></soap:Fault>`,
     );
-  }
   return envelope(
     version,
     `<soap:Fault><soap:Code><soap:Value>soap:${code}</soap:Value></soap:Code><soap:Reason><soap:Text xml:lang="it">${text}</soap:Text></soap:Reason></soap:Fault>`,
+    notUnderstood.map(notUnderstoodBlock).join(''),
   );
 }
 
-/** The HTTP status of a fault: SOAP 1.1 always 500; SOAP 1.2 400 for Sender, 500 otherwise. */
-export function faultStatus(version: SoapVersion, code: 'Sender' | 'Receiver'): number {
+/**
+ * The HTTP status of a fault: SOAP 1.1 always 500; SOAP 1.2 400 for Sender, 500 otherwise
+ * (MustUnderstand among them).
+ */
+export function faultStatus(version: SoapVersion, code: FaultCode): number {
   return version === '1.2' && code === 'Sender' ? 400 : 500;
 }
 

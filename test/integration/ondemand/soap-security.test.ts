@@ -89,7 +89,7 @@ describe('caller authentication', () => {
       const answer = await post(request, { auth });
       expect(answer.status).toBe(401);
       expect(answer.headers.get('www-authenticate')).toMatch(/^Basic/);
-      expect(answer.text).toMatch(/<soap:Fault>.*soap:Sender.*authentication required/);
+      expect(answer.text).toMatch(/<soap:Fault>.*soap:Sender.*autenticazione richiesta/);
     }
     expect(JSON.stringify(bridge.logs)).not.toContain(CALLER.password);
     await stillServes();
@@ -127,18 +127,18 @@ describe('hostile and broken requests', () => {
     );
     const answer = await post(request);
     expect(answer.status).toBe(413);
-    expect(answer.text).toMatch(/<soap:Fault>.*larger than allowed/);
+    expect(answer.text).toMatch(/<soap:Fault>.*supera la dimensione consentita/);
     await stillServes();
   });
 
   it('refuses malformed XML, a non-SOAP document and a schema-invalid request, naming the problem', async () => {
     const valid = requestXml({ codDocumentoDipartimentale: 'RAD-CLEAR', formato: 'KOS' });
     const cases: Array<[string, RegExp]> = [
-      [valid.slice(0, valid.length - 20), /malformed XML/],
-      ['<html><body>hi</body></html>', /not a SOAP 1.1 or 1.2 Envelope/],
-      [valid.replace('KOS', 'TIFF'), /formato must be one of/],
-      [valid.replace(/<r:codCL>[^<]*<\/r:codCL>/, ''), /codCL is required/],
-      [valid.replace(PATIENT_CF, 'NOT-A-CF'), /codiceFiscaleAssistito must be 16/],
+      [valid.slice(0, valid.length - 20), /XML malformato alla riga 1, colonna/],
+      ['<html><body>hi</body></html>', /non è un Envelope SOAP 1.1 o 1.2/],
+      [valid.replace('KOS', 'TIFF'), /formato deve essere uno tra/],
+      [valid.replace(/<r:codCL>[^<]*<\/r:codCL>/, ''), /codCL è obbligatorio/],
+      [valid.replace(PATIENT_CF, 'NOT-A-CF'), /codiceFiscaleAssistito deve essere di 16/],
     ];
     for (const [body, reason] of cases) {
       const answer = await post(body);
@@ -250,7 +250,7 @@ describe('request charsets', () => {
     const { xml, transaction } = accented('UTF-8');
     const answer = await post(Buffer.from(xml, 'latin1'));
     expect(answer.status).toBe(400);
-    expect(answer.text).toMatch(/soap:Sender.*the request body is not valid UTF-8/);
+    expect(answer.text).toMatch(/soap:Sender.*il corpo della richiesta non è UTF-8 valido/);
     expect(auditedApplication(transaction)).toBeUndefined();
   });
 
@@ -260,7 +260,7 @@ describe('request charsets', () => {
       contentType: 'application/soap+xml; charset=utf-16',
     });
     expect(answer.status).toBe(415);
-    expect(answer.text).toMatch(/<soap:Fault>.*charset &quot;utf-16&quot; is not supported/);
+    expect(answer.text).toMatch(/<soap:Fault>.*charset &quot;utf-16&quot; non è supportato/);
   });
 
   it('refuses an XML declaration whose encoding disagrees with the charset, naming both', async () => {
@@ -268,7 +268,7 @@ describe('request charsets', () => {
     const answer = await post(xml);
     expect(answer.status).toBe(400);
     expect(answer.text).toMatch(
-      /soap:Sender.*encoding &quot;ISO-8859-1&quot; but the Content-Type the charset &quot;utf-8&quot;/,
+      /soap:Sender.*codifica &quot;ISO-8859-1&quot; ma il Content-Type il charset &quot;utf-8&quot;/,
     );
     expect(auditedApplication(transaction)).toBeUndefined();
     await stillServes();
@@ -331,7 +331,7 @@ describe('obscuration', () => {
     const events = bridge.app.reporting.reports.get('010203^RAD-SOAP-OSC');
     expect(events?.obscuration).toBe('');
     // A code outside P99/P97/P98/P00 is a schema violation: a fault, nothing recorded.
-    await expect(notify('RAD-SOAP-OSC', 'P42')).rejects.toThrow(/codiceEvento must be one of/);
+    await expect(notify('RAD-SOAP-OSC', 'P42')).rejects.toThrow(/codiceEvento deve essere uno tra/);
   });
 
   it('audits every request: who, role, transaction, document, outcome, bytes', async () => {

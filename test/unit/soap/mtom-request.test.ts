@@ -29,7 +29,10 @@ describe('MTOM request root part', () => {
   it('refuses a body whose first boundary is neither at its start nor after a line break', () => {
     // "preamble--b1" is not a delimiter, so the root part is not found.
     expect(() => mtomRootPart(multipart('<v/>', 'preamble'), CONTENT_TYPE)).toThrow(
-      new SoapFaultError('Sender', 'MTOM request: no part has the start Content-ID <root>'),
+      new SoapFaultError(
+        'Sender',
+        'richiesta MTOM: nessuna parte ha il Content-ID di start <root>',
+      ),
     );
   });
 });

@@ -70,7 +70,7 @@ describe('on-demand request parsing', () => {
       (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i === 0 ? '' : i};`.repeat(10)}">`,
     ).join('')}]>`;
     const error = faultOf(envelope(body({ codCL: '&lol9;' }), SOAP12_NS, laughs));
-    expect(error.message).toMatch(/DOCTYPE is not allowed/);
+    expect(error.message).toBe('una richiesta non può contenere una DOCTYPE');
   });
 
   it('refuses external entities (XXE) and reads no file', () => {
@@ -88,29 +88,35 @@ describe('on-demand request parsing', () => {
   });
 
   it('refuses undefined entities, deep nesting, too many elements and broken XML', () => {
-    expect(faultOf(envelope(body({ codCL: '&nope;' }))).message).toMatch(/malformed XML/);
+    expect(faultOf(envelope(body({ codCL: '&nope;' }))).message).toMatch(
+      /^XML malformato alla riga \d+, colonna \d+$/,
+    );
     const deep = `${'<r:x>'.repeat(40)}${'</r:x>'.repeat(40)}`;
-    expect(faultOf(envelope(body({}, deep))).message).toMatch(/nested deeper/);
-    expect(faultOf(envelope(body({}, '<r:y/>'.repeat(300)))).message).toMatch(/more than 200/);
+    expect(faultOf(envelope(body({}, deep))).message).toMatch(/annidati a più di 16 livelli/);
+    expect(faultOf(envelope(body({}, '<r:y/>'.repeat(300)))).message).toBe('più di 200 elementi');
     expect(faultOf('<s:Envelope xmlns:s="x"><unclosed>').message).toMatch(
-      /malformed XML|not a SOAP/,
+      /XML malformato|non è un Envelope SOAP/,
     );
   });
 
   it('names the element of a request that does not match the contract', () => {
-    expect(faultOf(envelope(body({ formato: 'TIFF' }))).message).toMatch(/formato must be one of/);
-    expect(faultOf(envelope(body({ codiceFiscaleAssistito: 'short' }))).message).toMatch(
-      /codiceFiscaleAssistito must be 16 letters and digits/,
+    expect(faultOf(envelope(body({ formato: 'TIFF' }))).message).toBe(
+      "l'elemento formato deve essere uno tra PDI_ZIP, KOS, ANTEPRIMA_JPEG",
     );
-    expect(faultOf(envelope(body({ codCL: '' }))).message).toMatch(/codCL is required/);
+    expect(faultOf(envelope(body({ codiceFiscaleAssistito: 'short' }))).message).toMatch(
+      /codiceFiscaleAssistito deve essere di 16 lettere e cifre/,
+    );
+    expect(faultOf(envelope(body({ codCL: '' }))).message).toBe("l'elemento codCL è obbligatorio");
     expect(faultOf(envelope(body({}, '<r:extra>1</r:extra>'))).message).toMatch(
-      /element extra is not expected/,
+      /l'elemento extra non è previsto in RecuperoDocumentoRequest/,
     );
     expect(faultOf(envelope(body({ tempoMassimoAttesaMs: '-5' }))).message).toMatch(
-      /tempoMassimoAttesaMs must be a positive integer/,
+      /tempoMassimoAttesaMs deve essere un intero positivo/,
     );
-    expect(faultOf(envelope('<other xmlns="urn:x"/>')).message).toMatch(/unknown request element/);
-    expect(faultOf(`<Envelope>${body()}</Envelope>`).message).toMatch(/not a SOAP/);
+    expect(faultOf(envelope('<other xmlns="urn:x"/>')).message).toBe(
+      'elemento di richiesta sconosciuto: other',
+    );
+    expect(faultOf(`<Envelope>${body()}</Envelope>`).message).toMatch(/non è un Envelope SOAP/);
   });
 
   it('accepts the example request of docs/on-demand.md', () => {
@@ -127,7 +133,7 @@ describe('on-demand request parsing', () => {
       /(<r:codCL>[^<]*<\/r:codCL>)(<r:codDocumentoDipartimentale>[^<]*<\/r:codDocumentoDipartimentale>)/,
       '$2$1',
     );
-    expect(faultOf(envelope(swapped)).message).toMatch(/codCL is out of order/);
+    expect(faultOf(envelope(swapped)).message).toMatch(/codCL è fuori ordine/);
   });
 
   it('stops at the first element over a limit instead of reading on to the end', () => {
@@ -147,23 +153,23 @@ describe('on-demand request parsing', () => {
     };
     const parse = (xml: string): unknown => parseSoapRequest(xml, limits);
     const open = `<s:Envelope xmlns:s="${SOAP12_NS}"><s:Body>`;
-    expect(faultOf(`${open}${'<a>'.repeat(5000)}`, parse).message).toMatch(/nested deeper than 16/);
+    expect(faultOf(`${open}${'<a>'.repeat(5000)}`, parse).message).toMatch(/più di 16 livelli/);
     expect(reads).toBeLessThanOrEqual(2 * (16 + 1) + 1);
     reads = 0;
-    expect(faultOf(`${open}<a>${'<b/>'.repeat(5000)}`, parse).message).toMatch(/more than 100/);
+    expect(faultOf(`${open}<a>${'<b/>'.repeat(5000)}`, parse).message).toMatch(/più di 100/);
     expect(reads).toBeLessThanOrEqual(2 * (100 + 1) + 1);
   });
 
   it('refuses a codCL holding "^", which joins it to the document id in a report key', () => {
     expect(faultOf(envelope(body({ codCL: 'ASL2^REP' }))).message).toMatch(
-      /codCL must not contain "\^"/,
+      /codCL non può contenere "\^"/,
     );
   });
 
   it('counts CDATA against the text limit', () => {
     const cdata = `<![CDATA[${'x'.repeat(1000)}]]>`;
     expect(faultOf(envelope(body({ codCL: `${cdata}${cdata}` }))).message).toMatch(
-      /element codCL has more than 1024 characters/,
+      /l'elemento codCL ha più di 1024 caratteri/,
     );
   });
 
@@ -178,12 +184,29 @@ describe('on-demand request parsing', () => {
       ['&#x9;', 'U+0009'],
     ])
       expect(faultOf(envelope(body({ codDocumentoDipartimentale: `RAD${c}1` }))).message).toBe(
-        `element codDocumentoDipartimentale holds ${name}, which is not text`,
+        `l'elemento codDocumentoDipartimentale contiene ${name}, che non è testo`,
       );
     const accented = parseOnDemandRequest(
       envelope(body({ codDocumentoDipartimentale: 'RAD-CITTÀ-€-1' })),
     );
     expect(accented.codDocumentoDipartimentale).toBe('RAD-CITTÀ-€-1');
+  });
+
+  it('keeps with a refusal what could be read of the request, for its audit', () => {
+    const xml = envelope(body({ formato: 'TIFF' }))
+      .replace('<r:applicazione>FSE<', `<r:applicazione>${'A'.repeat(65)}<`)
+      .replace('<r:ip>10.1.2.3<', '<r:ip>10.1.2.3&#x85;<')
+      .replace('VRDLGU70B02L219X', 'vrdlgu70b02l219x');
+    expect(faultOf(xml).readable).toEqual({
+      codiceFiscale: 'VRDLGU70B02L219X',
+      ruolo: 'MED',
+      numeroTransazione: 'T-1',
+      codCL: '010203',
+      codDocumentoDipartimentale: 'RAD-2025-000123',
+      formato: 'TIFF',
+    });
+    expect(faultOf(envelope('<other xmlns="urn:x"/>')).readable).toEqual({});
+    expect(faultOf('<s:Envelope xmlns:s="x"><unclosed>').readable).toEqual({});
   });
 
   it('takes exactly one Body, after at most one Header', () => {
@@ -198,7 +221,7 @@ describe('on-demand request parsing', () => {
       `<s:Header/>${bodyPart}<s:Body/>`,
     ])
       expect(faultOf(`${open}${parts}</s:Envelope>`).message, parts).toBe(
-        'the Envelope must hold one Body, after at most one Header',
+        "l'Envelope deve contenere un solo Body, dopo al massimo un Header",
       );
   });
 });
@@ -231,7 +254,7 @@ describe('request body decoding', () => {
     const latin1 = Buffer.from('<v>Città</v>', 'latin1');
     for (const charset of ['utf-8', undefined]) {
       const error = refusal(latin1, charset);
-      expect(error.message).toBe('the request body is not valid UTF-8');
+      expect(error.message).toBe('il corpo della richiesta non è UTF-8 valido');
       expect(error.code).toBe('Sender');
       expect(error.httpStatus).toBeUndefined();
     }
@@ -239,17 +262,17 @@ describe('request body decoding', () => {
 
   it('refuses other charsets with HTTP 415, naming them', () => {
     const utf16 = refusal(Buffer.from('<v/>', 'utf16le'), 'UTF-16');
-    expect(utf16.message).toBe('the charset "UTF-16" is not supported: send UTF-8 or ISO-8859-1');
+    expect(utf16.message).toBe('il charset "UTF-16" non è supportato: inviare UTF-8 o ISO-8859-1');
     expect(utf16.httpStatus).toBe(415);
     // windows-1252 is not ISO-8859-1, whatever WHATWG's labels say.
     expect(refusal(Buffer.from(declared('windows-1252')), undefined).message).toMatch(
-      /charset "windows-1252" is not supported/,
+      /charset "windows-1252" non è supportato/,
     );
   });
 
   it('refuses an XML declaration that disagrees with the charset, naming both', () => {
     expect(refusal(Buffer.from(declared('ISO-8859-1')), 'utf-8').message).toBe(
-      'the XML declaration names the encoding "ISO-8859-1" but the Content-Type the charset "utf-8"',
+      'la dichiarazione XML indica la codifica "ISO-8859-1" ma il Content-Type il charset "utf-8"',
     );
     expect(refusal(Buffer.from(declared('UTF-16')), 'utf-8').message).toMatch(/"UTF-16".*"utf-8"/);
     expect(refusal(Buffer.from(declared('UTF-8'), 'latin1'), 'latin1').message).toMatch(

@@ -1,0 +1,103 @@
+/**
+ * Requests the SOAP endpoint refuses before they reach the retrieval service (credentials,
+ * content type, size, charset, XML, header blocks, schema): each is logged, audited in
+ * `retrieval_audit` with what can be read of its caller, and answered with its fault.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { reportKey } from '../fse/report.js';
+import type { AuditRecord, OnDemandStore } from '../ondemand/on-demand-store.js';
+import { MustUnderstandFault } from '../soap/header-blocks.js';
+import type { SoapFaultError } from '../soap/request.js';
+import { faultEnvelope, faultStatus, soapContentType, type SoapVersion } from '../soap/response.js';
+
+/** Longest HTTP Basic user name and fault text kept in the audit. */
+const MAX_AUDITED_USER = 256;
+const MAX_AUDITED_REASON = 1024;
+
+/** Credentials of HTTP Basic authentication, when the header carries them. */
+export function basicCredentials(header: string | undefined): [string, string] | undefined {
+  if (!header?.startsWith('Basic ')) return undefined;
+  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : [decoded.slice(0, colon), decoded.slice(colon + 1)];
+}
+
+/**
+ * Answer with `fault`, in the SOAP version of the request (that of its envelope for a
+ * MustUnderstand fault, which names the blocks not understood).
+ */
+export async function sendFault(
+  reply: FastifyReply,
+  version: SoapVersion,
+  fault: SoapFaultError,
+): Promise<void> {
+  const mustUnderstand = fault instanceof MustUnderstandFault ? fault : undefined;
+  const answered = mustUnderstand?.soapVersion ?? version;
+  await reply
+    .code(fault.httpStatus ?? faultStatus(answered, fault.code))
+    .header('content-type', soapContentType(answered))
+    .send(faultEnvelope(answered, fault.code, fault.message, mustUnderstand?.notUnderstood));
+}
+
+/**
+ * The audit row of a refused request: the requester's fields, document and format as far as
+ * they could be read ('' otherwise), the address it came from, the HTTP Basic user it gave (the
+ * password never), and the fault text it gets.
+ */
+export function refusalRecord(
+  request: FastifyRequest,
+  fault: SoapFaultError,
+  at: string,
+): AuditRecord {
+  const fields = fault.readable;
+  const { codCL, codDocumentoDipartimentale } = fields;
+  const user = basicCredentials(request.headers.authorization)?.[0];
+  return {
+    at,
+    requesterCodiceFiscale: fields.codiceFiscale ?? '',
+    role: fields.ruolo ?? '',
+    application: fields.applicazione ?? '',
+    transactionNumber: fields.numeroTransazione ?? '',
+    ip: fields.ip ?? '',
+    // A codCL holding "^" names no report (see reportKey).
+    reportKey:
+      codCL !== undefined && codDocumentoDipartimentale !== undefined && !codCL.includes('^')
+        ? reportKey({ codCL, codDocumentoDipartimentale })
+        : '',
+    format: fields.formato ?? '',
+    outcome: 'refused',
+    errorKind: fault.code === 'Receiver' ? 'internal-error' : 'invalid-request',
+    bytes: 0,
+    refusal: {
+      remoteAddress: request.ip,
+      httpUser: user?.slice(0, MAX_AUDITED_USER),
+      reason: fault.message.slice(0, MAX_AUDITED_REASON),
+    },
+  };
+}
+
+/** Log, audit and answer refused requests. */
+export function refuser(deps: {
+  audit: Pick<OnDemandStore, 'audit'>;
+  log: Logger;
+}): (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  version: SoapVersion,
+  fault: SoapFaultError,
+) => Promise<void> {
+  return async (request, reply, version, fault) => {
+    deps.log.info(
+      { ip: request.ip, reason: fault.message, detail: fault.detail },
+      'on-demand request refused',
+    );
+    try {
+      deps.audit.audit(refusalRecord(request, fault, new Date().toISOString()));
+    } catch (error) {
+      // The caller still learns why it was refused; the log keeps what the audit could not.
+      deps.log.error({ err: error, ip: request.ip }, 'refused on-demand request not audited');
+    }
+    await sendFault(reply, version, fault);
+  };
+}
