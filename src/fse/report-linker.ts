@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { KosInputError, buildKosManifest, type KosManifest, type KosStudy } from '../dicom/kos.js';
 import { newUid } from '../dicom/uid-generator.js';
 import type { StudyIndex } from '../index/study-index.js';
+import { SharedRuns } from '../queue/shared-runs.js';
 import type { RetrieveOutcome, StudyRetriever } from '../retrieve/retrieve-study.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Notification } from './fse-messages.js';
@@ -62,7 +63,7 @@ export class ReportLinker {
   #deps: LinkerDeps;
   #now: () => Date;
   /** One linking run per report at a time. */
-  #running = new Map<string, Promise<ReportState>>();
+  #running = new SharedRuns<ReportState>();
 
   constructor(deps: LinkerDeps) {
     this.#deps = deps;
@@ -95,21 +96,23 @@ export class ReportLinker {
       existing ? 'report replaced' : 'report registered',
     );
     // A replacement waits for a linking run of the previous version to end, then links anew.
-    const previous = this.#running.get(key)?.catch(() => undefined) ?? Promise.resolve();
+    const previous = this.#running.current(key)?.catch(() => undefined) ?? Promise.resolve();
     return { state, linked: previous.then(() => this.#link(key)) };
   }
 
   /**
    * Link a waiting report now, retrieving its studies from the PACS (on-demand retrieval of a
-   * report whose images are missing or incomplete). A run in progress is shared.
+   * report whose images are missing or incomplete). A run in progress is shared. When `signal`
+   * aborts this rejects with its reason; a run nobody else waits for is stopped first (its
+   * retrieve aborted, nothing recorded from it).
    */
-  relink(key: string): Promise<ReportState> {
-    return this.#link(key);
+  relink(key: string, signal?: AbortSignal): Promise<ReportState> {
+    return this.#link(key, signal);
   }
 
   /** Wait for the linking runs in progress (shutdown). */
   async idle(): Promise<void> {
-    while (this.#running.size > 0) await Promise.allSettled([...this.#running.values()]);
+    await this.#running.idle();
   }
 
   /**
@@ -164,21 +167,19 @@ export class ReportLinker {
     }
   }
 
-  #link(key: string): Promise<ReportState> {
-    const running = this.#running.get(key);
-    if (running) return running;
-    const run = this.#linkNow(key).finally(() => this.#running.delete(key));
-    this.#running.set(key, run);
-    return run;
+  #link(key: string, signal?: AbortSignal): Promise<ReportState> {
+    return this.#running.run(key, (runSignal) => this.#linkNow(key, runSignal), signal);
   }
 
-  async #linkNow(key: string): Promise<ReportState> {
+  async #linkNow(key: string, signal: AbortSignal): Promise<ReportState> {
     let report = this.#deps.reports.get(key)!;
     for (const accession of report.accessions) {
       if (accession.status === 'complete') continue;
-      const { status, studies, lastError } = await this.#linkAccession(report, accession);
+      const { status, studies, lastError } = await this.#linkAccession(report, accession, signal);
+      signal.throwIfAborted();
       this.#deps.reports.setAccession(accession.id, { status, studies, lastError }, this.#stamp());
     }
+    signal.throwIfAborted();
     report = this.#deps.reports.get(key)!;
     if (report.accessions.every((a) => a.status === 'complete')) return this.#issueManifest(report);
     this.#deps.log.info(
@@ -191,6 +192,7 @@ export class ReportLinker {
   async #linkAccession(
     report: ReportState,
     accession: AccessionState,
+    signal: AbortSignal,
   ): Promise<{ status: AccessionStatus; studies: StudyRef[]; lastError?: string }> {
     const retriever = this.#deps.retriever;
     if (!retriever) {
@@ -200,13 +202,17 @@ export class ReportLinker {
     }
     let outcome: RetrieveOutcome;
     try {
-      outcome = await retriever.retrieveByAccession({
-        accessionNumber: accession.accessionNumber,
-        ...(accession.issuer ? { issuerOfAccessionNumber: accession.issuer } : {}),
-        patientId: report.patientId,
-        ...(report.issuerOfPatientId ? { issuerOfPatientId: report.issuerOfPatientId } : {}),
-      });
+      outcome = await retriever.retrieveByAccession(
+        {
+          accessionNumber: accession.accessionNumber,
+          ...(accession.issuer ? { issuerOfAccessionNumber: accession.issuer } : {}),
+          patientId: report.patientId,
+          ...(report.issuerOfPatientId ? { issuerOfPatientId: report.issuerOfPatientId } : {}),
+        },
+        signal,
+      );
     } catch (error) {
+      signal.throwIfAborted();
       return { status: 'waiting', studies: [], lastError: (error as Error).message };
     }
     switch (outcome.kind) {

@@ -16,7 +16,7 @@ import {
 } from '../fse/obscuration.js';
 import { reportKey } from '../fse/report.js';
 import type { ReportState } from '../fse/report-state.js';
-import type { JobQueue } from '../queue/job-queue.js';
+import { JobTimeoutError, type JobQueue } from '../queue/job-queue.js';
 import type { OnDemandRequest } from '../soap/request.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { OnDemandStore, RetrievalOutcome } from './on-demand-store.js';
@@ -42,8 +42,6 @@ export interface OnDemandOptions {
   defaultDeadlineMs: number;
   /** A longer deadline asked for is cut to this. */
   maxDeadlineMs: number;
-  /** A job still running after this long is given up (deadline exceeded). */
-  jobTimeoutMs: number;
   /** How long a built package is served again. */
   cacheTtlMs: number;
   errorCodes: Readonly<Record<ErrorKind, string>>;
@@ -59,8 +57,10 @@ export interface OnDemandObserver {
 
 export interface OnDemandDeps {
   reports: { get(key: string): ReportState | undefined };
-  /** Link a report now (retrieving its studies when missing or incomplete). */
-  relink(key: string): Promise<ReportState>;
+  /**
+   * Link a report now (retrieving its studies when missing or incomplete); `signal` gives it up.
+   */
+  relink(key: string, signal?: AbortSignal): Promise<ReportState>;
   store: ObjectStore;
   db: OnDemandStore;
   builder: PackageBuilder;
@@ -154,7 +154,7 @@ export class OnDemandService {
     const admitted = performance.now();
     const answer = await this.#deps.queue.request(
       cacheKey,
-      () => this.#timed(admitted, () => this.#build(key, cacheKey, request.formato)),
+      (signal) => this.#timed(admitted, () => this.#build(key, cacheKey, request.formato, signal)),
       deadline,
     );
     switch (answer.kind) {
@@ -169,7 +169,12 @@ export class OnDemandService {
           retryAfterMs: answer.retryAfterMs,
         };
       case 'failed':
-        throw answer.error;
+        if (!(answer.error instanceof JobTimeoutError)) throw answer.error;
+        this.#deps.log.warn(
+          { report: key, formato: request.formato, timeoutMs: answer.error.timeoutMs },
+          'package build given up at its time limit',
+        );
+        throw new RetrievalFailure('deadline-exceeded');
     }
   }
 
@@ -225,15 +230,19 @@ export class OnDemandService {
     };
   }
 
-  /** Link the report when needed, then its manifest (KOS) or a package built and cached. */
+  /**
+   * Link the report when needed, then its manifest (KOS) or a package built and cached. Once
+   * `signal` aborts nothing more is done: no package is cached or left in storage.
+   */
   async #build(
     key: string,
     cacheKey: string,
     formato: OnDemandRequest['formato'],
+    signal: AbortSignal,
   ): Promise<Deliverable> {
     let report = this.#deps.reports.get(key);
     if (!report || report.status === 'cancelled') throw new RetrievalFailure('document-unknown');
-    if (report.status !== 'linked') report = await this.#deps.relink(key);
+    if (report.status !== 'linked') report = await this.#deps.relink(key, signal);
     if (report.status !== 'linked' || !report.manifest) throw notLinkedFailure(report);
     const manifest = report.manifest;
     if (formato === 'KOS') {
@@ -254,8 +263,12 @@ export class OnDemandService {
     const started = Date.now();
     const built =
       formato === 'PDI_ZIP'
-        ? await this.#deps.builder.pdi(studyUids)
-        : await this.#deps.builder.previews(studyUids);
+        ? await this.#deps.builder.pdi(studyUids, signal)
+        : await this.#deps.builder.previews(studyUids, signal);
+    if (signal.aborted) {
+      await this.#remove(built.storageKey);
+      signal.throwIfAborted();
+    }
     const now = this.#now();
     const previous = this.#deps.db.putCached({
       cacheKey,
@@ -284,23 +297,10 @@ export class OnDemandService {
     const started = performance.now();
     this.#deps.observer?.waited((started - admitted) / 1000);
     try {
-      return await this.#withTimeout(work());
+      return await work();
     } finally {
       this.#deps.observer?.processed((performance.now() - started) / 1000);
     }
-  }
-
-  /** Give a job up after `jobTimeoutMs`: its callers learn the deadline was exceeded. */
-  #withTimeout(work: Promise<Deliverable>): Promise<Deliverable> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new RetrievalFailure('deadline-exceeded')),
-        this.#options.jobTimeoutMs,
-      );
-      timer.unref();
-    });
-    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }
 
   /** Remove expired packages from storage and the cache. */
