@@ -14,11 +14,13 @@ import {
   requesterKind,
   type RequesterKind,
 } from '../fse/obscuration.js';
+import type { MissingImages } from '../fse/held-studies.js';
 import { reportKey } from '../fse/report.js';
 import type { ReportState } from '../fse/report-state.js';
 import { JobTimeoutError, type JobQueue } from '../queue/job-queue.js';
 import type { OnDemandRequest } from '../soap/request.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { missingDetail } from './missing-detail.js';
 import type { OnDemandStore, RetrievalOutcome } from './on-demand-store.js';
 import type { PackageBuilder } from './package-builder.js';
 
@@ -61,6 +63,8 @@ export interface OnDemandDeps {
    * Link a report now (retrieving its studies when missing or incomplete); `signal` gives it up.
    */
   relink(key: string, signal?: AbortSignal): Promise<ReportState>;
+  /** What a report not linked still lacks, named in the failure. */
+  missing(report: ReportState): MissingImages[];
   store: ObjectStore;
   db: OnDemandStore;
   builder: PackageBuilder;
@@ -83,13 +87,17 @@ export class RetrievalFailure extends Error {
 
 const MIME = { PDI_ZIP: 'application/zip', ANTEPRIMA_JPEG: 'application/zip' } as const;
 
-/** Why a report is not linked, from its accessions. */
-function notLinkedFailure(report: ReportState): RetrievalFailure {
+/** Why a report is not linked, from its accessions, with what it lacks. */
+function notLinkedFailure(report: ReportState, missing: MissingImages[]): RetrievalFailure {
   const statuses = report.accessions.map((a) => a.status);
+  const lacking = missingDetail(missing);
   if (statuses.includes('pacs-unreachable'))
-    return new RetrievalFailure('pacs-unreachable', undefined);
-  const incomplete = statuses.includes('incomplete');
-  return new RetrievalFailure('study-not-found', incomplete ? 'studio incompleto' : undefined);
+    return new RetrievalFailure('pacs-unreachable', lacking);
+  if (!statuses.includes('incomplete')) return new RetrievalFailure('study-not-found', lacking);
+  return new RetrievalFailure(
+    'study-not-found',
+    lacking ? `studio incompleto, ${lacking}` : 'studio incompleto',
+  );
 }
 
 function fingerprintOf(report: ReportState): string {
@@ -243,7 +251,8 @@ export class OnDemandService {
     let report = this.#deps.reports.get(key);
     if (!report || report.status === 'cancelled') throw new RetrievalFailure('document-unknown');
     if (report.status !== 'linked') report = await this.#deps.relink(key, signal);
-    if (report.status !== 'linked' || !report.manifest) throw notLinkedFailure(report);
+    if (report.status !== 'linked' || !report.manifest)
+      throw notLinkedFailure(report, this.#deps.missing(report));
     const manifest = report.manifest;
     if (formato === 'KOS') {
       const info = await this.#deps.store.stat(manifest.storageKey);

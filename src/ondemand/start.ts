@@ -62,6 +62,7 @@ export function startOnDemand(
     {
       reports: parts.reports,
       relink: (key, signal) => parts.linker.relink(key, signal),
+      missing: (report) => parts.linker.missing(report),
       store: parts.store,
       db,
       builder: new PackageBuilder(
