@@ -114,6 +114,8 @@ export async function startReporting(
       const nodeName = config.links.pacsNode || parts.retrievers.keys().next().value;
       return nodeName ? parts.retrievers.get(nodeName) : undefined;
     },
+    // A study whose instances are still arriving is not complete as held.
+    arriving: (studyUid): boolean => quiet.pending(studyUid),
     store: parts.store,
     outbox: { enqueue: (notification) => void outboxWorker.enqueue(toOutboxEntry(notification)) },
     options: {

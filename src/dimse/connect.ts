@@ -31,6 +31,8 @@ export interface ClientOptions {
   artimMs?: number;
   idleTimeoutMs?: number;
   log: Logger;
+  /** Gives up the set-up: the connection is closed and the open rejects with its reason. */
+  signal?: AbortSignal;
 }
 
 /** Open an association to a peer; rejects with `AssociationRejectedError` when refused. */
@@ -40,15 +42,23 @@ export function openAssociation(options: ClientOptions): Promise<ClientAssociati
     id: 2 * index + 1,
   }));
   const maxPduLength = options.maxPduLength ?? 256 * 1024;
+  const { signal } = options;
+  if (signal?.aborted) return Promise.reject(signal.reason as Error);
   return new Promise((resolve, reject) => {
     const socket = netConnect({ host: options.host, port: options.port, noDelay: true });
     let client: ClientAssociation | undefined;
     let settled = false;
     let markClosed!: () => void;
     const closed = new Promise<void>((r) => (markClosed = r));
+    const onAbort = (): void => {
+      fail(signal!.reason as Error);
+      socket.destroy();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     const fail = (error: Error): void => {
       if (!settled) {
         settled = true;
+        signal?.removeEventListener('abort', onAbort);
         reject(error);
       }
     };
@@ -116,6 +126,7 @@ export function openAssociation(options: ClientOptions): Promise<ClientAssociati
             calledAe: options.calledAe,
           });
           settled = true;
+          signal?.removeEventListener('abort', onAbort);
           resolve(client);
         },
         onCommand: (message) => {

@@ -213,8 +213,10 @@ export async function writePdiZip(
   const readAhead = input.readAhead ?? 4;
   const zip = new ZipFile();
   let failure: PdiPackageError | undefined;
+  // The first failure ends the package; later ones (other reads cut short) have no listener.
   const fail = (error: PdiPackageError): void => {
-    failure ??= error;
+    if (failure) return;
+    failure = error;
     zip.emit('error', error);
   };
 

@@ -18,6 +18,11 @@ export class QuietPeriod {
     this.#log = log;
   }
 
+  /** True while `key` has been touched and its quiet period is not over yet. */
+  pending(key: string): boolean {
+    return this.#timers.has(key);
+  }
+
   touch(key: string): void {
     if (this.#closed) return;
     clearTimeout(this.#timers.get(key));

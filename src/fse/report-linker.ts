@@ -2,9 +2,11 @@ import type { Logger } from 'pino';
 import { KosInputError, buildKosManifest, type KosManifest, type KosStudy } from '../dicom/kos.js';
 import { newUid } from '../dicom/uid-generator.js';
 import type { StudyIndex } from '../index/study-index.js';
+import { SharedRuns } from '../queue/shared-runs.js';
 import type { RetrieveOutcome, StudyRetriever } from '../retrieve/retrieve-study.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Notification } from './fse-messages.js';
+import { heldComplete, heldStudies, missingImages, type MissingImages } from './held-studies.js';
 import { reportKey, type ReportRegistration } from './report.js';
 import type { AccessionState, AccessionStatus, ReportState } from './report-state.js';
 import type { ReportStore } from './report-store.js';
@@ -28,6 +30,8 @@ export interface LinkerDeps {
   index: StudyIndex;
   /** The PACS to retrieve missing or incomplete studies from; none: only what is pushed. */
   retriever: StudyRetriever | undefined;
+  /** True while instances of a study are arriving (its quiet period not over); none: never. */
+  arriving?: (studyInstanceUid: string) => boolean;
   store: ObjectStore;
   outbox: NotificationQueue;
   options: LinkerOptions;
@@ -53,7 +57,8 @@ function sameContent(state: ReportState, registration: ReportRegistration): bool
 
 /**
  * Links reports to their studies: each accession number is looked up in the index and, when
- * missing or incomplete, retrieved from the PACS; once every accession is complete a KOS
+ * missing or incomplete, retrieved from the PACS (what the bridge holds complete is linked
+ * without asking the PACS, see `heldComplete`); once every accession is complete a KOS
  * manifest is stored and the FSE side is told through the outbox. A study that arrives later
  * completes a waiting report by itself (`studyChanged`), and a linked report whose studies
  * change gets a new manifest.
@@ -62,7 +67,7 @@ export class ReportLinker {
   #deps: LinkerDeps;
   #now: () => Date;
   /** One linking run per report at a time. */
-  #running = new Map<string, Promise<ReportState>>();
+  #running = new SharedRuns<ReportState>();
 
   constructor(deps: LinkerDeps) {
     this.#deps = deps;
@@ -95,21 +100,28 @@ export class ReportLinker {
       existing ? 'report replaced' : 'report registered',
     );
     // A replacement waits for a linking run of the previous version to end, then links anew.
-    const previous = this.#running.get(key)?.catch(() => undefined) ?? Promise.resolve();
+    const previous = this.#running.current(key)?.catch(() => undefined) ?? Promise.resolve();
     return { state, linked: previous.then(() => this.#link(key)) };
   }
 
   /**
    * Link a waiting report now, retrieving its studies from the PACS (on-demand retrieval of a
-   * report whose images are missing or incomplete). A run in progress is shared.
+   * report whose images are missing or incomplete). A run in progress is shared. When `signal`
+   * aborts this rejects with its reason; a run nobody else waits for is stopped first (its
+   * retrieve aborted, nothing recorded from it).
    */
-  relink(key: string): Promise<ReportState> {
-    return this.#link(key);
+  relink(key: string, signal?: AbortSignal): Promise<ReportState> {
+    return this.#link(key, signal);
+  }
+
+  /** What a report not linked yet still lacks, as the index holds its studies now. */
+  missing(report: ReportState): MissingImages[] {
+    return missingImages(this.#deps.index, report, this.#arriving);
   }
 
   /** Wait for the linking runs in progress (shutdown). */
   async idle(): Promise<void> {
-    while (this.#running.size > 0) await Promise.allSettled([...this.#running.values()]);
+    await this.#running.idle();
   }
 
   /**
@@ -164,21 +176,19 @@ export class ReportLinker {
     }
   }
 
-  #link(key: string): Promise<ReportState> {
-    const running = this.#running.get(key);
-    if (running) return running;
-    const run = this.#linkNow(key).finally(() => this.#running.delete(key));
-    this.#running.set(key, run);
-    return run;
+  #link(key: string, signal?: AbortSignal): Promise<ReportState> {
+    return this.#running.run(key, (runSignal) => this.#linkNow(key, runSignal), signal);
   }
 
-  async #linkNow(key: string): Promise<ReportState> {
+  async #linkNow(key: string, signal: AbortSignal): Promise<ReportState> {
     let report = this.#deps.reports.get(key)!;
     for (const accession of report.accessions) {
       if (accession.status === 'complete') continue;
-      const { status, studies, lastError } = await this.#linkAccession(report, accession);
+      const { status, studies, lastError } = await this.#linkAccession(report, accession, signal);
+      signal.throwIfAborted();
       this.#deps.reports.setAccession(accession.id, { status, studies, lastError }, this.#stamp());
     }
+    signal.throwIfAborted();
     report = this.#deps.reports.get(key)!;
     if (report.accessions.every((a) => a.status === 'complete')) return this.#issueManifest(report);
     this.#deps.log.info(
@@ -191,22 +201,34 @@ export class ReportLinker {
   async #linkAccession(
     report: ReportState,
     accession: AccessionState,
+    signal: AbortSignal,
   ): Promise<{ status: AccessionStatus; studies: StudyRef[]; lastError?: string }> {
+    const held = heldStudies(this.#deps.index, report, accession, this.#arriving);
+    const studies = held.map((s) => ({ studyInstanceUid: s.studyInstanceUid, instances: s.held }));
     const retriever = this.#deps.retriever;
-    if (!retriever) {
-      // Without a PACS to ask, what has been pushed is all there is.
-      const held = this.#heldStudies(report, accession);
-      return { status: held.length > 0 ? 'complete' : 'waiting', studies: held };
+    // Without a PACS to ask, what has been pushed is all there is.
+    if (!retriever) return { status: held.length > 0 ? 'complete' : 'waiting', studies };
+    // What the bridge holds complete needs no PACS: served when it is down or has forgotten it.
+    if (held.length > 0 && held.every(heldComplete)) {
+      this.#deps.log.info(
+        { report: report.reportKey, studies: held.map((study) => study.studyInstanceUid) },
+        'accession held complete; PACS not asked',
+      );
+      return { status: 'complete', studies };
     }
     let outcome: RetrieveOutcome;
     try {
-      outcome = await retriever.retrieveByAccession({
-        accessionNumber: accession.accessionNumber,
-        ...(accession.issuer ? { issuerOfAccessionNumber: accession.issuer } : {}),
-        patientId: report.patientId,
-        ...(report.issuerOfPatientId ? { issuerOfPatientId: report.issuerOfPatientId } : {}),
-      });
+      outcome = await retriever.retrieveByAccession(
+        {
+          accessionNumber: accession.accessionNumber,
+          ...(accession.issuer ? { issuerOfAccessionNumber: accession.issuer } : {}),
+          patientId: report.patientId,
+          ...(report.issuerOfPatientId ? { issuerOfPatientId: report.issuerOfPatientId } : {}),
+        },
+        signal,
+      );
     } catch (error) {
+      signal.throwIfAborted();
       return { status: 'waiting', studies: [], lastError: (error as Error).message };
     }
     switch (outcome.kind) {
@@ -228,33 +250,6 @@ export class ReportLinker {
       default:
         return { status: outcome.kind, studies: [], lastError: outcome.error };
     }
-  }
-
-  /** Studies the index holds for an accession and the report's patient. */
-  #heldStudies(report: ReportState, accession: AccessionState): StudyRef[] {
-    const matches = this.#deps.index.query('STUDY_ROOT', 'STUDY', {
-      AccessionNumber: accession.accessionNumber,
-      PatientID: report.patientId,
-      IssuerOfAccessionNumber: '',
-      StudyInstanceUID: '',
-      NumberOfStudyRelatedInstances: '',
-    });
-    // The query matches as C-FIND does, where "*" and "?" are wild cards: only the studies
-    // whose values are these exactly belong to the report.
-    return matches
-      .filter(
-        (m) => m.AccessionNumber === accession.accessionNumber && m.PatientID === report.patientId,
-      )
-      .filter(
-        (m) =>
-          !accession.issuer ||
-          !m.IssuerOfAccessionNumber ||
-          m.IssuerOfAccessionNumber === accession.issuer,
-      )
-      .map((m) => ({
-        studyInstanceUid: m.StudyInstanceUID!,
-        instances: Number(m.NumberOfStudyRelatedInstances ?? 0),
-      }));
   }
 
   async #refreshManifest(report: ReportState): Promise<void> {
@@ -378,6 +373,9 @@ export class ReportLinker {
     );
     return linked;
   }
+
+  #arriving = (studyInstanceUid: string): boolean =>
+    this.#deps.arriving?.(studyInstanceUid) ?? false;
 
   #stamp(): string {
     return this.#now().toISOString();

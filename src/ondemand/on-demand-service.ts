@@ -14,11 +14,13 @@ import {
   requesterKind,
   type RequesterKind,
 } from '../fse/obscuration.js';
+import type { MissingImages } from '../fse/held-studies.js';
 import { reportKey } from '../fse/report.js';
 import type { ReportState } from '../fse/report-state.js';
-import type { JobQueue } from '../queue/job-queue.js';
+import { JobTimeoutError, type JobQueue } from '../queue/job-queue.js';
 import type { OnDemandRequest } from '../soap/request.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { missingDetail } from './missing-detail.js';
 import type { OnDemandStore, RetrievalOutcome } from './on-demand-store.js';
 import type { PackageBuilder } from './package-builder.js';
 
@@ -42,8 +44,6 @@ export interface OnDemandOptions {
   defaultDeadlineMs: number;
   /** A longer deadline asked for is cut to this. */
   maxDeadlineMs: number;
-  /** A job still running after this long is given up (deadline exceeded). */
-  jobTimeoutMs: number;
   /** How long a built package is served again. */
   cacheTtlMs: number;
   errorCodes: Readonly<Record<ErrorKind, string>>;
@@ -59,8 +59,12 @@ export interface OnDemandObserver {
 
 export interface OnDemandDeps {
   reports: { get(key: string): ReportState | undefined };
-  /** Link a report now (retrieving its studies when missing or incomplete). */
-  relink(key: string): Promise<ReportState>;
+  /**
+   * Link a report now (retrieving its studies when missing or incomplete); `signal` gives it up.
+   */
+  relink(key: string, signal?: AbortSignal): Promise<ReportState>;
+  /** What a report not linked still lacks, named in the failure. */
+  missing(report: ReportState): MissingImages[];
   store: ObjectStore;
   db: OnDemandStore;
   builder: PackageBuilder;
@@ -83,13 +87,17 @@ export class RetrievalFailure extends Error {
 
 const MIME = { PDI_ZIP: 'application/zip', ANTEPRIMA_JPEG: 'application/zip' } as const;
 
-/** Why a report is not linked, from its accessions. */
-function notLinkedFailure(report: ReportState): RetrievalFailure {
+/** Why a report is not linked, from its accessions, with what it lacks. */
+function notLinkedFailure(report: ReportState, missing: MissingImages[]): RetrievalFailure {
   const statuses = report.accessions.map((a) => a.status);
+  const lacking = missingDetail(missing);
   if (statuses.includes('pacs-unreachable'))
-    return new RetrievalFailure('pacs-unreachable', undefined);
-  const incomplete = statuses.includes('incomplete');
-  return new RetrievalFailure('study-not-found', incomplete ? 'studio incompleto' : undefined);
+    return new RetrievalFailure('pacs-unreachable', lacking);
+  if (!statuses.includes('incomplete')) return new RetrievalFailure('study-not-found', lacking);
+  return new RetrievalFailure(
+    'study-not-found',
+    lacking ? `studio incompleto, ${lacking}` : 'studio incompleto',
+  );
 }
 
 function fingerprintOf(report: ReportState): string {
@@ -154,7 +162,7 @@ export class OnDemandService {
     const admitted = performance.now();
     const answer = await this.#deps.queue.request(
       cacheKey,
-      () => this.#timed(admitted, () => this.#build(key, cacheKey, request.formato)),
+      (signal) => this.#timed(admitted, () => this.#build(key, cacheKey, request.formato, signal)),
       deadline,
     );
     switch (answer.kind) {
@@ -169,7 +177,12 @@ export class OnDemandService {
           retryAfterMs: answer.retryAfterMs,
         };
       case 'failed':
-        throw answer.error;
+        if (!(answer.error instanceof JobTimeoutError)) throw answer.error;
+        this.#deps.log.warn(
+          { report: key, formato: request.formato, timeoutMs: answer.error.timeoutMs },
+          'package build given up at its time limit',
+        );
+        throw new RetrievalFailure('deadline-exceeded');
     }
   }
 
@@ -225,16 +238,21 @@ export class OnDemandService {
     };
   }
 
-  /** Link the report when needed, then its manifest (KOS) or a package built and cached. */
+  /**
+   * Link the report when needed, then its manifest (KOS) or a package built and cached. Once
+   * `signal` aborts nothing more is done: no package is cached or left in storage.
+   */
   async #build(
     key: string,
     cacheKey: string,
     formato: OnDemandRequest['formato'],
+    signal: AbortSignal,
   ): Promise<Deliverable> {
     let report = this.#deps.reports.get(key);
     if (!report || report.status === 'cancelled') throw new RetrievalFailure('document-unknown');
-    if (report.status !== 'linked') report = await this.#deps.relink(key);
-    if (report.status !== 'linked' || !report.manifest) throw notLinkedFailure(report);
+    if (report.status !== 'linked') report = await this.#deps.relink(key, signal);
+    if (report.status !== 'linked' || !report.manifest)
+      throw notLinkedFailure(report, this.#deps.missing(report));
     const manifest = report.manifest;
     if (formato === 'KOS') {
       const info = await this.#deps.store.stat(manifest.storageKey);
@@ -254,8 +272,12 @@ export class OnDemandService {
     const started = Date.now();
     const built =
       formato === 'PDI_ZIP'
-        ? await this.#deps.builder.pdi(studyUids)
-        : await this.#deps.builder.previews(studyUids);
+        ? await this.#deps.builder.pdi(studyUids, signal)
+        : await this.#deps.builder.previews(studyUids, signal);
+    if (signal.aborted) {
+      await this.#remove(built.storageKey);
+      signal.throwIfAborted();
+    }
     const now = this.#now();
     const previous = this.#deps.db.putCached({
       cacheKey,
@@ -284,23 +306,10 @@ export class OnDemandService {
     const started = performance.now();
     this.#deps.observer?.waited((started - admitted) / 1000);
     try {
-      return await this.#withTimeout(work());
+      return await work();
     } finally {
       this.#deps.observer?.processed((performance.now() - started) / 1000);
     }
-  }
-
-  /** Give a job up after `jobTimeoutMs`: its callers learn the deadline was exceeded. */
-  #withTimeout(work: Promise<Deliverable>): Promise<Deliverable> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new RetrievalFailure('deadline-exceeded')),
-        this.#options.jobTimeoutMs,
-      );
-      timer.unref();
-    });
-    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }
 
   /** Remove expired packages from storage and the cache. */

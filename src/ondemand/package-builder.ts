@@ -1,13 +1,15 @@
 /**
  * Builds the packages of on-demand retrieval from what the index holds: the PDI ZIP of a
  * report's studies and the ZIP of their series previews. Each is written to a spool file
- * (memory stays bounded whatever the study size) and then made durable in object storage.
+ * (memory stays bounded whatever the study size) and then made durable in object storage. A
+ * build given a signal stops when it aborts: its reads are dropped, its spool file removed, and
+ * a package it had already stored removed again.
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
+import { addAbortSignal, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { ZipFile } from 'yazl';
@@ -15,6 +17,7 @@ import type { PdiSettings } from '../fse/pdi-manifest.js';
 import { writePdiZip, type PdiPatient, type PdiStudy } from '../fse/pdi-package.js';
 import type { InstanceRecord, SeriesRecord, StudyRecord } from '../index/records.js';
 import { middleInstance } from '../preview/series-previews.js';
+import { unlessAborted } from '../queue/abortable.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { recordKeysOf, recordTypeOf } from '../dicom/dicomdir-keys.js';
 
@@ -64,19 +67,24 @@ export class PackageBuilder {
   }
 
   /** The IHE PDI ZIP of `studyUids`, stored under `packages/`. */
-  async pdi(studyUids: readonly string[]): Promise<BuiltPackage> {
-    const patients = await this.#withRecords(this.#patients(studyUids));
-    return this.#store('zip', 'application/zip', async (output) => {
-      await writePdiZip(
-        {
-          patients,
-          compressInstances: this.#options.compressInstances,
-          settings: this.#options.pdi,
-        },
-        output,
-        (key) => this.#deps.store.read(key),
-      );
-    });
+  async pdi(studyUids: readonly string[], signal?: AbortSignal): Promise<BuiltPackage> {
+    const patients = await this.#withRecords(this.#patients(studyUids), signal);
+    return this.#store(
+      'zip',
+      'application/zip',
+      async (output) => {
+        await writePdiZip(
+          {
+            patients,
+            compressInstances: this.#options.compressInstances,
+            settings: this.#options.pdi,
+          },
+          output,
+          (key) => this.#read(key, signal),
+        );
+      },
+      signal,
+    );
   }
 
   /**
@@ -84,17 +92,19 @@ export class PackageBuilder {
    * series in the study and modality. Series that cannot be previewed (no pixel data, an unsupported syntax) are
    * listed in LEGGIMI.TXT instead.
    */
-  async previews(studyUids: readonly string[]): Promise<BuiltPackage> {
-    const { index, store, log } = this.#deps;
+  async previews(studyUids: readonly string[], signal?: AbortSignal): Promise<BuiltPackage> {
+    const { index, log } = this.#deps;
     // sharp and the WASM decoders cost about 60 MB: loaded once previews are first asked for.
     const { PreviewError, renderPreview } = await import('../preview/render.js');
     for (const studyUid of studyUids)
       if (!index.getStudy(studyUid))
         throw new StudiesMissingError(`study ${studyUid} is not in the index`);
-    return this.#store('zip', 'application/zip', async (output) => {
+    const write = async (output: Writable): Promise<void> => {
       const zip = new ZipFile();
       const skipped: string[] = [];
       const done = pipeline(zip.outputStream, output);
+      // Awaited at the end; an output that fails (or is aborted) before then is not unhandled.
+      done.catch(() => undefined);
       for (const [s, studyUid] of studyUids.entries()) {
         for (const [n, series] of index.listSeries(studyUid).entries()) {
           // Position in the study, not SeriesNumber: several series may share a number.
@@ -103,8 +113,9 @@ export class PackageBuilder {
           const name = `STUDIO_${s + 1}/SERIE_${number}_${modality}.jpg`;
           const chosen = middleInstance(index.listInstances(series.seriesUid));
           if (!chosen) continue;
+          signal?.throwIfAborted();
           try {
-            const preview = await renderPreview(await store.readBuffer(chosen.storageKey), {
+            const preview = await renderPreview(await this.#readBuffer(chosen.storageKey, signal), {
               maxSize: this.#options.previewMaxSize,
               quality: this.#options.previewQuality,
             });
@@ -123,7 +134,8 @@ export class PackageBuilder {
         );
       zip.end();
       await done;
-    });
+    };
+    return this.#store('zip', 'application/zip', write, signal);
   }
 
   /** Patients → studies → series → instances, as the index holds them. */
@@ -168,33 +180,69 @@ export class PackageBuilder {
    * Non-image instances (SR, KOS, waveforms, encapsulated documents) get the DICOMDIR record of
    * their type, whose keys are read from the stored file; images need nothing more.
    */
-  async #withRecords(patients: PdiPatient[]): Promise<PdiPatient[]> {
+  async #withRecords(patients: PdiPatient[], signal?: AbortSignal): Promise<PdiPatient[]> {
     for (const patient of patients)
       for (const study of patient.studies)
         for (const series of study.series)
           for (const instance of series.instances) {
             if (recordTypeOf(instance.sopClassUid) === 'IMAGE') continue;
-            const file = await this.#deps.store.readBuffer(instance.storageKey);
+            const file = await this.#readBuffer(instance.storageKey, signal);
             instance.record = recordKeysOf(file, instance.sopClassUid);
           }
     return patients;
   }
 
-  /** Write through `write` into a spool file, then make it durable under a fresh key. */
+  /** A stored object as a stream, destroyed when `signal` aborts (also if it opens late). */
+  async #read(key: string, signal: AbortSignal | undefined): Promise<Readable> {
+    const stream = await unlessAborted(this.#deps.store.read(key), signal, (late) =>
+      late.destroy(),
+    );
+    return signal ? addAbortSignal(signal, stream) : stream;
+  }
+
+  /** A stored object whole; given up when `signal` aborts. */
+  #readBuffer(key: string, signal: AbortSignal | undefined): Promise<Buffer> {
+    signal?.throwIfAborted();
+    return unlessAborted(this.#deps.store.readBuffer(key), signal);
+  }
+
+  /**
+   * Write through `write` into a spool file, then make it durable under a fresh key. When
+   * `signal` aborts the spool file is closed and removed, and an object stored meanwhile (a
+   * store cannot be stopped half-way) is removed again.
+   */
   async #store(
     extension: string,
     mimeType: string,
     write: (output: Writable) => Promise<void>,
+    signal: AbortSignal | undefined,
   ): Promise<BuiltPackage> {
+    signal?.throwIfAborted();
     const id = randomUUID();
     const spoolPath = join(this.#deps.spoolDir, `package-${id}.tmp`);
+    const output = createWriteStream(spoolPath, signal ? { signal } : {});
     try {
-      await write(createWriteStream(spoolPath));
+      await write(output);
+      signal?.throwIfAborted();
       const { size } = await stat(spoolPath);
       const storageKey = `packages/${id}.${extension}`;
       await this.#deps.store.putFile(storageKey, spoolPath);
+      if (signal?.aborted) {
+        await this.#deps.store.delete(storageKey);
+        signal.throwIfAborted();
+      }
       return { storageKey, bytes: size, mimeType };
+    } catch (error) {
+      // What a write cut short throws (a closed stream, a ZIP error) says less than why.
+      signal?.throwIfAborted();
+      throw error;
     } finally {
+      // Closed first: a file still being opened would otherwise come back after its removal.
+      if (!output.closed) {
+        const closed = new Promise<void>((resolve) => output.once('close', () => resolve()));
+        output.destroy();
+        await closed;
+      }
       await rm(spoolPath, { force: true });
     }
   }

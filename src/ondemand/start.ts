@@ -48,6 +48,8 @@ export function startOnDemand(
     // Callers waiting on a job get its result; later ones go through the package cache, whose
     // entries expire with their objects (a result kept here could outlive its object).
     resultTtlMs: 0,
+    // A build given up holds its worker until it has stopped.
+    timeoutMs: options.jobTimeoutMs,
   });
   releases.push(async () => {
     if (!(await queue.drain(config.shutdown.drainTimeoutMs)))
@@ -59,7 +61,8 @@ export function startOnDemand(
   const service = new OnDemandService(
     {
       reports: parts.reports,
-      relink: (key) => parts.linker.relink(key),
+      relink: (key, signal) => parts.linker.relink(key, signal),
+      missing: (report) => parts.linker.missing(report),
       store: parts.store,
       db,
       builder: new PackageBuilder(

@@ -7,6 +7,12 @@ export interface JobQueueOptions {
   maxQueued: number;
   /** How long a finished job's result is served to identical requests, in milliseconds. */
   resultTtlMs: number;
+  /**
+   * A job still running after this long, in milliseconds, is given up: its signal aborts, and
+   * once its work has stopped it fails with `JobTimeoutError`. Until then its worker stays
+   * taken. None: jobs run as long as they take.
+   */
+  timeoutMs?: number;
 }
 
 /** The answer to a request, within its deadline. */
@@ -31,6 +37,14 @@ export class JobQueueOptionsError extends Error {
   override readonly name = 'JobQueueOptionsError';
 }
 
+/** A job given up after `JobQueueOptions.timeoutMs`; its work has stopped. */
+export class JobTimeoutError extends Error {
+  override readonly name = 'JobTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`job given up after ${timeoutMs} ms`);
+  }
+}
+
 function checkInteger(name: string, value: number, min: number): void {
   if (!Number.isSafeInteger(value) || value < min)
     throw new JobQueueOptionsError(`${name} must be an integer >= ${min}: value was ${value}`);
@@ -40,7 +54,9 @@ function checkInteger(name: string, value: number, min: number): void {
  * A bounded worker queue for jobs identified by a key (a package to build): a fixed number run
  * at once, a fixed number wait, and more are refused at once as busy, never queued without
  * bound. Identical requests share one job; a caller whose deadline passes gets "in progress"
- * while the job goes on, and a later identical request gets its result for `resultTtlMs`.
+ * while the job goes on, and a later identical request gets its result for `resultTtlMs`. A job
+ * past `timeoutMs` is aborted through the signal its work is given, and holds its worker until
+ * that work has stopped: a job given up never runs beside the ones after it.
  */
 export class JobQueue<T> {
   #queue: PQueue;
@@ -52,6 +68,7 @@ export class JobQueue<T> {
     checkInteger('concurrency', options.concurrency, 1);
     checkInteger('maxQueued', options.maxQueued, 0);
     checkInteger('resultTtlMs', options.resultTtlMs, 0);
+    if (options.timeoutMs !== undefined) checkInteger('timeoutMs', options.timeoutMs, 1);
     this.#options = options;
     this.#queue = new PQueue({ concurrency: options.concurrency });
     this.#now = now;
@@ -71,7 +88,11 @@ export class JobQueue<T> {
    * Answer a request for the job `key` within `deadlineMs`: its result when ready in time,
    * "in progress" when admitted but not ready, "busy" when the queue is full.
    */
-  async request(key: string, work: () => Promise<T>, deadlineMs: number): Promise<JobAnswer<T>> {
+  async request(
+    key: string,
+    work: (signal: AbortSignal) => Promise<T>,
+    deadlineMs: number,
+  ): Promise<JobAnswer<T>> {
     this.#expire();
     let entry = this.#jobs.get(key);
     if (!entry) {
@@ -102,13 +123,13 @@ export class JobQueue<T> {
     return answerOf(current.settled);
   }
 
-  #admit(key: string, work: () => Promise<T>): Entry<T> {
+  #admit(key: string, work: (signal: AbortSignal) => Promise<T>): Entry<T> {
     const entry: Entry<T> = {
       promise: undefined as unknown as Promise<T>,
       settled: undefined,
       expiresAt: Number.POSITIVE_INFINITY,
     };
-    entry.promise = this.#queue.add(work);
+    entry.promise = this.#queue.add(() => this.#run(work));
     entry.promise.then(
       (value) => {
         entry.settled = { value };
@@ -122,6 +143,26 @@ export class JobQueue<T> {
     );
     this.#jobs.set(key, entry);
     return entry;
+  }
+
+  /** Run `work` on a worker, aborting it at `timeoutMs`; settles once the work has. */
+  async #run(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const { timeoutMs } = this.#options;
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => controller.abort(new JobTimeoutError(timeoutMs)), timeoutMs);
+    timer?.unref();
+    try {
+      return await work(controller.signal);
+    } catch (error) {
+      // Whatever the work threw on its way out, it was given up.
+      if (controller.signal.aborted) throw controller.signal.reason;
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** A retry hint that grows with the work ahead: about one job's worth per worker. */

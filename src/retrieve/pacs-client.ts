@@ -158,12 +158,15 @@ export class PacsClient {
 
   /**
    * Open an association to the node with `contexts` and `roles`, run `work` on it and release
-   * it. A failure to connect is a `PacsUnreachableError` (its cause the original error).
+   * it. A failure to connect is a `PacsUnreachableError` (its cause the original error). When
+   * `signal` aborts, the association is aborted (A-ABORT: a PACS that has stopped answering
+   * cannot hold it) and this rejects with the signal's reason once it is closed.
    */
   async withAssociation<T>(
     contexts: ClientOptions['contexts'],
     roles: ClientOptions['roles'],
     work: (client: ClientAssociation) => Promise<T>,
+    signal?: AbortSignal,
   ): Promise<T> {
     let client: ClientAssociation;
     try {
@@ -177,8 +180,10 @@ export class PacsClient {
         connectTimeoutMs: this.node.connectTimeoutMs,
         artimMs: this.node.connectTimeoutMs,
         log: this.#log,
+        ...(signal ? { signal } : {}),
       });
     } catch (error) {
+      signal?.throwIfAborted();
       if (isConnectionFailure(error))
         throw new PacsUnreachableError(
           `PACS ${this.node.name} (${this.node.aeTitle} at ${this.node.host}:${this.node.port}) is unreachable: ${(error as Error).message}`,
@@ -186,7 +191,18 @@ export class PacsClient {
         );
       throw error;
     }
-    return useAssociation(client, work);
+    if (!signal) return useAssociation(client, work);
+    const onAbort = (): void => void client.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      signal.throwIfAborted();
+      return await useAssociation(client, work);
+    } catch (error) {
+      // Aborted by useAssociation already; what the cut-short work threw says less than why.
+      throw signal.aborted ? signal.reason : error;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 
   /** The presentation context of a query/retrieve service in the node's information model. */
@@ -208,14 +224,15 @@ export class PacsClient {
     if (status !== Status.Success) throw new Error(`C-ECHO answered status ${status}`);
   }
 
-  async #find(identifier: Identifier): Promise<Identifier[]> {
-    return this.withAssociation(this.qrContexts('find'), [], (client) =>
-      cFind(client, this.node.queryModel, identifier, { timeoutMs: this.node.responseTimeoutMs }),
-    );
+  async #find(identifier: Identifier, signal: AbortSignal | undefined): Promise<Identifier[]> {
+    const options = { timeoutMs: this.node.responseTimeoutMs };
+    const find = (client: ClientAssociation): Promise<Identifier[]> =>
+      cFind(client, this.node.queryModel, identifier, options);
+    return this.withAssociation(this.qrContexts('find'), [], find, signal);
   }
 
   /** Study-level C-FIND. Keys left out are asked as return keys. */
-  async findStudies(query: StudyQuery): Promise<StudyMatch[]> {
+  async findStudies(query: StudyQuery, signal?: AbortSignal): Promise<StudyMatch[]> {
     const matches = await this.#find(
       identifierOf({
         QueryRetrieveLevel: 'STUDY',
@@ -230,6 +247,7 @@ export class PacsClient {
         NumberOfStudyRelatedSeries: '',
         SOPClassesInStudy: '',
       }),
+      signal,
     );
     return matches.flatMap((match) => {
       const studyInstanceUid = getText(match, 'StudyInstanceUID');
@@ -252,7 +270,7 @@ export class PacsClient {
   }
 
   /** Series-level C-FIND within a study. */
-  async findSeries(studyInstanceUid: string): Promise<SeriesMatch[]> {
+  async findSeries(studyInstanceUid: string, signal?: AbortSignal): Promise<SeriesMatch[]> {
     const matches = await this.#find(
       identifierOf({
         QueryRetrieveLevel: 'SERIES',
@@ -262,6 +280,7 @@ export class PacsClient {
         SeriesNumber: '',
         NumberOfSeriesRelatedInstances: '',
       }),
+      signal,
     );
     return matches.flatMap((match) => {
       const seriesInstanceUid = getText(match, 'SeriesInstanceUID');
@@ -283,6 +302,7 @@ export class PacsClient {
   async findInstances(
     studyInstanceUid: string,
     seriesInstanceUid: string,
+    signal?: AbortSignal,
   ): Promise<InstanceMatch[]> {
     const matches = await this.#find(
       identifierOf({
@@ -293,6 +313,7 @@ export class PacsClient {
         SOPClassUID: '',
         InstanceNumber: '',
       }),
+      signal,
     );
     return matches.flatMap((match) => {
       const sopInstanceUid = getText(match, 'SOPInstanceUID');
@@ -315,19 +336,27 @@ export class PacsClient {
     });
   }
 
-  /** C-MOVE of a study to the node's move destination (one of our AE titles). */
+  /**
+   * C-MOVE of a study to the node's move destination (one of our AE titles). `options.signal`
+   * aborts the association (see `withAssociation`).
+   */
   moveStudy(
     studyInstanceUid: string,
     options: RetrieveOptions & { patientId?: string } = {},
   ): Promise<SubOperationCounts> {
-    return this.withAssociation(this.qrContexts('move'), [], (client) =>
-      cMove(
-        client,
-        this.node.queryModel,
-        this.node.moveDestination,
-        this.#studyIdentifier(studyInstanceUid, options.patientId),
-        { timeoutMs: this.node.responseTimeoutMs, ...options },
-      ),
+    const { signal, ...rest } = options;
+    return this.withAssociation(
+      this.qrContexts('move'),
+      [],
+      (client) =>
+        cMove(
+          client,
+          this.node.queryModel,
+          this.node.moveDestination,
+          this.#studyIdentifier(studyInstanceUid, options.patientId),
+          { timeoutMs: this.node.responseTimeoutMs, ...rest },
+        ),
+      signal,
     );
   }
 
@@ -335,6 +364,7 @@ export class PacsClient {
    * C-GET of a study: the instances come back on the same association, each handed to `store`
    * (the durable ingest path) and answered with its outcome. `sopClasses` are the storage SOP
    * classes to propose, each with one context per transfer syntax and the SCP role.
+   * `options.signal` aborts the association (see `withAssociation`).
    */
   getStudy(
     studyInstanceUid: string,
@@ -348,14 +378,19 @@ export class PacsClient {
       scu: false,
       scp: true,
     }));
-    return this.withAssociation(contexts, roles, (client) =>
-      cGet(
-        client,
-        this.node.queryModel,
-        this.#studyIdentifier(studyInstanceUid, options.patientId),
-        store,
-        { timeoutMs: this.node.responseTimeoutMs, ...options },
-      ),
+    const { signal, ...rest } = options;
+    return this.withAssociation(
+      contexts,
+      roles,
+      (client) =>
+        cGet(
+          client,
+          this.node.queryModel,
+          this.#studyIdentifier(studyInstanceUid, options.patientId),
+          store,
+          { timeoutMs: this.node.responseTimeoutMs, ...rest },
+        ),
+      signal,
     );
   }
 }

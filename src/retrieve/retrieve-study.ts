@@ -2,6 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { AssociationRejectedError, type IncomingStoreHandler } from '../dimse/client.js';
 import { DimseStatusError, MoveDestinationUnknownError } from '../dimse/errors.js';
+import { unlessAborted } from '../queue/abortable.js';
+import { SharedRuns } from '../queue/shared-runs.js';
 import { PacsUnreachableError, type PacsClient, type StudyMatch } from './pacs-client.js';
 
 /** What the retriever needs from the index. */
@@ -62,11 +64,13 @@ function isRefusal(error: unknown): boolean {
  * Retrieves studies from one PACS node the way the regional chain does: study-level C-FIND by
  * accession (with patient and issuer when known), one C-MOVE or C-GET per study, then a
  * completeness check against the PACS's own count, with capped exponential backoff between
- * attempts. Concurrent retrieves of one study share one run.
+ * attempts. Concurrent retrieves of one study share one run. A caller's signal gives its
+ * retrieve up: the association in progress is aborted and no further attempt is made (a run
+ * shared with other callers goes on while one of them still waits for it).
  */
 export class StudyRetriever {
   #deps: RetrieverDeps;
-  #running = new Map<string, Promise<StudyProgress>>();
+  #running = new SharedRuns<StudyProgress>();
   #sleep: (ms: number) => Promise<void>;
 
   constructor(deps: RetrieverDeps) {
@@ -88,13 +92,25 @@ export class StudyRetriever {
     return Math.min(retryMaxDelayMs, retryBaseDelayMs * 2 ** retry);
   }
 
-  /** Find the studies of an accession number and retrieve each until complete. */
-  async retrieveByAccession(request: AccessionRequest): Promise<RetrieveOutcome> {
+  /** Wait before a retry; cut short by `signal`. */
+  #pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return unlessAborted(this.#sleep(ms), signal);
+  }
+
+  /**
+   * Find the studies of an accession number and retrieve each until complete. When `signal`
+   * aborts this rejects with its reason, once the retrieves it started have stopped.
+   */
+  async retrieveByAccession(
+    request: AccessionRequest,
+    signal?: AbortSignal,
+  ): Promise<RetrieveOutcome> {
     const log = this.#deps.log.child({ pacs: this.nodeName });
     let studies: StudyMatch[];
     try {
-      studies = await this.#findWithRetries(request);
+      studies = await this.#findWithRetries(request, signal);
     } catch (error) {
+      signal?.throwIfAborted();
       if (error instanceof PacsUnreachableError) {
         log.warn({ err: error.message }, 'PACS unreachable');
         return { kind: 'pacs-unreachable', error: error.message };
@@ -105,7 +121,10 @@ export class StudyRetriever {
     }
     const selected = this.#select(studies, request);
     if (typeof selected === 'string') return { kind: 'not-found', reason: selected };
-    const results = await Promise.allSettled(selected.map((study) => this.retrieveStudy(study)));
+    const results = await Promise.allSettled(
+      selected.map((study) => this.retrieveStudy(study, signal)),
+    );
+    signal?.throwIfAborted();
     const progress: StudyProgress[] = [];
     for (const result of results) {
       if (result.status === 'fulfilled') {
@@ -132,15 +151,21 @@ export class StudyRetriever {
     return { kind: complete ? 'complete' : 'incomplete', studies: progress };
   }
 
-  async #findWithRetries(request: AccessionRequest): Promise<StudyMatch[]> {
+  async #findWithRetries(
+    request: AccessionRequest,
+    signal: AbortSignal | undefined,
+  ): Promise<StudyMatch[]> {
     const { maxRetries } = this.#deps.pacs.node;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.#deps.pacs.findStudies({
-          accessionNumber: request.accessionNumber,
-          patientId: request.patientId,
-          issuerOfPatientId: request.issuerOfPatientId,
-        });
+        return await this.#deps.pacs.findStudies(
+          {
+            accessionNumber: request.accessionNumber,
+            patientId: request.patientId,
+            issuerOfPatientId: request.issuerOfPatientId,
+          },
+          signal,
+        );
       } catch (error) {
         if (!(error instanceof PacsUnreachableError) || attempt >= maxRetries) throw error;
         const delayMs = this.#delay(attempt);
@@ -148,7 +173,7 @@ export class StudyRetriever {
           { pacs: this.nodeName, attempt: attempt + 1, delayMs, err: error.message },
           'PACS query failed; retrying',
         );
-        await this.#sleep(delayMs);
+        await this.#pause(delayMs, signal);
       }
     }
   }
@@ -180,47 +205,51 @@ export class StudyRetriever {
     return selected;
   }
 
-  /** Retrieve one study until complete or out of retries; concurrent calls share one run. */
-  retrieveStudy(study: StudyMatch): Promise<StudyProgress> {
-    const running = this.#running.get(study.studyInstanceUid);
-    if (running) return running;
-    const run = this.#retrieveStudy(study).finally(() =>
-      this.#running.delete(study.studyInstanceUid),
+  /**
+   * Retrieve one study until complete or out of retries; concurrent calls share one run, which
+   * stops once every caller waiting for it has given it up through its signal.
+   */
+  retrieveStudy(study: StudyMatch, signal?: AbortSignal): Promise<StudyProgress> {
+    return this.#running.run(
+      study.studyInstanceUid,
+      (runSignal) => this.#retrieveStudy(study, runSignal),
+      signal,
     );
-    this.#running.set(study.studyInstanceUid, run);
-    return run;
   }
 
-  async #expectedCount(study: StudyMatch): Promise<number> {
+  async #expectedCount(study: StudyMatch, signal: AbortSignal): Promise<number> {
     if (study.numberOfStudyRelatedInstances !== undefined)
       return study.numberOfStudyRelatedInstances;
-    const series = await this.#deps.pacs.findSeries(study.studyInstanceUid);
+    const { pacs } = this.#deps;
+    const series = await pacs.findSeries(study.studyInstanceUid, signal);
     let total = 0;
     for (const one of series) {
       total +=
         one.numberOfSeriesRelatedInstances ??
-        (await this.#deps.pacs.findInstances(study.studyInstanceUid, one.seriesInstanceUid)).length;
+        (await pacs.findInstances(study.studyInstanceUid, one.seriesInstanceUid, signal)).length;
     }
     return total;
   }
 
-  async #sopClasses(study: StudyMatch): Promise<string[]> {
+  async #sopClasses(study: StudyMatch, signal: AbortSignal): Promise<string[]> {
     if (study.sopClassesInStudy.length > 0) return study.sopClassesInStudy;
+    const { pacs } = this.#deps;
     const classes = new Set<string>();
-    for (const series of await this.#deps.pacs.findSeries(study.studyInstanceUid)) {
-      for (const instance of await this.#deps.pacs.findInstances(
+    for (const series of await pacs.findSeries(study.studyInstanceUid, signal)) {
+      for (const instance of await pacs.findInstances(
         study.studyInstanceUid,
         series.seriesInstanceUid,
+        signal,
       ))
         if (instance.sopClassUid) classes.add(instance.sopClassUid);
     }
     return [...classes];
   }
 
-  async #retrieveStudy(study: StudyMatch): Promise<StudyProgress> {
+  async #retrieveStudy(study: StudyMatch, signal: AbortSignal): Promise<StudyProgress> {
     const { pacs, index, log } = this.#deps;
     const uid = study.studyInstanceUid;
-    const expected = await this.#expectedCount(study);
+    const expected = await this.#expectedCount(study, signal);
     await index.setExpectedInstances(uid, expected);
     const progress: StudyProgress = {
       studyInstanceUid: uid,
@@ -230,16 +259,18 @@ export class StudyRetriever {
     };
     const { maxRetries } = pacs.node;
     while (progress.held < expected && progress.attempts <= maxRetries) {
-      if (progress.attempts > 0) await this.#sleep(this.#delay(progress.attempts - 1));
+      if (progress.attempts > 0) await this.#pause(this.#delay(progress.attempts - 1), signal);
       progress.attempts++;
       try {
         if (pacs.node.retrieveMethod === 'C-GET')
-          await pacs.getStudy(uid, await this.#sopClasses(study), this.#deps.store, {
+          await pacs.getStudy(uid, await this.#sopClasses(study, signal), this.#deps.store, {
             patientId: study.patientId,
+            signal,
           });
-        else await pacs.moveStudy(uid, { patientId: study.patientId });
+        else await pacs.moveStudy(uid, { patientId: study.patientId, signal });
         delete progress.error;
       } catch (error) {
+        signal.throwIfAborted();
         progress.error = this.#explain(error);
         log.warn(
           {

@@ -66,6 +66,17 @@ export function basicAuth(): string {
   return `Basic ${Buffer.from(`${CALLER.username}:${CALLER.password}`).toString('base64')}`;
 }
 
+/** Ask for a document over SOAP 1.2 by plain HTTP; the answer's text (always HTTP 200). */
+export async function askText(bridge: TestBridge, fields: RequestFields): Promise<string> {
+  const response = await fetch(endpointOf(bridge), {
+    method: 'POST',
+    headers: { 'content-type': 'application/soap+xml; charset=utf-8', authorization: basicAuth() },
+    body: requestXml(fields),
+  });
+  if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
+  return response.text();
+}
+
 /** A node-soap client built from the WSDL the bridge serves, authenticated. */
 export async function soapClient(
   bridge: TestBridge,
@@ -99,6 +110,36 @@ export async function registerLinked(
     `report ${key} linked`,
   );
   return bridge.app.reporting.reports.get(key)!;
+}
+
+/**
+ * Register a report over the HTTP API and wait until its first linking run has ended, linked
+ * or not (a report waiting for images logs so).
+ */
+export async function registerTried(
+  bridge: TestBridge,
+  body: Record<string, unknown>,
+): Promise<ReportState> {
+  const key = `${String(body.codCL)}^${String(body.codDocumentoDipartimentale)}`;
+  const runs = (): number => linkingRuns(bridge, key);
+  const before = runs();
+  const response = await fetch(`http://127.0.0.1:${bridge.app.reporting.httpPort}/api/reports`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (response.status >= 300) throw new Error(`report refused: ${await response.text()}`);
+  await waitFor(() => runs() > before, 60_000, `a first linking run of ${key}`);
+  return bridge.app.reporting.reports.get(key)!;
+}
+
+/** Linking runs of a report that have ended so far, from the log. */
+export function linkingRuns(bridge: TestBridge, key: string): number {
+  return bridge.logs.filter(
+    (l) =>
+      l.report === key &&
+      (l.msg === 'report waiting for images' || l.msg === 'report linked; manifest stored'),
+  ).length;
 }
 
 /** Push files to the bridge with DCMTK dcmsend; throws when it fails. */

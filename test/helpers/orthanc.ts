@@ -87,6 +87,20 @@ export interface OrthancPacs {
   stop(): Promise<void>;
 }
 
+/** Orthanc as an entry of the bridge's `pacs.nodes`, named `orthanc`, with more settings. */
+export function orthancNode(
+  pacs: OrthancPacs,
+  settings: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    name: 'orthanc',
+    aeTitle: pacs.aeTitle,
+    host: '127.0.0.1',
+    port: pacs.dicomPort,
+    ...settings,
+  };
+}
+
 const ORTHANC = process.env.ORTHANC_BINARY ?? 'Orthanc';
 const STOP_TIMEOUT_MS = 10_000;
 const START_ATTEMPTS = 3;

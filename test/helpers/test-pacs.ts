@@ -26,6 +26,8 @@ export interface TestPacsOptions {
   bridgePort: () => number | undefined;
   /** Awaited before the instance at `index` is read to be sent. */
   beforeSend?: (index: number) => Promise<void>;
+  /** The port to listen on; default any free one. */
+  port?: number;
 }
 
 export interface TestPacs {
@@ -34,6 +36,8 @@ export interface TestPacs {
   readonly finds: number;
   /** C-MOVE requests answered so far. */
   readonly moves: number;
+  /** Associations callers have open with it now. */
+  readonly openAssociations: number;
   close(): Promise<void>;
 }
 
@@ -87,7 +91,7 @@ export async function startTestPacs(options: TestPacsOptions): Promise<TestPacs>
   const server = new DimseServer(
     {
       host: '127.0.0.1',
-      port: 0,
+      port: options.port ?? 0,
       maxAssociations: 8,
       maxPduLength: 64 * 1024,
       artimMs: 10_000,
@@ -111,6 +115,9 @@ export async function startTestPacs(options: TestPacsOptions): Promise<TestPacs>
     },
     get moves() {
       return moves;
+    },
+    get openAssociations() {
+      return server.activeAssociations;
     },
     close: () => server.close(1000),
   };

@@ -1,13 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
-import {
-  basicAuth,
-  endpointOf,
-  push,
-  registerMrReport,
-  requestXml,
-} from '../../helpers/on-demand.js';
+import { askText, endpointOf, push, registerMrReport } from '../../helpers/on-demand.js';
 import { SAMPLES_DIR, filesUnder } from '../../helpers/samples.js';
 import { waitFor } from '../../helpers/tools.js';
 
@@ -37,19 +31,12 @@ beforeAll(async () => {
 
 afterAll(() => disposeBridge(bridge));
 
-async function ask(document: string, deadlineMs?: number): Promise<string> {
-  const response = await fetch(endpointOf(bridge), {
-    method: 'POST',
-    headers: { 'content-type': 'application/soap+xml; charset=utf-8', authorization: basicAuth() },
-    body: requestXml({
-      codDocumentoDipartimentale: document,
-      formato: 'PDI_ZIP',
-      ...(deadlineMs ? { tempoMassimoAttesaMs: deadlineMs } : {}),
-    }),
+const ask = (document: string, deadlineMs?: number): Promise<string> =>
+  askText(bridge, {
+    codDocumentoDipartimentale: document,
+    formato: 'PDI_ZIP',
+    ...(deadlineMs ? { tempoMassimoAttesaMs: deadlineMs } : {}),
   });
-  expect(response.status).toBe(200);
-  return response.text();
-}
 
 const packageId = (text: string): string | undefined =>
   /<tns:identificativoDocumento>([^<]+)</.exec(text)?.[1];

@@ -3,7 +3,7 @@ import type soap from 'soap';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BRIDGE_AE, disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
 import { PATIENT_CF, callPort, soapClient, type RequestFields } from '../../helpers/on-demand.js';
-import { startOrthanc, type OrthancPacs } from '../../helpers/orthanc.js';
+import { orthancNode, startOrthanc, type OrthancPacs } from '../../helpers/orthanc.js';
 import { SAMPLES_DIR, filesUnder, sampleFacts } from '../../helpers/samples.js';
 import { waitFor } from '../../helpers/tools.js';
 
@@ -21,18 +21,7 @@ let client: soap.Client;
 beforeAll(async () => {
   orthanc = await startOrthanc();
   bridge = await startBridge({
-    pacs: {
-      nodes: [
-        {
-          name: 'orthanc',
-          aeTitle: orthanc.aeTitle,
-          host: '127.0.0.1',
-          port: orthanc.dicomPort,
-          maxRetries: 1,
-          retryBaseDelayMs: 50,
-        },
-      ],
-    },
+    pacs: { nodes: [orthancNode(orthanc, { maxRetries: 1, retryBaseDelayMs: 50 })] },
   });
   await orthanc.setModality('bridge', { aeTitle: BRIDGE_AE, host: '127.0.0.1', port: bridge.port });
   client = await soapClient(bridge);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DimseStatusError } from '../../../src/dimse/errors.js';
 import { BRIDGE_AE, disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
 import { settle } from '../../helpers/dimse-checks.js';
-import { startOrthanc, type OrthancPacs } from '../../helpers/orthanc.js';
+import { orthancNode, startOrthanc, type OrthancPacs } from '../../helpers/orthanc.js';
 import { SAMPLES_DIR, sampleFacts, type SampleFacts } from '../../helpers/samples.js';
 
 /*
@@ -26,17 +26,13 @@ beforeAll(async () => {
     dicom: { aeTitles: [BRIDGE_AE, UNKNOWN_AE] },
     pacs: {
       nodes: [
-        {
-          name: 'orthanc',
-          aeTitle: orthanc.aeTitle,
-          host: '127.0.0.1',
-          port: orthanc.dicomPort,
-          // We call as FSEBRIDGE, which Orthanc knows, and ask it to move to FSEBRIDGE2.
+        // We call as FSEBRIDGE, which Orthanc knows, and ask it to move to FSEBRIDGE2.
+        orthancNode(orthanc, {
           callingAeTitle: BRIDGE_AE,
           moveDestination: UNKNOWN_AE,
           maxRetries: 0,
           responseTimeoutMs: 30_000,
-        },
+        }),
       ],
     },
   });

@@ -1,14 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { JobQueue, JobQueueOptionsError } from '../../../src/queue/job-queue.js';
+import { JobQueue, JobQueueOptionsError, JobTimeoutError } from '../../../src/queue/job-queue.js';
 
 /** A job the test finishes when it wants, counting how often it started. */
 function controlled<T>(): {
-  work: () => Promise<T>;
+  work: (signal: AbortSignal) => Promise<T>;
   starts: () => number;
   finish: (value: T) => void;
   fail: (error: Error) => void;
+  /** The signal of its last start. */
+  signal: () => AbortSignal | undefined;
+  /** Resolves when its signal aborts. */
+  aborted: Promise<void>;
 } {
   let started = 0;
+  let signal: AbortSignal | undefined;
+  let abortSeen!: () => void;
+  const aborted = new Promise<void>((resolve) => (abortSeen = resolve));
   let resolve!: (value: T) => void;
   let reject!: (error: Error) => void;
   const done = new Promise<T>((res, rej) => {
@@ -16,13 +23,17 @@ function controlled<T>(): {
     reject = rej;
   });
   return {
-    work: () => {
+    work: (given) => {
       started++;
+      signal = given;
+      given.addEventListener('abort', () => abortSeen(), { once: true });
       return done;
     },
     starts: () => started,
     finish: (value) => resolve(value),
     fail: (error) => reject(error),
+    signal: () => signal,
+    aborted,
   };
 }
 
@@ -114,6 +125,41 @@ describe('bounded job queue', () => {
     expect(await queue.request('k', work, 1000)).toEqual({ kind: 'done', value: 'build-1' });
     now = 200;
     expect(await queue.request('k', work, 1000)).toEqual({ kind: 'done', value: 'build-2' });
+  });
+
+  it('gives a job up at its time limit, answering only once its work has stopped, its worker taken until then', async () => {
+    const queue = new JobQueue<string>({
+      concurrency: 1,
+      maxQueued: 1,
+      resultTtlMs: 0,
+      timeoutMs: 10,
+    });
+    const stuck = controlled<string>();
+    const next = controlled<string>();
+    const answer = queue.request('stuck', stuck.work, 60_000);
+    await stuck.aborted;
+    expect(stuck.signal()?.reason).toBeInstanceOf(JobTimeoutError);
+    // Aborted, not yet stopped: the worker is still taken and the next job waits for it.
+    expect(queue.running).toBe(1);
+    expect((await queue.request('next', next.work, 1)).kind).toBe('in-progress');
+    expect(next.starts()).toBe(0);
+    // An identical request meanwhile joins the job being given up rather than starting another.
+    const again = queue.request('stuck', stuck.work, 60_000);
+    expect(stuck.starts()).toBe(1);
+    stuck.fail(new Error('read aborted'));
+    for (const given of [await answer, await again]) {
+      expect(given.kind).toBe('failed');
+      expect(given.kind === 'failed' && given.error).toBeInstanceOf(JobTimeoutError);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(next.starts()).toBe(1);
+    next.finish('n');
+  });
+
+  it('refuses a time limit that is not a positive integer, naming it', () => {
+    expect(
+      () => new JobQueue({ concurrency: 1, maxQueued: 1, resultTtlMs: 0, timeoutMs: 0 }),
+    ).toThrow(/timeoutMs must be an integer >= 1: value was 0/);
   });
 
   it('drains at shutdown: drops waiting jobs, waits for running ones, at most the time given', async () => {
