@@ -73,6 +73,18 @@ export function reportingSchema() {
         default: 600 * SECOND,
         env: 'BRIDGE_HL7_IDLE_TIMEOUT_MS',
       },
+      maxFramesPerRead: {
+        doc: 'MLLP frames in one read from the network at most; past it the connection is closed once the frames before are answered.',
+        format: 'positive-int',
+        default: 1000,
+        env: 'BRIDGE_HL7_MAX_FRAMES_PER_READ',
+      },
+      maxFramesPerConnection: {
+        doc: 'MLLP frames on one connection at most; past it the connection is closed once the frames before are answered (senders reconnect).',
+        format: 'positive-int',
+        default: 100_000,
+        env: 'BRIDGE_HL7_MAX_FRAMES_PER_CONNECTION',
+      },
       facilities: {
         doc: 'Sending facilities (MSH-4) and how to read their messages: [{"sendingFacility": "RIS_TO", "patientIdAuthority": "PACS", "patientIdIssuer": "", "accessionIssuer": "", "codCL": "010101"}].',
         format: 'hl7-facilities',

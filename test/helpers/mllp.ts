@@ -62,6 +62,8 @@ export async function startListener(options: ListenerOptions = {}): Promise<Test
       maxMessageBytes: 64 * 1024,
       maxConnections: 16,
       idleTimeoutMs: 10_000,
+      maxFramesPerRead: 1000,
+      maxFramesPerConnection: 100_000,
       application: 'FSEBRIDGE',
       facility: 'ASR',
       ...options,
@@ -78,6 +80,8 @@ export class RawPeer {
   readonly socket: Socket;
   /** Resolves when the socket is closed (by either side), with the time it happened. */
   readonly closed: Promise<number>;
+  /** ACK frames read so far, whether taken with `nextFrame` or not. */
+  framesReceived = 0;
   #buffer = Buffer.alloc(0);
   #frames: Buffer[] = [];
   #waiters: ((frame: Buffer) => void)[] = [];
@@ -94,6 +98,7 @@ export class RawPeer {
         if (start < 0 || end < start) break;
         const frame = this.#buffer.subarray(start + 1, end);
         this.#buffer = this.#buffer.subarray(end + 2);
+        this.framesReceived++;
         const waiter = this.#waiters.shift();
         if (waiter) waiter(frame);
         else this.#frames.push(frame);

@@ -327,9 +327,12 @@ describe('MLLP listener', () => {
       expect(text).not.toContain(secret);
   });
 
-  it('refuses invalid options, naming them', () => {
-    return expect(start({ maxMessageBytes: 0 })).rejects.toThrow(
+  it('refuses invalid options, naming them', async () => {
+    await expect(start({ maxMessageBytes: 0 })).rejects.toThrow(
       'MLLP option maxMessageBytes must be an integer from 64 to 1073741824: value was 0',
+    );
+    await expect(start({ maxFramesPerRead: 0.5 })).rejects.toThrow(
+      'MLLP option maxFramesPerRead must be an integer from 1 to 9007199254740991: value was 0.5',
     );
   });
 });
