@@ -34,6 +34,8 @@ export interface AnsweredConnection {
 
 /** What the listener does when a frame is answered. */
 export interface AnswerHooks<C> {
+  /** The frame was a readable HL7 message. */
+  readable(connection: C): void;
   /** The connection is to be closed once what was written is flushed. */
   end(connection: C): void;
 }
@@ -63,6 +65,7 @@ export class MllpAnswerer<C extends AnsweredConnection> {
       this.#reply(connection, head ?? {}, decisionFromError(error), { size: bytes.length });
       return;
     }
+    this.#hooks.readable(connection);
     let decision: AckDecision;
     try {
       decision = await this.#handler(message, {

@@ -6,10 +6,17 @@ export interface MllpServerOptions {
   port: number;
   /** Largest message (bytes between the start and the end block) answered AA/AE. */
   maxMessageBytes: number;
-  /** Open connections at most; more are closed at once. */
+  /**
+   * Open connections at most. A new one beyond it takes the place of the connection idle the
+   * longest (nothing being received or answered on it); with none idle, it is closed at once.
+   */
   maxConnections: number;
+  /** Open connections from one address at most; more from it are closed at once. */
+  maxConnectionsPerAddress: number;
   /** A connection silent this long, with no message being processed, is closed. */
   idleTimeoutMs: number;
+  /** A connection that has sent no readable message this long after it opened is closed. */
+  firstMessageTimeoutMs: number;
   /** Frames in one read from the network at most; past it, the connection is closed. */
   maxFramesPerRead: number;
   /** Frames on one connection at most; past it, the connection is closed. */
@@ -33,7 +40,9 @@ export function checkMllpOptions(options: MllpServerOptions): void {
   checkInteger('port', options.port, 0, 65535);
   checkInteger('maxMessageBytes', options.maxMessageBytes, 64, 1024 * 1024 * 1024);
   checkInteger('maxConnections', options.maxConnections, 1, 100_000);
+  checkInteger('maxConnectionsPerAddress', options.maxConnectionsPerAddress, 1, 100_000);
   checkInteger('idleTimeoutMs', options.idleTimeoutMs, 1, MAX_TIMER_MS);
+  checkInteger('firstMessageTimeoutMs', options.firstMessageTimeoutMs, 1, MAX_TIMER_MS);
   checkInteger('maxFramesPerRead', options.maxFramesPerRead, 1, Number.MAX_SAFE_INTEGER);
   checkInteger(
     'maxFramesPerConnection',

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { type Hl7Handler, MllpAnswerer } from './mllp-answer.js';
+import { ConnectionTable } from './mllp-connections.js';
 import { type MllpEvent, MllpDecoder } from './mllp-framing.js';
 import { type MllpServerOptions, checkMllpOptions } from './mllp-options.js';
 import { WarningBudget } from './mllp-warnings.js';
@@ -12,6 +13,7 @@ interface Connection {
   id: number;
   socket: Socket;
   peer: string;
+  address: string;
   log: Logger;
   warnings: WarningBudget;
   decoder: MllpDecoder;
@@ -21,6 +23,10 @@ interface Connection {
   /** Non-whitespace bytes dropped outside frames since the last frame. */
   garbage: number;
   idle: NodeJS.Timeout | undefined;
+  /** Closes the connection if no readable message has come by then. */
+  firstMessage: NodeJS.Timeout | undefined;
+  /** When it was last active, as an order (see `ConnectionTable`). */
+  lastActivity: number;
   /** A read is being split into frames; the socket is paused until it is done. */
   reading: boolean;
   /** The next slice of the read is due (setImmediate). */
@@ -58,17 +64,25 @@ export class MllpServer {
   readonly #answer: MllpAnswerer<Connection>;
   readonly #log: Logger;
   readonly #server: Server;
-  readonly #connections = new Set<Connection>();
+  readonly #connections: ConnectionTable<Connection>;
   #closing: Promise<void> | undefined;
   #nextId = 1;
+  #activity = 0;
 
   constructor(options: MllpServerOptions, handler: Hl7Handler, log: Logger) {
     checkMllpOptions(options);
     this.#options = options;
     this.#answer = new MllpAnswerer(options, handler, {
+      readable: (connection) => clearTimeout(connection.firstMessage),
       end: (connection) => this.#end(connection),
     });
     this.#log = log;
+    this.#connections = new ConnectionTable(
+      options.maxConnections,
+      options.maxConnectionsPerAddress,
+      (connection) =>
+        connection.pending === 0 && !connection.reading && !connection.decoder.inFrame,
+    );
     this.#server = createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
     this.#server.on('error', (error) => this.#log.error({ err: error }, 'HL7 listener error'));
   }
@@ -135,6 +149,7 @@ export class MllpServer {
   /** Flush what was written, then close; destroy if the peer does not let go. */
   #end(connection: Connection): void {
     clearTimeout(connection.idle);
+    clearTimeout(connection.firstMessage);
     if (connection.socket.destroyed) return;
     connection.socket.end();
     setTimeout(() => connection.socket.destroy(), 500).unref();
@@ -142,7 +157,8 @@ export class MllpServer {
 
   #onConnection(socket: Socket): void {
     const id = this.#nextId++;
-    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    const address = socket.remoteAddress ?? '';
+    const peer = `${address}:${socket.remotePort}`;
     const log = this.#log.child({ connection: id, peer });
     socket.on('error', (error) => log.debug({ err: error }, 'HL7 connection error'));
     if (this.#closing) {
@@ -150,19 +166,39 @@ export class MllpServer {
       socket.destroy();
       return;
     }
-    if (this.#connections.size >= this.#options.maxConnections) {
-      log.warn(
-        { open: this.#connections.size, max: this.#options.maxConnections },
-        'HL7 connection refused: too many open connections',
-      );
+    const admission = this.#connections.admit(address);
+    if (!admission.admitted) {
+      if (admission.reason === 'address')
+        log.warn(
+          {
+            open: this.#connections.countFrom(address),
+            max: this.#options.maxConnectionsPerAddress,
+          },
+          'HL7 connection refused: too many open connections from this address',
+        );
+      else
+        log.warn(
+          { open: this.#connections.size, max: this.#options.maxConnections },
+          'HL7 connection refused: too many open connections',
+        );
       socket.destroy();
       return;
+    }
+    if (admission.replaces) {
+      const idle = admission.replaces;
+      idle.log.info(
+        { max: this.#options.maxConnections, newConnection: id },
+        'HL7 connection closed: idle the longest, to make room for a new connection',
+      );
+      this.#connections.delete(idle);
+      this.#end(idle);
     }
     socket.setKeepAlive(true, 60_000);
     const connection: Connection = {
       id,
       socket,
       peer,
+      address,
       log,
       warnings: new WarningBudget(log),
       decoder: new MllpDecoder(this.#options.maxMessageBytes),
@@ -170,6 +206,8 @@ export class MllpServer {
       pending: 0,
       garbage: 0,
       idle: undefined,
+      firstMessage: undefined,
+      lastActivity: ++this.#activity,
       reading: false,
       scheduled: false,
       framesInRead: 0,
@@ -180,11 +218,19 @@ export class MllpServer {
     log.debug('HL7 connection opened');
     socket.on('data', (chunk: Buffer) => this.#onData(connection, chunk));
     socket.once('close', () => this.#onClose(connection));
+    connection.firstMessage = setTimeout(() => {
+      log.info(
+        { firstMessageTimeoutMs: this.#options.firstMessageTimeoutMs },
+        'HL7 connection closed: no readable message since it opened',
+      );
+      socket.destroy();
+    }, this.#options.firstMessageTimeoutMs);
     this.#armIdle(connection);
   }
 
   #onClose(connection: Connection): void {
     clearTimeout(connection.idle);
+    clearTimeout(connection.firstMessage);
     this.#connections.delete(connection);
     connection.warnings.flush(false);
     const unfinished = connection.decoder.inFrame ? connection.decoder.frameSize : 0;
@@ -211,6 +257,7 @@ export class MllpServer {
 
   /** A read: the socket waits until its frames are taken, slice by slice. */
   #onData(connection: Connection, chunk: Buffer): void {
+    connection.lastActivity = ++this.#activity;
     connection.reading = true;
     connection.framesInRead = 0;
     clearTimeout(connection.idle);
@@ -335,6 +382,7 @@ export class MllpServer {
       })
       .finally(() => {
         connection.pending--;
+        connection.lastActivity = ++this.#activity;
         if (connection.reading) this.#schedule(connection);
         else this.#armIdle(connection);
       });

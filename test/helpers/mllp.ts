@@ -61,7 +61,9 @@ export async function startListener(options: ListenerOptions = {}): Promise<Test
       port: 0,
       maxMessageBytes: 64 * 1024,
       maxConnections: 16,
+      maxConnectionsPerAddress: 64,
       idleTimeoutMs: 10_000,
+      firstMessageTimeoutMs: 10_000,
       maxFramesPerRead: 1000,
       maxFramesPerConnection: 100_000,
       application: 'FSEBRIDGE',
@@ -106,9 +108,15 @@ export class RawPeer {
     });
   }
 
-  static connect(port: number): Promise<RawPeer> {
+  /** Connect to 127.0.0.1, from `localAddress` (any 127.x.y.z on Linux) when given. */
+  static connect(port: number, localAddress?: string): Promise<RawPeer> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port, noDelay: true });
+      const socket = connect({
+        host: '127.0.0.1',
+        port,
+        noDelay: true,
+        ...(localAddress ? { localAddress } : {}),
+      });
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.off('error', reject);

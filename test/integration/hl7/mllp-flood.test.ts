@@ -45,6 +45,7 @@ describe('MLLP listener under a flood of frames', () => {
         port: 0,
         maxFramesPerRead: 1_000_000,
         maxFramesPerConnection: 1_000_000,
+        firstMessageTimeoutMs: 3_600_000,
       },
     });
     const flood = await peer(bridge.app.reporting.hl7Port!);
