@@ -7,6 +7,7 @@ import { normalisePacsNodes, type PacsNodeSetting } from './pacs-nodes.js';
 import { createSchema } from './schema.js';
 import { isValidUid } from '../dicom/uid.js';
 import type { FacilitySetting } from '../hl7/facilities.js';
+import type { MllpServerOptions } from '../hl7/mllp-options.js';
 import { errorCodes, type ErrorKind } from '../fse/error-catalogue.js';
 import type { PdiSettings } from '../fse/pdi-manifest.js';
 
@@ -40,13 +41,8 @@ export interface BridgeConfig {
     sendTimeoutMs: number;
   };
   http: { host: string; port: number; bodyLimitBytes: number; apiToken: string };
-  hl7: {
+  hl7: Omit<MllpServerOptions, 'application' | 'facility'> & {
     enabled: boolean;
-    host: string;
-    port: number;
-    maxMessageBytes: number;
-    maxConnections: number;
-    idleTimeoutMs: number;
     facilities: FacilitySetting[];
   };
   fse: {

@@ -62,16 +62,40 @@ export function reportingSchema() {
         env: 'BRIDGE_HL7_MAX_MESSAGE_BYTES',
       },
       maxConnections: {
-        doc: 'MLLP connections served at once.',
+        doc: 'MLLP connections served at once; a new one beyond it replaces the connection idle the longest, and is closed at once only when none is idle.',
         format: 'positive-int',
         default: 16,
         env: 'BRIDGE_HL7_MAX_CONNECTIONS',
+      },
+      maxConnectionsPerAddress: {
+        doc: 'MLLP connections open at once from one address; more from it are closed at once.',
+        format: 'positive-int',
+        default: 8,
+        env: 'BRIDGE_HL7_MAX_CONNECTIONS_PER_ADDRESS',
       },
       idleTimeoutMs: {
         doc: 'An MLLP connection silent for this long is closed, in milliseconds.',
         format: 'positive-int',
         default: 600 * SECOND,
         env: 'BRIDGE_HL7_IDLE_TIMEOUT_MS',
+      },
+      firstMessageTimeoutMs: {
+        doc: 'An MLLP connection that has sent no readable HL7 message this long after it opened is closed, in milliseconds.',
+        format: 'positive-int',
+        default: 30 * SECOND,
+        env: 'BRIDGE_HL7_FIRST_MESSAGE_TIMEOUT_MS',
+      },
+      maxFramesPerRead: {
+        doc: 'MLLP frames in one read from the network at most; past it the connection is closed once the frames before are answered.',
+        format: 'positive-int',
+        default: 1000,
+        env: 'BRIDGE_HL7_MAX_FRAMES_PER_READ',
+      },
+      maxFramesPerConnection: {
+        doc: 'MLLP frames on one connection at most; past it the connection is closed once the frames before are answered (senders reconnect).',
+        format: 'positive-int',
+        default: 100_000,
+        env: 'BRIDGE_HL7_MAX_FRAMES_PER_CONNECTION',
       },
       facilities: {
         doc: 'Sending facilities (MSH-4) and how to read their messages: [{"sendingFacility": "RIS_TO", "patientIdAuthority": "PACS", "patientIdIssuer": "", "accessionIssuer": "", "codCL": "010101"}].',

@@ -1,47 +1,21 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { type AckDecision, type AckSource, buildAck, decisionFromError } from './ack.js';
-import { encodeText } from './encoding.js';
-import { Hl7Error, Hl7ErrorCode } from './errors.js';
-import { type Hl7Message, hdText, parseHl7, readHeader } from './message.js';
-import { MllpDecoder, frame } from './mllp-framing.js';
+import { type Hl7Handler, MllpAnswerer } from './mllp-answer.js';
+import { ConnectionTable } from './mllp-connections.js';
+import { type MllpEvent, MllpDecoder } from './mllp-framing.js';
+import { type MllpServerOptions, checkMllpOptions } from './mllp-options.js';
+import { WarningBudget } from './mllp-warnings.js';
 
-export interface MllpServerOptions {
-  /** Address to bind; `0.0.0.0` or `::` for all interfaces. */
-  host: string;
-  /** Port; 0 picks a free one (see `listen`). */
-  port: number;
-  /** Largest message (bytes between the start and the end block) answered AA/AE. */
-  maxMessageBytes: number;
-  /** Open connections at most; more are closed at once. */
-  maxConnections: number;
-  /** A connection silent this long, with no message being processed, is closed. */
-  idleTimeoutMs: number;
-  /** MSH-3/MSH-4 of our ACKs when the sender left MSH-5/MSH-6 empty. */
-  application?: string;
-  facility?: string;
-}
-
-/** A message as it arrived, with who sent it. */
-export interface ReceivedMessage {
-  bytes: Buffer;
-  /** `address:port` of the peer. */
-  peer: string;
-  connectionId: number;
-}
-
-/**
- * Decides the answer to a parsed message. `message.header` carries what idempotency needs:
- * sendingApplication (MSH-3), sendingFacility (MSH-4), controlId (MSH-10). A thrown `Hl7Error`
- * is answered with its AE/AR; any other throw with AR 207.
- */
-export type Hl7Handler = (message: Hl7Message, received: ReceivedMessage) => Promise<AckDecision>;
+export type { Hl7Handler, ReceivedMessage } from './mllp-answer.js';
+export type { MllpServerOptions } from './mllp-options.js';
 
 interface Connection {
   id: number;
   socket: Socket;
   peer: string;
+  address: string;
   log: Logger;
+  warnings: WarningBudget;
   decoder: MllpDecoder;
   /** Frames answered in the order they came. */
   queue: Promise<void>;
@@ -49,46 +23,66 @@ interface Connection {
   /** Non-whitespace bytes dropped outside frames since the last frame. */
   garbage: number;
   idle: NodeJS.Timeout | undefined;
+  /** Closes the connection if no readable message has come by then. */
+  firstMessage: NodeJS.Timeout | undefined;
+  /** When it was last active, as an order (see `ConnectionTable`). */
+  lastActivity: number;
+  /** A read is being split into frames; the socket is paused until it is done. */
+  reading: boolean;
+  /** The next slice of the read is due (setImmediate). */
+  scheduled: boolean;
+  framesInRead: number;
+  frames: number;
+  /** A limit was exceeded: no more frames are taken, the connection closes once answered. */
+  stopped: boolean;
 }
 
-/** Frames queued on one connection before it stops reading (back-pressure). */
+/**
+ * Frames waiting for their answer on one connection before it stops taking more from the read
+ * (back-pressure). The answers are a chain of promises, and each error created while answering
+ * one (an unreadable frame) makes V8 walk the part of the chain still pending for its async
+ * stack trace: were every frame of a read queued at once, a read of n frames would cost n².
+ */
 const MAX_QUEUED_FRAMES = 8;
+/**
+ * Decoder events handled at most before the event loop gets a turn: a read holding thousands
+ * of frames is split in slices, so that other connections and the DICOM side are served
+ * between them.
+ */
+const EVENTS_PER_SLICE = 64;
 /** Past this multiple of the size limit, a frame is not worth reading to its end. */
 const OVERSIZE_ABORT_FACTOR = 8;
-
-function checkInteger(name: string, value: unknown, min: number, max: number): void {
-  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max)
-    throw new TypeError(
-      `MLLP option ${name} must be an integer from ${min} to ${max}: value was ${JSON.stringify(value)}`,
-    );
-}
 
 /**
  * An HL7 v2 listener over MLLP on a TCP port: frames messages, parses them, asks the handler
  * how to answer and writes the ACK. Malformed input is answered AR/AE or, when not even the
  * MSH of an oversized frame is readable, the connection is closed; no input stops the server.
+ * A read holding many frames is handled in slices that let the event loop turn between them.
  */
 export class MllpServer {
   readonly #options: MllpServerOptions;
-  readonly #handler: Hl7Handler;
+  readonly #answer: MllpAnswerer<Connection>;
   readonly #log: Logger;
   readonly #server: Server;
-  readonly #connections = new Set<Connection>();
+  readonly #connections: ConnectionTable<Connection>;
   #closing: Promise<void> | undefined;
   #nextId = 1;
+  #activity = 0;
 
   constructor(options: MllpServerOptions, handler: Hl7Handler, log: Logger) {
-    checkInteger('port', options.port, 0, 65535);
-    checkInteger('maxMessageBytes', options.maxMessageBytes, 64, 1024 * 1024 * 1024);
-    checkInteger('maxConnections', options.maxConnections, 1, 100_000);
-    checkInteger('idleTimeoutMs', options.idleTimeoutMs, 1, 2_147_483_647);
-    if (typeof options.host !== 'string' || options.host === '')
-      throw new TypeError(
-        `MLLP option host must be an address: value was ${JSON.stringify(options.host)}`,
-      );
+    checkMllpOptions(options);
     this.#options = options;
-    this.#handler = handler;
+    this.#answer = new MllpAnswerer(options, handler, {
+      readable: (connection) => clearTimeout(connection.firstMessage),
+      end: (connection) => this.#end(connection),
+    });
     this.#log = log;
+    this.#connections = new ConnectionTable(
+      options.maxConnections,
+      options.maxConnectionsPerAddress,
+      (connection) =>
+        connection.pending === 0 && !connection.reading && !connection.decoder.inFrame,
+    );
     this.#server = createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
     this.#server.on('error', (error) => this.#log.error({ err: error }, 'HL7 listener error'));
   }
@@ -155,6 +149,7 @@ export class MllpServer {
   /** Flush what was written, then close; destroy if the peer does not let go. */
   #end(connection: Connection): void {
     clearTimeout(connection.idle);
+    clearTimeout(connection.firstMessage);
     if (connection.socket.destroyed) return;
     connection.socket.end();
     setTimeout(() => connection.socket.destroy(), 500).unref();
@@ -162,7 +157,8 @@ export class MllpServer {
 
   #onConnection(socket: Socket): void {
     const id = this.#nextId++;
-    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    const address = socket.remoteAddress ?? '';
+    const peer = `${address}:${socket.remotePort}`;
     const log = this.#log.child({ connection: id, peer });
     socket.on('error', (error) => log.debug({ err: error }, 'HL7 connection error'));
     if (this.#closing) {
@@ -170,47 +166,86 @@ export class MllpServer {
       socket.destroy();
       return;
     }
-    if (this.#connections.size >= this.#options.maxConnections) {
-      log.warn(
-        { open: this.#connections.size, max: this.#options.maxConnections },
-        'HL7 connection refused: too many open connections',
-      );
+    const admission = this.#connections.admit(address);
+    if (!admission.admitted) {
+      if (admission.reason === 'address')
+        log.warn(
+          {
+            open: this.#connections.countFrom(address),
+            max: this.#options.maxConnectionsPerAddress,
+          },
+          'HL7 connection refused: too many open connections from this address',
+        );
+      else
+        log.warn(
+          { open: this.#connections.size, max: this.#options.maxConnections },
+          'HL7 connection refused: too many open connections',
+        );
       socket.destroy();
       return;
+    }
+    if (admission.replaces) {
+      const idle = admission.replaces;
+      idle.log.info(
+        { max: this.#options.maxConnections, newConnection: id },
+        'HL7 connection closed: idle the longest, to make room for a new connection',
+      );
+      this.#connections.delete(idle);
+      this.#end(idle);
     }
     socket.setKeepAlive(true, 60_000);
     const connection: Connection = {
       id,
       socket,
       peer,
+      address,
       log,
+      warnings: new WarningBudget(log),
       decoder: new MllpDecoder(this.#options.maxMessageBytes),
       queue: Promise.resolve(),
       pending: 0,
       garbage: 0,
       idle: undefined,
+      firstMessage: undefined,
+      lastActivity: ++this.#activity,
+      reading: false,
+      scheduled: false,
+      framesInRead: 0,
+      frames: 0,
+      stopped: false,
     };
     this.#connections.add(connection);
     log.debug('HL7 connection opened');
     socket.on('data', (chunk: Buffer) => this.#onData(connection, chunk));
-    socket.once('close', () => {
-      clearTimeout(connection.idle);
-      this.#connections.delete(connection);
-      const unfinished = connection.decoder.inFrame ? connection.decoder.frameSize : 0;
-      if (connection.garbage > 0 || unfinished > 0)
-        log.warn(
-          { garbageBytes: connection.garbage, unfinishedFrameBytes: unfinished },
-          'HL7 connection closed with bytes that were not a whole message',
-        );
-      else log.debug('HL7 connection closed');
-    });
+    socket.once('close', () => this.#onClose(connection));
+    connection.firstMessage = setTimeout(() => {
+      log.info(
+        { firstMessageTimeoutMs: this.#options.firstMessageTimeoutMs },
+        'HL7 connection closed: no readable message since it opened',
+      );
+      socket.destroy();
+    }, this.#options.firstMessageTimeoutMs);
     this.#armIdle(connection);
+  }
+
+  #onClose(connection: Connection): void {
+    clearTimeout(connection.idle);
+    clearTimeout(connection.firstMessage);
+    this.#connections.delete(connection);
+    connection.warnings.flush(false);
+    const unfinished = connection.decoder.inFrame ? connection.decoder.frameSize : 0;
+    if (connection.garbage > 0 || unfinished > 0)
+      connection.log.warn(
+        { garbageBytes: connection.garbage, unfinishedFrameBytes: unfinished },
+        'HL7 connection closed with bytes that were not a whole message',
+      );
+    else connection.log.debug('HL7 connection closed');
   }
 
   #armIdle(connection: Connection): void {
     clearTimeout(connection.idle);
     connection.idle = undefined;
-    if (connection.pending > 0 || connection.socket.destroyed) return;
+    if (connection.pending > 0 || connection.reading || connection.socket.destroyed) return;
     connection.idle = setTimeout(() => {
       connection.log.info(
         { idleTimeoutMs: this.#options.idleTimeoutMs, inFrame: connection.decoder.inFrame },
@@ -220,33 +255,49 @@ export class MllpServer {
     }, this.#options.idleTimeoutMs);
   }
 
+  /** A read: the socket waits until its frames are taken, slice by slice. */
   #onData(connection: Connection, chunk: Buffer): void {
-    const { decoder, log } = connection;
-    for (const event of decoder.push(chunk)) {
-      switch (event.type) {
-        case 'garbage':
-          connection.garbage += event.size;
-          break;
-        case 'restarted':
-          log.warn({ droppedBytes: event.dropped }, 'HL7 frame restarted before its end: dropped');
-          break;
-        case 'message':
-        case 'oversized':
-          if (connection.garbage > 0) {
-            log.warn({ garbageBytes: connection.garbage }, 'HL7 bytes outside a frame dropped');
-            connection.garbage = 0;
-          }
-          if (this.#closing) {
-            log.debug('HL7 frame received while shutting down: not answered');
-            break;
-          }
-          this.#enqueue(connection, () =>
-            event.type === 'message'
-              ? this.#answerMessage(connection, event.bytes)
-              : this.#answerOversized(connection, event.head, event.size),
-          );
+    connection.lastActivity = ++this.#activity;
+    connection.reading = true;
+    connection.framesInRead = 0;
+    clearTimeout(connection.idle);
+    connection.socket.pause();
+    connection.decoder.feed(chunk);
+    this.#slice(connection);
+  }
+
+  #schedule(connection: Connection): void {
+    if (connection.scheduled) return;
+    connection.scheduled = true;
+    setImmediate(() => {
+      connection.scheduled = false;
+      this.#slice(connection);
+    });
+  }
+
+  /**
+   * Handle the events of the current read, up to `EVENTS_PER_SLICE` and while fewer than
+   * `MAX_QUEUED_FRAMES` wait for their answer; the rest after the event loop has turned.
+   */
+  #slice(connection: Connection): void {
+    const { decoder, socket } = connection;
+    for (let handled = 0; handled < EVENTS_PER_SLICE; handled++) {
+      if (!connection.reading || connection.stopped || socket.destroyed) return;
+      // An answer that completes schedules the next slice.
+      if (connection.pending >= MAX_QUEUED_FRAMES) return;
+      const event = decoder.next();
+      if (!event) {
+        this.#readDone(connection);
+        return;
       }
+      this.#onEvent(connection, event);
     }
+    this.#schedule(connection);
+  }
+
+  #readDone(connection: Connection): void {
+    connection.reading = false;
+    const { decoder, log, socket } = connection;
     // A peer streaming one endless frame, or only garbage, is cut off: memory is bounded
     // either way, but the connection would otherwise never go idle.
     const limit = this.#options.maxMessageBytes * OVERSIZE_ABORT_FACTOR;
@@ -255,16 +306,74 @@ export class MllpServer {
         { frameBytes: decoder.frameSize, garbageBytes: connection.garbage },
         'HL7 connection closed: too many bytes without a frame end',
       );
-      connection.socket.destroy();
+      socket.destroy();
       return;
     }
+    socket.resume();
     this.#armIdle(connection);
+  }
+
+  #onEvent(connection: Connection, event: MllpEvent): void {
+    switch (event.type) {
+      case 'garbage':
+        connection.garbage += event.size;
+        return;
+      case 'restarted':
+        connection.warnings.warn(
+          { droppedBytes: event.dropped },
+          'HL7 frame restarted before its end: dropped',
+        );
+        this.#countFrame(connection);
+        return;
+      case 'message':
+      case 'oversized':
+        if (connection.garbage > 0) {
+          connection.warnings.warn(
+            { garbageBytes: connection.garbage },
+            'HL7 bytes outside a frame dropped',
+          );
+          connection.garbage = 0;
+        }
+        if (this.#closing) {
+          connection.log.debug('HL7 frame received while shutting down: not answered');
+          return;
+        }
+        if (!this.#countFrame(connection)) return;
+        this.#enqueue(connection, () =>
+          event.type === 'message'
+            ? this.#answer.message(connection, event.bytes)
+            : this.#answer.oversized(connection, event.head, event.size),
+        );
+    }
+  }
+
+  /** Count a frame against the limits; past one, stop taking frames and close once answered. */
+  #countFrame(connection: Connection): boolean {
+    connection.frames++;
+    connection.framesInRead++;
+    const { maxFramesPerRead, maxFramesPerConnection } = this.#options;
+    let exceeded: string | undefined;
+    if (connection.framesInRead > maxFramesPerRead)
+      exceeded = 'HL7 connection closed: more frames in one read than allowed';
+    else if (connection.frames > maxFramesPerConnection)
+      exceeded = 'HL7 connection closed: more frames on one connection than allowed';
+    if (exceeded === undefined) return true;
+    connection.stopped = true;
+    connection.log.warn(
+      {
+        framesInRead: connection.framesInRead,
+        frames: connection.frames,
+        maxFramesPerRead,
+        maxFramesPerConnection,
+      },
+      `${exceeded}; the frames before it are answered, the rest is not`,
+    );
+    void connection.queue.then(() => this.#end(connection));
+    return false;
   }
 
   #enqueue(connection: Connection, work: () => Promise<void>): void {
     connection.pending++;
-    clearTimeout(connection.idle);
-    if (connection.pending >= MAX_QUEUED_FRAMES) connection.socket.pause();
     connection.queue = connection.queue
       .then(work)
       .catch((error: unknown) => {
@@ -273,79 +382,9 @@ export class MllpServer {
       })
       .finally(() => {
         connection.pending--;
-        if (connection.pending < MAX_QUEUED_FRAMES && connection.socket.isPaused())
-          connection.socket.resume();
-        this.#armIdle(connection);
+        connection.lastActivity = ++this.#activity;
+        if (connection.reading) this.#schedule(connection);
+        else this.#armIdle(connection);
       });
-  }
-
-  async #answerMessage(connection: Connection, bytes: Buffer): Promise<void> {
-    let message: Hl7Message;
-    try {
-      message = parseHl7(bytes);
-    } catch (error) {
-      const head = readHeader(bytes);
-      this.#reply(connection, head ?? {}, decisionFromError(error), { size: bytes.length });
-      return;
-    }
-    let decision: AckDecision;
-    try {
-      decision = await this.#handler(message, {
-        bytes,
-        peer: connection.peer,
-        connectionId: connection.id,
-      });
-    } catch (error) {
-      if (!(error instanceof Hl7Error))
-        connection.log.error(
-          { err: error, controlId: message.header.controlId },
-          'HL7 handler failed',
-        );
-      decision = decisionFromError(error);
-    }
-    this.#reply(connection, message, decision, { size: bytes.length });
-  }
-
-  async #answerOversized(connection: Connection, head: Buffer, size: number): Promise<void> {
-    const header = readHeader(head);
-    if (!header) {
-      connection.log.warn(
-        { size, maxMessageBytes: this.#options.maxMessageBytes },
-        'HL7 message too large and without a readable MSH: closing the connection',
-      );
-      this.#end(connection);
-      return;
-    }
-    const decision: AckDecision = {
-      code: 'AR',
-      reason: `message of ${size} bytes exceeds the limit of ${this.#options.maxMessageBytes} bytes`,
-      errorCode: Hl7ErrorCode.ApplicationInternalError,
-    };
-    this.#reply(connection, header, decision, { size });
-  }
-
-  #reply(connection: Connection, source: AckSource, decision: AckDecision, extra: object): void {
-    const msh = source.msh;
-    const summary = {
-      ...extra,
-      sendingApplication: msh ? hdText(msh.field(3)) : undefined,
-      sendingFacility: msh ? hdText(msh.field(4)) : undefined,
-      messageType: msh ? `${msh.field(9).component(1)}^${msh.field(9).component(2)}` : undefined,
-      controlId: msh?.field(10).value,
-      ack: decision.code,
-      reason: decision.reason,
-    };
-    if (decision.code === 'AA') connection.log.info(summary, 'HL7 message accepted');
-    else connection.log.warn(summary, 'HL7 message refused');
-    const ack = buildAck(source, decision, {
-      application: this.#options.application,
-      facility: this.#options.facility,
-    });
-    const { socket } = connection;
-    if (socket.destroyed || !socket.writable) {
-      connection.log.warn({ controlId: summary.controlId }, 'HL7 connection gone before the ACK');
-      return;
-    }
-    socket.write(frame(encodeText(ack, source.charset ?? 'utf-8')));
   }
 }

@@ -61,7 +61,11 @@ export async function startListener(options: ListenerOptions = {}): Promise<Test
       port: 0,
       maxMessageBytes: 64 * 1024,
       maxConnections: 16,
+      maxConnectionsPerAddress: 64,
       idleTimeoutMs: 10_000,
+      firstMessageTimeoutMs: 10_000,
+      maxFramesPerRead: 1000,
+      maxFramesPerConnection: 100_000,
       application: 'FSEBRIDGE',
       facility: 'ASR',
       ...options,
@@ -78,6 +82,8 @@ export class RawPeer {
   readonly socket: Socket;
   /** Resolves when the socket is closed (by either side), with the time it happened. */
   readonly closed: Promise<number>;
+  /** ACK frames read so far, whether taken with `nextFrame` or not. */
+  framesReceived = 0;
   #buffer = Buffer.alloc(0);
   #frames: Buffer[] = [];
   #waiters: ((frame: Buffer) => void)[] = [];
@@ -94,6 +100,7 @@ export class RawPeer {
         if (start < 0 || end < start) break;
         const frame = this.#buffer.subarray(start + 1, end);
         this.#buffer = this.#buffer.subarray(end + 2);
+        this.framesReceived++;
         const waiter = this.#waiters.shift();
         if (waiter) waiter(frame);
         else this.#frames.push(frame);
@@ -101,9 +108,15 @@ export class RawPeer {
     });
   }
 
-  static connect(port: number): Promise<RawPeer> {
+  /** Connect to 127.0.0.1, from `localAddress` (any 127.x.y.z on Linux) when given. */
+  static connect(port: number, localAddress?: string): Promise<RawPeer> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port, noDelay: true });
+      const socket = connect({
+        host: '127.0.0.1',
+        port,
+        noDelay: true,
+        ...(localAddress ? { localAddress } : {}),
+      });
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.off('error', reject);

@@ -244,16 +244,27 @@ describe('MLLP listener', () => {
     expect(closedAt - answered).toBeGreaterThanOrEqual(150);
   });
 
-  it('closes connections beyond the limit at once and accepts again when one closes', async () => {
-    await start({ maxConnections: 3 });
+  it('closes connections beyond the limit at once while every one is busy, and accepts again when one closes', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let entered = 0;
+    await start({
+      maxConnections: 3,
+      sink: () => {
+        entered++;
+        return held;
+      },
+    });
     const open = [await peer(), await peer(), await peer()];
-    for (const [i, client] of open.entries()) {
-      client.send(mdm({ controlId: `C${i}` }));
-      expect(ackOf(await client.nextFrame())).toMatchObject({ code: 'AA' });
-    }
+    for (const [i, client] of open.entries()) client.send(mdm({ controlId: `C${i}` }));
+    // Each connection has a message being processed: none is idle.
+    await vi.waitFor(() => expect(entered).toBe(3));
     const extra = await peer();
     extra.send(mdm({ controlId: 'EXTRA' }));
     await expect(extra.nextFrame()).rejects.toThrow('connection closed without an ACK');
+    release();
+    for (const client of open)
+      expect(ackOf(await client.nextFrame())).toMatchObject({ code: 'AA' });
     open[0]!.close();
     await open[0]!.closed;
     await vi.waitFor(() => expect(listener!.server.connectionCount).toBe(2));
@@ -327,9 +338,15 @@ describe('MLLP listener', () => {
       expect(text).not.toContain(secret);
   });
 
-  it('refuses invalid options, naming them', () => {
-    return expect(start({ maxMessageBytes: 0 })).rejects.toThrow(
+  it('refuses invalid options, naming them', async () => {
+    await expect(start({ maxMessageBytes: 0 })).rejects.toThrow(
       'MLLP option maxMessageBytes must be an integer from 64 to 1073741824: value was 0',
+    );
+    await expect(start({ maxFramesPerRead: 0.5 })).rejects.toThrow(
+      'MLLP option maxFramesPerRead must be an integer from 1 to 9007199254740991: value was 0.5',
+    );
+    await expect(start({ firstMessageTimeoutMs: 0 })).rejects.toThrow(
+      'MLLP option firstMessageTimeoutMs must be an integer from 1 to 2147483647: value was 0',
     );
   });
 });

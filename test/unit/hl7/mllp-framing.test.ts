@@ -153,4 +153,49 @@ describe('MllpDecoder', () => {
       ]);
     }
   });
+
+  it('reads the bytes fed one event at a time, so that a reader can stop between frames', () => {
+    const decoder = new MllpDecoder(1024);
+    decoder.feed(Buffer.concat([frame(MESSAGE), Buffer.from('xy'), frame(Buffer.from('MSH|2'))]));
+    decoder.feed(frame(Buffer.from('MSH|3')));
+    expect(decoder.next()).toEqual({ type: 'message', bytes: MESSAGE });
+    expect(decoder.unread).toBe(true);
+    const read: MllpEvent[] = [];
+    for (let event = decoder.next(); event; event = decoder.next()) read.push(event);
+    expect(read).toEqual([
+      { type: 'garbage', size: 2 },
+      { type: 'message', bytes: Buffer.from('MSH|2') },
+      { type: 'message', bytes: Buffer.from('MSH|3') },
+    ]);
+    expect(decoder.unread).toBe(false);
+  });
+
+  it('looks at each byte a bounded number of times and copies it at most once, whatever the input', () => {
+    const SIZE = 80_000;
+    const repeat = (unit: string): Buffer =>
+      Buffer.from(unit.repeat(Math.ceil(SIZE / unit.length)), 'latin1').subarray(0, SIZE);
+    const inputs: Record<string, Buffer> = {
+      'tiny frames': repeat('\x0bX\x1c\r'),
+      'frames ended by a lone FS': repeat('\x0bX\x1c'),
+      'start blocks only': repeat('\x0bX'),
+      'end blocks only': repeat('X\x1c'),
+      'garbage between start blocks': repeat('X\x1cY\x0b'),
+      noise: noise(seededRandom(3), SIZE, 0.05),
+    };
+    for (const [name, input] of Object.entries(inputs)) {
+      for (const chunkSize of [SIZE, 65_536, 1000]) {
+        const decoder = new MllpDecoder(256, 64);
+        let events = 0;
+        for (let at = 0; at < input.length; at += chunkSize)
+          events += decoder.push(input.subarray(at, at + chunkSize)).length;
+        expect(events, name).toBeGreaterThan(0);
+        // Once for each delimiter's search, once for the garbage count.
+        expect(
+          decoder.bytesScanned,
+          `${name} read ${chunkSize} bytes at a time`,
+        ).toBeLessThanOrEqual(3 * input.length);
+        expect(decoder.bytesCopied, name).toBeLessThanOrEqual(input.length);
+      }
+    }
+  });
 });
