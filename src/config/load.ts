@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { StorageConfig } from '../storage/create-store.js';
 import type { PeerSetting } from './formats.js';
@@ -8,6 +9,7 @@ import { createSchema } from './schema.js';
 import { isValidUid } from '../dicom/uid.js';
 import type { FacilitySetting } from '../hl7/facilities.js';
 import { errorCodes, type ErrorKind } from '../fse/error-catalogue.js';
+import { isLoopback } from '../dimse/ae-policy.js';
 
 /** The validated configuration, with derived paths resolved. */
 export interface BridgeConfig {
@@ -178,7 +180,7 @@ function derive(schema: ReturnType<typeof createSchema>): BridgeConfig {
     ingest: raw.ingest as BridgeConfig['ingest'],
     pacs: { nodes: nodesOf(raw.pacs.nodes, raw.dicom.aeTitles) },
     queryRetrieve: raw.queryRetrieve as BridgeConfig['queryRetrieve'],
-    http: raw.http,
+    http: httpOf(raw.http, raw.onDemand.authKind as BridgeConfig['onDemand']['authKind']),
     hl7: raw.hl7 as BridgeConfig['hl7'],
     fse: fseOf(raw.fse as BridgeConfig['fse']),
     links: linksOf(raw.links, raw.pacs.nodes as Array<{ name?: unknown }>),
@@ -204,6 +206,33 @@ function isHttpUrl(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A bind address only this machine can reach. */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || (isIP(host) !== 0 && isLoopback(host));
+}
+
+/**
+ * On an address other machines reach, the HTTP listener needs credentials for what it serves:
+ * the /api token (reports, obscuration, outbox) and the on-demand callers' credentials.
+ */
+function httpOf(
+  http: BridgeConfig['http'],
+  onDemandAuth: BridgeConfig['onDemand']['authKind'],
+): BridgeConfig['http'] {
+  if (isLoopbackHost(http.host)) return http;
+  const problems: string[] = [];
+  if (!http.apiToken)
+    problems.push(
+      `http.apiToken is required when http.host is not a loopback address (BRIDGE_HTTP_API_TOKEN): http.host was ${JSON.stringify(http.host)}`,
+    );
+  if (onDemandAuth === 'none')
+    problems.push(
+      `onDemand.authKind must be basic when http.host is not a loopback address (BRIDGE_ONDEMAND_AUTH): value was "none", http.host ${JSON.stringify(http.host)}`,
+    );
+  if (problems.length > 0) throw new Error(problems.join('; '));
+  return http;
 }
 
 function fseOf(fse: BridgeConfig['fse']): BridgeConfig['fse'] {

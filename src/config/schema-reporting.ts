@@ -29,7 +29,7 @@ export function reportingSchema() {
         env: 'BRIDGE_HTTP_BODY_LIMIT_BYTES',
       },
       apiToken: {
-        doc: 'Bearer token every /api request must carry; empty allows requests without one (bind to 127.0.0.1 then).',
+        doc: 'Bearer token every /api request must carry; empty allows requests without one, only on a loopback http.host (127.0.0.0/8, ::1, localhost): on any other address the bridge refuses to start without it.',
         format: String,
         default: '',
         env: 'BRIDGE_HTTP_API_TOKEN',
