@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { StorageConfig } from '../storage/create-store.js';
+import type { HttpLimits } from '../http/server.js';
 import type { PeerSetting } from './formats.js';
 import type { MoveDestinationSetting } from './move-destinations.js';
 import { normalisePacsNodes, type PacsNodeSetting } from './pacs-nodes.js';
@@ -40,7 +41,7 @@ export interface BridgeConfig {
     transcoding: 'none' | 'uncompressed';
     sendTimeoutMs: number;
   };
-  http: { host: string; port: number; bodyLimitBytes: number; apiToken: string };
+  http: HttpLimits & { host: string; port: number; bodyLimitBytes: number; apiToken: string };
   hl7: {
     enabled: boolean;
     host: string;
@@ -96,6 +97,8 @@ export interface BridgeConfig {
     host: string;
     /** -1: the admin routes are served by the HTTP API listener. */
     port: number;
+    /** Connections the separate admin listener keeps open at once. */
+    maxConnections: number;
     sessionTtlMs: number;
     recentAssociations: number;
   };
@@ -180,7 +183,7 @@ function derive(schema: ReturnType<typeof createSchema>): BridgeConfig {
     ingest: raw.ingest as BridgeConfig['ingest'],
     pacs: { nodes: nodesOf(raw.pacs.nodes, raw.dicom.aeTitles) },
     queryRetrieve: raw.queryRetrieve as BridgeConfig['queryRetrieve'],
-    http: httpOf(raw.http, raw.onDemand.authKind as BridgeConfig['onDemand']['authKind']),
+    http: httpOf(raw.http, raw.onDemand as BridgeConfig['onDemand']),
     hl7: raw.hl7 as BridgeConfig['hl7'],
     fse: fseOf(raw.fse as BridgeConfig['fse']),
     links: linksOf(raw.links, raw.pacs.nodes as Array<{ name?: unknown }>),
@@ -214,20 +217,29 @@ function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * On an address other machines reach, the HTTP listener needs credentials for what it serves:
- * the /api token (reports, obscuration, outbox) and the on-demand callers' credentials.
+ * The HTTP listener's timeouts must fit together and let an on-demand caller wait for its
+ * deadline. On an address other machines reach, the listener needs credentials for what it
+ * serves: the /api token (reports, obscuration, outbox) and the on-demand callers' credentials.
  */
 function httpOf(
   http: BridgeConfig['http'],
-  onDemandAuth: BridgeConfig['onDemand']['authKind'],
+  onDemand: Pick<BridgeConfig['onDemand'], 'authKind' | 'maxDeadlineMs'>,
 ): BridgeConfig['http'] {
+  if (http.headersTimeoutMs > http.requestTimeoutMs)
+    throw new Error(
+      `http.headersTimeoutMs must not exceed http.requestTimeoutMs (${http.requestTimeoutMs}): value was ${http.headersTimeoutMs}`,
+    );
+  if (http.idleTimeoutMs <= onDemand.maxDeadlineMs)
+    throw new Error(
+      `http.idleTimeoutMs must be longer than onDemand.maxDeadlineMs (${onDemand.maxDeadlineMs}), or callers waiting for a package are cut off: value was ${http.idleTimeoutMs}`,
+    );
   if (isLoopbackHost(http.host)) return http;
   const problems: string[] = [];
   if (!http.apiToken)
     problems.push(
       `http.apiToken is required when http.host is not a loopback address (BRIDGE_HTTP_API_TOKEN): http.host was ${JSON.stringify(http.host)}`,
     );
-  if (onDemandAuth === 'none')
+  if (onDemand.authKind === 'none')
     problems.push(
       `onDemand.authKind must be basic when http.host is not a loopback address (BRIDGE_ONDEMAND_AUTH): value was "none", http.host ${JSON.stringify(http.host)}`,
     );

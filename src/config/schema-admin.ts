@@ -39,6 +39,12 @@ export function adminSchema() {
         default: -1,
         env: 'BRIDGE_ADMIN_PORT',
       },
+      maxConnections: {
+        doc: 'Connections the separate admin listener keeps open at once (with admin.port); one more is closed as soon as it is accepted. Its timeouts are those of http.*.',
+        format: 'positive-int',
+        default: 32,
+        env: 'BRIDGE_ADMIN_MAX_CONNECTIONS',
+      },
       sessionTtlMs: {
         doc: 'An admin log-in session ends after this long without a request, in milliseconds.',
         format: 'positive-int',

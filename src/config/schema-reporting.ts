@@ -1,6 +1,7 @@
 import type { FacilitySetting } from '../hl7/facilities.js';
 
 const SECOND = 1000;
+const MINUTE = 60 * SECOND;
 const MIB = 1024 * 1024;
 
 /**
@@ -34,6 +35,36 @@ export function reportingSchema() {
         default: '',
         env: 'BRIDGE_HTTP_API_TOKEN',
         sensitive: true,
+      },
+      headersTimeoutMs: {
+        doc: 'Time a client has to send the headers of a request, in milliseconds; then it gets 408 and is disconnected. At most http.requestTimeoutMs.',
+        format: 'positive-int',
+        default: 10 * SECOND,
+        env: 'BRIDGE_HTTP_HEADERS_TIMEOUT_MS',
+      },
+      requestTimeoutMs: {
+        doc: 'Time a client has to send a whole request, headers and body, in milliseconds; then it gets 408 and is disconnected.',
+        format: 'positive-int',
+        default: 30 * SECOND,
+        env: 'BRIDGE_HTTP_REQUEST_TIMEOUT_MS',
+      },
+      keepAliveTimeoutMs: {
+        doc: 'A keep-alive connection waiting for its next request is closed after this long, in milliseconds.',
+        format: 'positive-int',
+        default: 5 * SECOND,
+        env: 'BRIDGE_HTTP_KEEP_ALIVE_TIMEOUT_MS',
+      },
+      idleTimeoutMs: {
+        doc: 'A connection on which nothing is sent or received for this long is closed, in milliseconds (a client that stops reading its answer, among others). Longer than onDemand.maxDeadlineMs.',
+        format: 'positive-int',
+        default: 5 * MINUTE,
+        env: 'BRIDGE_HTTP_IDLE_TIMEOUT_MS',
+      },
+      maxConnections: {
+        doc: 'Connections the HTTP listener keeps open at once; one more is closed as soon as it is accepted.',
+        format: 'positive-int',
+        default: 256,
+        env: 'BRIDGE_HTTP_MAX_CONNECTIONS',
       },
     },
     hl7: {
