@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { StorageConfig } from '../storage/create-store.js';
 import type { HttpLimits } from '../http/server.js';
+import type { LoginThrottleOptions } from '../admin/login-throttle.js';
 import type { PeerSetting } from './formats.js';
 import type { MoveDestinationSetting } from './move-destinations.js';
 import { normalisePacsNodes, type PacsNodeSetting } from './pacs-nodes.js';
@@ -101,7 +102,7 @@ export interface BridgeConfig {
     maxConnections: number;
     sessionTtlMs: number;
     recentAssociations: number;
-  };
+  } & LoginThrottleOptions;
   storage: StorageConfig;
   index: { path: string };
   spoolDir: string;
@@ -295,6 +296,10 @@ function adminOf(admin: BridgeConfig['admin']): BridgeConfig['admin'] {
   if (admin.password && !admin.username)
     throw new Error(
       'admin.username is required when admin.password is set (BRIDGE_ADMIN_USERNAME)',
+    );
+  if (admin.loginLockoutMs > admin.loginMaxLockoutMs)
+    throw new Error(
+      `admin.loginLockoutMs must not exceed admin.loginMaxLockoutMs (${admin.loginMaxLockoutMs}): value was ${admin.loginLockoutMs}`,
     );
   return admin;
 }

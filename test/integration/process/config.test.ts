@@ -253,6 +253,29 @@ describe('HTTP listener limits', () => {
   });
 });
 
+describe('admin log-in lockout', () => {
+  it('has the documented defaults and refuses a first lockout longer than the longest', () => {
+    expect(loadConfig({ env: {}, baseDir: dir }).admin).toMatchObject({
+      loginMaxFailures: 5,
+      loginFailureWindowMs: 900_000,
+      loginLockoutMs: 60_000,
+      loginMaxLockoutMs: 3_600_000,
+    });
+    expect(() =>
+      loadConfig({
+        env: {
+          BRIDGE_ADMIN_LOGIN_LOCKOUT_MS: '7200000',
+          BRIDGE_ADMIN_LOGIN_MAX_LOCKOUT_MS: '3600000',
+        },
+        baseDir: dir,
+      }),
+    ).toThrow(/admin\.loginLockoutMs must not exceed admin\.loginMaxLockoutMs.*7200000/);
+    expect(() =>
+      loadConfig({ env: { BRIDGE_ADMIN_LOGIN_MAX_FAILURES: '0' }, baseDir: dir }),
+    ).toThrow(/admin\.loginMaxFailures/);
+  });
+});
+
 describe('describeConfig', () => {
   it('hides the S3 keys, from the environment or a file', () => {
     const fromEnv = describeConfig({
