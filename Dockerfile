@@ -1,6 +1,10 @@
 # PACS <-> FSE imaging bridge daemon.
 #   docker build -t pacs-fse-bridge .
-#   docker run -d -p 11112:11112 -v bridge-data:/var/lib/bridge pacs-fse-bridge
+#   docker run -d -p 11112:11112 -p 8080:8080 -v bridge-data:/var/lib/bridge \
+#     -e BRIDGE_HTTP_API_TOKEN=... -e BRIDGE_ONDEMAND_AUTH=basic \
+#     -e BRIDGE_ONDEMAND_USERNAME=... -e BRIDGE_ONDEMAND_PASSWORD=... pacs-fse-bridge
+# HTTP listens on 0.0.0.0 here: without the API token and the on-demand credentials the daemon
+# refuses to start (exit code 2); BRIDGE_HTTP_HOST=127.0.0.1 keeps it inside the container.
 # Needs package-lock.json in the build context (npm ci).
 
 ARG NODE_IMAGE=node:22-bookworm-slim
@@ -38,9 +42,9 @@ COPY config ./config
 USER bridge
 # Spool, stored instances (filesystem storage) and the SQLite index live here.
 VOLUME /var/lib/bridge
-# 11112: DICOM (DIMSE). 8080: HTTP: the reports API (set BRIDGE_HTTP_API_TOKEN when it is
-# reachable from outside), the on-demand SOAP endpoint (set BRIDGE_ONDEMAND_AUTH=basic with
-# BRIDGE_ONDEMAND_USERNAME and BRIDGE_ONDEMAND_PASSWORD), the admin page (BRIDGE_ADMIN_PASSWORD),
+# 11112: DICOM (DIMSE). 8080: HTTP: the reports API (BRIDGE_HTTP_API_TOKEN), the on-demand
+# SOAP endpoint (BRIDGE_ONDEMAND_AUTH=basic with BRIDGE_ONDEMAND_USERNAME and
+# BRIDGE_ONDEMAND_PASSWORD), the admin page (BRIDGE_ADMIN_PASSWORD),
 # /metrics, /healthz, /readyz. 2575: HL7 MLLP (when BRIDGE_HL7_ENABLED=true).
 EXPOSE 11112 8080 2575
 # C-ECHO against the local daemon; exit code 0 when it answers Success.

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { AeConfigError } from './ae-config-store.js';
 import type { AdminAuth } from './auth.js';
 import { configRoutes, type ConfigRouteDeps } from './config-routes.js';
+import { loginRoute } from './login-route.js';
 import { adminOpenApi } from './openapi.js';
 import { operationsRoutes, type OperationsRouteDeps } from './operations-routes.js';
 import { pageRoutes } from './page-routes.js';
@@ -44,9 +45,6 @@ async function sendError(
   });
 }
 
-/** Largest log-in body accepted, in bytes. */
-const LOGIN_BODY_LIMIT = 4096;
-
 /**
  * The admin API under /admin/api and the admin page under /admin/. Every /admin/api route but
  * the log-in needs a session cookie or the bearer token (401 otherwise); the page and its
@@ -87,27 +85,7 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
         });
     });
 
-    // Read before any credential is checked: a log-in is a few short strings.
-    scope.post('/admin/api/login', { bodyLimit: LOGIN_BODY_LIMIT }, async (request, reply) => {
-      const credentials = (request.body ?? {}) as Record<string, unknown>;
-      const session = deps.auth.login(credentials);
-      if (!session) {
-        // The user name is not a secret; the password and token are never logged.
-        deps.log.warn(
-          {
-            ip: request.ip,
-            user: typeof credentials.username === 'string' ? credentials.username : undefined,
-          },
-          'admin log-in refused',
-        );
-        return reply
-          .code(401)
-          .send({ error: 'unauthorized', message: 'wrong user name, password or token' });
-      }
-      const user = deps.auth.authenticate({ cookie: `bridge_admin_session=${session}` })!;
-      deps.log.info({ ip: request.ip, user }, 'admin logged in');
-      return reply.header('set-cookie', deps.auth.cookie(session)).send({ user });
-    });
+    loginRoute(scope, deps);
     scope.post('/admin/api/logout', async (request, reply) => {
       deps.auth.logout(request.headers);
       return reply.code(204).header('set-cookie', deps.auth.cookie(undefined)).send();

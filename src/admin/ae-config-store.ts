@@ -14,8 +14,9 @@ export interface PeerRecord {
   host: string | undefined;
 }
 
-export type AuditAction = 'create' | 'update' | 'delete' | 'seed' | 'resend';
-export type AuditEntity = 'pacs-node' | 'allowed-peer' | 'outbox';
+export type AuditAction =
+  'create' | 'update' | 'delete' | 'seed' | 'resend' | 'login-failed' | 'lockout';
+export type AuditEntity = 'pacs-node' | 'allowed-peer' | 'outbox' | 'admin-login';
 
 export interface AuditEntry {
   id: number;
@@ -341,7 +342,7 @@ export class AeConfigStore {
     return before;
   }
 
-  /** Record an operator action done elsewhere (a dead letter re-sent). */
+  /** Record an operator action done elsewhere (a dead letter re-sent, a refused log-in). */
   record(
     actor: string,
     action: AuditAction,

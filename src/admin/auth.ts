@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { sameSecret } from '../http/same-secret.js';
+import { LoginThrottle, type Lockout, type LoginThrottleOptions } from './login-throttle.js';
 
-export interface AdminAuthOptions {
+export interface AdminAuthOptions extends LoginThrottleOptions {
   username: string;
   /** Empty: no password log-in. */
   password: string;
@@ -10,6 +11,16 @@ export interface AdminAuthOptions {
   /** A session ends after this long without a request. */
   sessionTtlMs: number;
 }
+
+/** Why a log-in was refused. */
+export type LoginFailure = 'wrong-password' | 'wrong-token' | 'no-credentials';
+
+export type LoginResult =
+  | { ok: true; session: string; user: string }
+  /** Locked out (too many failures of the user name or the address): not checked at all. */
+  | { ok: false; reason: 'locked-out'; retryAfterMs: number }
+  /** Wrong credentials: counted, and the lockouts this failure started. */
+  | { ok: false; reason: LoginFailure; lockouts: Lockout[] };
 
 /** The session cookie; scoped to /admin, HttpOnly, SameSite=Strict. */
 export const SESSION_COOKIE = 'bridge_admin_session';
@@ -27,15 +38,18 @@ function cookieValue(header: string | undefined, name: string): string | undefin
 /**
  * Who may administer: the configured user name and password (a log-in gives a session cookie),
  * or the configured bearer token. With neither configured nobody may. Sessions live in memory.
+ * Failed log-ins lock the user name and the address out for a while (LoginThrottle).
  */
 export class AdminAuth {
   #options: AdminAuthOptions;
   #sessions = new Map<string, { user: string; expiresAt: number }>();
   #now: () => number;
+  #throttle: LoginThrottle;
 
   constructor(options: AdminAuthOptions, now: () => number = Date.now) {
     this.#options = options;
     this.#now = now;
+    this.#throttle = new LoginThrottle(options, now);
   }
 
   /** False when neither a password nor a token is configured. */
@@ -44,33 +58,45 @@ export class AdminAuth {
   }
 
   /**
-   * Check log-in credentials (user name and password, or the token); on success a new session
-   * id, otherwise undefined.
+   * Log in from `address` with a user name and password, or the token: a new session, or why
+   * not. While the user name given or the address is locked out, nothing is checked.
    */
-  login(credentials: {
-    username?: unknown;
-    password?: unknown;
-    token?: unknown;
-  }): string | undefined {
+  login(
+    credentials: { username?: unknown; password?: unknown; token?: unknown },
+    address: string,
+  ): LoginResult {
     const { username, password, token } = credentials;
+    const user = typeof username === 'string' ? username : undefined;
+    const gate = this.#throttle.check(user, address);
+    if (!gate.allowed) return { ok: false, reason: 'locked-out', retryAfterMs: gate.retryAfterMs };
     const byPassword =
       this.#options.password !== '' &&
-      typeof username === 'string' &&
+      user !== undefined &&
       typeof password === 'string' &&
-      sameSecret(username, this.#options.username) &&
+      sameSecret(user, this.#options.username) &&
       sameSecret(password, this.#options.password);
     const byToken =
       this.#options.token !== '' &&
       typeof token === 'string' &&
       sameSecret(token, this.#options.token);
-    if (!byPassword && !byToken) return undefined;
+    if (!byPassword && !byToken) {
+      const reason: LoginFailure =
+        typeof password === 'string'
+          ? 'wrong-password'
+          : typeof token === 'string'
+            ? 'wrong-token'
+            : 'no-credentials';
+      return { ok: false, reason, lockouts: this.#throttle.failed(user, address) };
+    }
+    this.#throttle.succeeded(user, address);
     this.#purge();
     const id = randomBytes(32).toString('base64url');
-    this.#sessions.set(id, {
+    const session = {
       user: byPassword ? this.#options.username : 'token',
       expiresAt: this.#now() + this.#options.sessionTtlMs,
-    });
-    return id;
+    };
+    this.#sessions.set(id, session);
+    return { ok: true, session: id, user: session.user };
   }
 
   logout(headers: { cookie?: string }): void {

@@ -116,7 +116,16 @@ export function adminOpenApi(): Record<string, unknown> {
               token: { type: 'string' },
             },
           }),
-          responses: { '200': ok('Logged in'), '401': errors['401'] },
+          responses: {
+            '200': ok('Logged in'),
+            '401': { description: 'Wrong user name, password or token', ...body(ref('Error')) },
+            '429': {
+              description:
+                'Too many failed log-ins as this user name or from this address: locked out for the seconds in Retry-After, whatever the credentials',
+              headers: { 'Retry-After': { schema: { type: 'integer' } } },
+              ...body(ref('Error')),
+            },
+          },
         },
       },
       '/admin/api/logout': {

@@ -57,7 +57,10 @@ export function adminRoutes(
     });
 }
 
-/** A listener of its own for the admin routes (admin.host, admin.port). */
+/**
+ * A listener of its own for the admin routes (admin.host, admin.port, admin.maxConnections),
+ * with the body limit and timeouts of the HTTP API listener.
+ */
 export async function startAdminListener(
   config: BridgeConfig,
   routes: (app: FastifyInstance) => void,
@@ -65,10 +68,11 @@ export async function startAdminListener(
 ): Promise<RunningHttp> {
   return startHttpServer(
     {
+      ...config.http,
       host: config.admin.host,
       port: config.admin.port,
-      bodyLimitBytes: config.http.bodyLimitBytes,
       apiToken: '',
+      maxConnections: config.admin.maxConnections,
     },
     routes,
     log,

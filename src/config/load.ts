@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { StorageConfig } from '../storage/create-store.js';
+import type { HttpLimits } from '../http/server.js';
+import type { LoginThrottleOptions } from '../admin/login-throttle.js';
 import type { PeerSetting } from './formats.js';
 import type { MoveDestinationSetting } from './move-destinations.js';
 import { normalisePacsNodes, type PacsNodeSetting } from './pacs-nodes.js';
@@ -10,6 +13,7 @@ import type { FacilitySetting } from '../hl7/facilities.js';
 import type { MllpServerOptions } from '../hl7/mllp-options.js';
 import { errorCodes, type ErrorKind } from '../fse/error-catalogue.js';
 import type { PdiSettings } from '../fse/pdi-manifest.js';
+import { isLoopback } from '../dimse/ae-policy.js';
 
 /** The validated configuration, with derived paths resolved. */
 export interface BridgeConfig {
@@ -40,7 +44,7 @@ export interface BridgeConfig {
     transcoding: 'none' | 'uncompressed';
     sendTimeoutMs: number;
   };
-  http: { host: string; port: number; bodyLimitBytes: number; apiToken: string };
+  http: HttpLimits & { host: string; port: number; bodyLimitBytes: number; apiToken: string };
   hl7: Omit<MllpServerOptions, 'application' | 'facility'> & {
     enabled: boolean;
     facilities: FacilitySetting[];
@@ -92,9 +96,11 @@ export interface BridgeConfig {
     host: string;
     /** -1: the admin routes are served by the HTTP API listener. */
     port: number;
+    /** Connections the separate admin listener keeps open at once. */
+    maxConnections: number;
     sessionTtlMs: number;
     recentAssociations: number;
-  };
+  } & LoginThrottleOptions;
   storage: StorageConfig;
   index: { path: string };
   spoolDir: string;
@@ -176,7 +182,7 @@ function derive(schema: ReturnType<typeof createSchema>): BridgeConfig {
     ingest: raw.ingest as BridgeConfig['ingest'],
     pacs: { nodes: nodesOf(raw.pacs.nodes, raw.dicom.aeTitles) },
     queryRetrieve: raw.queryRetrieve as BridgeConfig['queryRetrieve'],
-    http: raw.http,
+    http: httpOf(raw.http, raw.onDemand as BridgeConfig['onDemand']),
     hl7: raw.hl7 as BridgeConfig['hl7'],
     fse: fseOf(raw.fse as BridgeConfig['fse']),
     links: linksOf(raw.links, raw.pacs.nodes as Array<{ name?: unknown }>),
@@ -202,6 +208,42 @@ function isHttpUrl(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A bind address only this machine can reach. */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || (isIP(host) !== 0 && isLoopback(host));
+}
+
+/**
+ * The HTTP listener's timeouts must fit together and let an on-demand caller wait for its
+ * deadline. On an address other machines reach, the listener needs credentials for what it
+ * serves: the /api token (reports, obscuration, outbox) and the on-demand callers' credentials.
+ */
+function httpOf(
+  http: BridgeConfig['http'],
+  onDemand: Pick<BridgeConfig['onDemand'], 'authKind' | 'maxDeadlineMs'>,
+): BridgeConfig['http'] {
+  if (http.headersTimeoutMs > http.requestTimeoutMs)
+    throw new Error(
+      `http.headersTimeoutMs must not exceed http.requestTimeoutMs (${http.requestTimeoutMs}): value was ${http.headersTimeoutMs}`,
+    );
+  if (http.idleTimeoutMs <= onDemand.maxDeadlineMs)
+    throw new Error(
+      `http.idleTimeoutMs must be longer than onDemand.maxDeadlineMs (${onDemand.maxDeadlineMs}), or callers waiting for a package are cut off: value was ${http.idleTimeoutMs}`,
+    );
+  if (isLoopbackHost(http.host)) return http;
+  const problems: string[] = [];
+  if (!http.apiToken)
+    problems.push(
+      `http.apiToken is required when http.host is not a loopback address (BRIDGE_HTTP_API_TOKEN): http.host was ${JSON.stringify(http.host)}`,
+    );
+  if (onDemand.authKind === 'none')
+    problems.push(
+      `onDemand.authKind must be basic when http.host is not a loopback address (BRIDGE_ONDEMAND_AUTH): value was "none", http.host ${JSON.stringify(http.host)}`,
+    );
+  if (problems.length > 0) throw new Error(problems.join('; '));
+  return http;
 }
 
 function fseOf(fse: BridgeConfig['fse']): BridgeConfig['fse'] {
@@ -252,6 +294,10 @@ function adminOf(admin: BridgeConfig['admin']): BridgeConfig['admin'] {
   if (admin.password && !admin.username)
     throw new Error(
       'admin.username is required when admin.password is set (BRIDGE_ADMIN_USERNAME)',
+    );
+  if (admin.loginLockoutMs > admin.loginMaxLockoutMs)
+    throw new Error(
+      `admin.loginLockoutMs must not exceed admin.loginMaxLockoutMs (${admin.loginMaxLockoutMs}): value was ${admin.loginLockoutMs}`,
     );
   return admin;
 }

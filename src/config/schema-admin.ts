@@ -1,4 +1,5 @@
 const MINUTE = 60 * 1000;
+const HOUR = 60 * MINUTE;
 
 /**
  * The schema of the admin side: who may log in to the admin API and page, and where they
@@ -39,11 +40,41 @@ export function adminSchema() {
         default: -1,
         env: 'BRIDGE_ADMIN_PORT',
       },
+      maxConnections: {
+        doc: 'Connections the separate admin listener keeps open at once (with admin.port); one more is closed as soon as it is accepted. Its timeouts are those of http.*.',
+        format: 'positive-int',
+        default: 32,
+        env: 'BRIDGE_ADMIN_MAX_CONNECTIONS',
+      },
       sessionTtlMs: {
         doc: 'An admin log-in session ends after this long without a request, in milliseconds.',
         format: 'positive-int',
         default: 30 * MINUTE,
         env: 'BRIDGE_ADMIN_SESSION_TTL_MS',
+      },
+      loginMaxFailures: {
+        doc: 'Failed log-ins, as one user name or from one address, within admin.loginFailureWindowMs that lock it out (429 with Retry-After, even for the right password).',
+        format: 'positive-int',
+        default: 5,
+        env: 'BRIDGE_ADMIN_LOGIN_MAX_FAILURES',
+      },
+      loginFailureWindowMs: {
+        doc: 'Window in which failed log-ins are counted, in milliseconds; a user name or address with no failure or lockout for this long starts again from nothing.',
+        format: 'positive-int',
+        default: 15 * MINUTE,
+        env: 'BRIDGE_ADMIN_LOGIN_FAILURE_WINDOW_MS',
+      },
+      loginLockoutMs: {
+        doc: 'The first lockout, in milliseconds; each further one of the same user name or address lasts twice as long. At most admin.loginMaxLockoutMs.',
+        format: 'positive-int',
+        default: 1 * MINUTE,
+        env: 'BRIDGE_ADMIN_LOGIN_LOCKOUT_MS',
+      },
+      loginMaxLockoutMs: {
+        doc: 'The longest lockout, in milliseconds.',
+        format: 'positive-int',
+        default: 1 * HOUR,
+        env: 'BRIDGE_ADMIN_LOGIN_MAX_LOCKOUT_MS',
       },
       recentAssociations: {
         doc: 'Associations kept in memory for the admin page (the most recent ones).',

@@ -175,7 +175,7 @@ export function onDemandSchema() {
         env: 'BRIDGE_ONDEMAND_PUBLIC_URL',
       },
       authKind: {
-        doc: 'How the FSE caller authenticates: none (only behind a trusted proxy or on 127.0.0.1) or basic (HTTP Basic with onDemand.username and onDemand.password).',
+        doc: 'How the FSE caller authenticates: none (only on a loopback http.host, behind a proxy that authenticates; on any other address the bridge refuses to start) or basic (HTTP Basic with onDemand.username and onDemand.password).',
         format: ['none', 'basic'],
         default: 'none',
         env: 'BRIDGE_ONDEMAND_AUTH',

@@ -1,6 +1,7 @@
 import type { FacilitySetting } from '../hl7/facilities.js';
 
 const SECOND = 1000;
+const MINUTE = 60 * SECOND;
 const MIB = 1024 * 1024;
 
 /**
@@ -29,11 +30,41 @@ export function reportingSchema() {
         env: 'BRIDGE_HTTP_BODY_LIMIT_BYTES',
       },
       apiToken: {
-        doc: 'Bearer token every /api request must carry; empty allows requests without one (bind to 127.0.0.1 then).',
+        doc: 'Bearer token every /api request must carry; empty allows requests without one, only on a loopback http.host (127.0.0.0/8, ::1, localhost): on any other address the bridge refuses to start without it.',
         format: String,
         default: '',
         env: 'BRIDGE_HTTP_API_TOKEN',
         sensitive: true,
+      },
+      headersTimeoutMs: {
+        doc: 'Time a client has to send the headers of a request, in milliseconds; then it gets 408 and is disconnected. At most http.requestTimeoutMs.',
+        format: 'positive-int',
+        default: 10 * SECOND,
+        env: 'BRIDGE_HTTP_HEADERS_TIMEOUT_MS',
+      },
+      requestTimeoutMs: {
+        doc: 'Time a client has to send a whole request, headers and body, in milliseconds; then it gets 408 and is disconnected.',
+        format: 'positive-int',
+        default: 30 * SECOND,
+        env: 'BRIDGE_HTTP_REQUEST_TIMEOUT_MS',
+      },
+      keepAliveTimeoutMs: {
+        doc: 'A keep-alive connection waiting for its next request is closed after this long, in milliseconds.',
+        format: 'positive-int',
+        default: 5 * SECOND,
+        env: 'BRIDGE_HTTP_KEEP_ALIVE_TIMEOUT_MS',
+      },
+      idleTimeoutMs: {
+        doc: 'A connection on which nothing is sent or received for this long is closed, in milliseconds (a client that stops reading its answer, among others). Longer than onDemand.maxDeadlineMs.',
+        format: 'positive-int',
+        default: 5 * MINUTE,
+        env: 'BRIDGE_HTTP_IDLE_TIMEOUT_MS',
+      },
+      maxConnections: {
+        doc: 'Connections the HTTP listener keeps open at once; one more is closed as soon as it is accepted.',
+        format: 'positive-int',
+        default: 256,
+        env: 'BRIDGE_HTTP_MAX_CONNECTIONS',
       },
     },
     hl7: {

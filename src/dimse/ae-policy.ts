@@ -17,7 +17,8 @@ function normaliseAddress(address: string): string {
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
-function isLoopback(address: string): boolean {
+/** True for an address of this machine only: 127.0.0.0/8 and ::1 (also IPv4-mapped). */
+export function isLoopback(address: string): boolean {
   const normalised = normaliseAddress(address);
   return normalised === '::1' || normalised.startsWith('127.');
 }

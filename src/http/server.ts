@@ -1,8 +1,26 @@
 import { sameSecret } from './same-secret.js';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 
-export interface HttpOptions {
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+
+/** How long a client may take, and how many may be connected at once. */
+export interface HttpLimits {
+  /** Time to send a request's headers; then 408 and the connection is closed. */
+  headersTimeoutMs: number;
+  /** Time to send a whole request, headers and body; then 408 and the connection is closed. */
+  requestTimeoutMs: number;
+  /** A keep-alive connection waiting for its next request is closed after this long. */
+  keepAliveTimeoutMs: number;
+  /** A connection on which nothing is sent or received for this long is closed. */
+  idleTimeoutMs: number;
+  /** Connections open at once; one more is closed as soon as it is accepted. */
+  maxConnections: number;
+}
+
+export interface HttpOptions extends HttpLimits {
   /** Address to bind; `127.0.0.1` for local only. */
   host: string;
   /** 0 picks a free port. */
@@ -22,6 +40,8 @@ export interface RunningHttp {
 /**
  * The HTTP listener: JSON API under /api (bearer token when configured), /healthz. Routes are
  * registered by `routes`; errors become JSON `{ error, message }` with the status they carry.
+ * A client that sends its request too slowly gets 408 and is disconnected; connections beyond
+ * `maxConnections` are closed at once.
  */
 export async function startHttpServer(
   options: HttpOptions,
@@ -35,7 +55,21 @@ export async function startHttpServer(
     // Report document ids in URLs may be 128 characters (MAX_DOCUMENT_ID in src/fse/report.ts);
     // the router's default limit is 100.
     routerOptions: { maxParamLength: 128 },
+    // Fastify hands these to the server it creates (requestTimeout also to the http options
+    // below: it sets the server's after creating it).
+    requestTimeout: options.requestTimeoutMs,
+    keepAliveTimeout: options.keepAliveTimeoutMs,
+    connectionTimeout: options.idleTimeoutMs,
+    http: {
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: options.requestTimeoutMs,
+      // Node checks both timeouts at this interval (30 s unless told): often enough that a
+      // slow client is cut off close to its timeout.
+      connectionsCheckingInterval: Math.min(SECOND, options.headersTimeoutMs),
+    },
   });
+  app.server.maxConnections = options.maxConnections;
+  logDrops(app.server, options.maxConnections, log);
   app.addHook('onRequest', async (request, reply) => {
     // A request that matches no route is answered before its body is read: only a route's
     // own handler has a reason to parse (and pay for) what a client sends.
@@ -81,4 +115,21 @@ export async function startHttpServer(
     port,
     close: () => (closing ??= app.close()),
   };
+}
+
+/** Connections refused at the cap are logged at most once a minute, with their count. */
+function logDrops(server: Server, maxConnections: number, log: Logger): void {
+  let dropped = 0;
+  let loggedAt = -Infinity;
+  server.on('drop', () => {
+    dropped++;
+    const now = Date.now();
+    if (now - loggedAt < MINUTE) return;
+    log.warn(
+      { dropped, maxConnections },
+      'HTTP connections refused: the listener has maxConnections open',
+    );
+    loggedAt = now;
+    dropped = 0;
+  });
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSchema } from '../../../src/config/schema.js';
 import { toOutboxEntry, type Notification } from '../../../src/fse/fse-messages.js';
 import { MAX_DOCUMENT_ID } from '../../../src/fse/report.js';
 import { ReportLinker } from '../../../src/fse/report-linker.js';
@@ -50,7 +51,8 @@ beforeEach(async () => {
     log,
   });
   http = await startHttpServer(
-    { host: '127.0.0.1', port: 0, bodyLimitBytes: 1024 * 1024, apiToken: '' },
+    // The configuration's defaults: 127.0.0.1, 1 MiB bodies, no token, the timeouts.
+    { ...createSchema({}).getProperties().http, port: 0 },
     (app) => reportRoutes(app, { linker, reports, log }),
     log,
   );

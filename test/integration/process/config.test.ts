@@ -221,6 +221,61 @@ describe('loadConfig', () => {
   });
 });
 
+describe('HTTP listener limits', () => {
+  it('has the documented defaults, for the admin listener too', () => {
+    const config = loadConfig({ env: {}, baseDir: dir });
+    expect(config.http).toMatchObject({
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5000,
+      idleTimeoutMs: 300_000,
+      maxConnections: 256,
+    });
+    expect(config.admin.maxConnections).toBe(32);
+  });
+
+  it('refuses timeouts that do not fit together, naming the key', () => {
+    expect(() =>
+      loadConfig({
+        env: { BRIDGE_HTTP_HEADERS_TIMEOUT_MS: '40000', BRIDGE_HTTP_REQUEST_TIMEOUT_MS: '30000' },
+        baseDir: dir,
+      }),
+    ).toThrow(/http\.headersTimeoutMs must not exceed http\.requestTimeoutMs.*40000/);
+    expect(() =>
+      loadConfig({ env: { BRIDGE_HTTP_IDLE_TIMEOUT_MS: '120000' }, baseDir: dir }),
+    ).toThrow(/http\.idleTimeoutMs must be longer than onDemand\.maxDeadlineMs.*120000/);
+    expect(() => loadConfig({ env: { BRIDGE_HTTP_MAX_CONNECTIONS: '0' }, baseDir: dir })).toThrow(
+      /http\.maxConnections/,
+    );
+    expect(() => loadConfig({ env: { BRIDGE_ADMIN_MAX_CONNECTIONS: '-1' }, baseDir: dir })).toThrow(
+      /admin\.maxConnections/,
+    );
+  });
+});
+
+describe('admin log-in lockout', () => {
+  it('has the documented defaults and refuses a first lockout longer than the longest', () => {
+    expect(loadConfig({ env: {}, baseDir: dir }).admin).toMatchObject({
+      loginMaxFailures: 5,
+      loginFailureWindowMs: 900_000,
+      loginLockoutMs: 60_000,
+      loginMaxLockoutMs: 3_600_000,
+    });
+    expect(() =>
+      loadConfig({
+        env: {
+          BRIDGE_ADMIN_LOGIN_LOCKOUT_MS: '7200000',
+          BRIDGE_ADMIN_LOGIN_MAX_LOCKOUT_MS: '3600000',
+        },
+        baseDir: dir,
+      }),
+    ).toThrow(/admin\.loginLockoutMs must not exceed admin\.loginMaxLockoutMs.*7200000/);
+    expect(() =>
+      loadConfig({ env: { BRIDGE_ADMIN_LOGIN_MAX_FAILURES: '0' }, baseDir: dir }),
+    ).toThrow(/admin\.loginMaxFailures/);
+  });
+});
+
 describe('describeConfig', () => {
   it('hides the S3 keys, from the environment or a file', () => {
     const fromEnv = describeConfig({

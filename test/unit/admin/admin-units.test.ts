@@ -81,16 +81,33 @@ describe('node and peer input', () => {
 });
 
 describe('AdminAuth', () => {
-  const options = { username: 'admin', password: 'secret pass', token: 'tok', sessionTtlMs: 1000 };
+  const options = {
+    username: 'admin',
+    password: 'secret pass',
+    token: 'tok',
+    sessionTtlMs: 1000,
+    loginMaxFailures: 5,
+    loginFailureWindowMs: 60_000,
+    loginLockoutMs: 60_000,
+    loginMaxLockoutMs: 600_000,
+  };
+  const IP = '10.0.0.9';
+  const sessionOf = (result: ReturnType<AdminAuth['login']>): string | undefined =>
+    result.ok ? result.session : undefined;
 
   it('gives a session for the right password or token only', () => {
     const auth = new AdminAuth(options, () => 0);
-    expect(auth.login({ username: 'admin', password: 'wrong' })).toBeUndefined();
-    expect(auth.login({ username: 'other', password: 'secret pass' })).toBeUndefined();
-    expect(auth.login({ token: 'nope' })).toBeUndefined();
-    const session = auth.login({ username: 'admin', password: 'secret pass' })!;
+    expect(auth.login({ username: 'admin', password: 'wrong' }, IP)).toMatchObject({
+      ok: false,
+      reason: 'wrong-password',
+    });
+    expect(sessionOf(auth.login({ username: 'other', password: 'secret pass' }, IP))).toBe(
+      undefined,
+    );
+    expect(auth.login({ token: 'nope' }, IP)).toMatchObject({ ok: false, reason: 'wrong-token' });
+    const session = sessionOf(auth.login({ username: 'admin', password: 'secret pass' }, IP))!;
     expect(auth.authenticate({ cookie: `x=1; bridge_admin_session=${session}` })).toBe('admin');
-    const byToken = auth.login({ token: 'tok' })!;
+    const byToken = sessionOf(auth.login({ token: 'tok' }, IP))!;
     expect(auth.authenticate({ cookie: `bridge_admin_session=${byToken}` })).toBe('token');
     expect(auth.authenticate({ authorization: 'Bearer tok' })).toBe('token');
     expect(auth.authenticate({ authorization: 'Bearer tok2' })).toBeUndefined();
@@ -99,7 +116,7 @@ describe('AdminAuth', () => {
   it('ends a session after its time to live without a request', () => {
     let now = 0;
     const auth = new AdminAuth(options, () => now);
-    const session = auth.login({ username: 'admin', password: 'secret pass' })!;
+    const session = sessionOf(auth.login({ username: 'admin', password: 'secret pass' }, IP))!;
     const cookie = `bridge_admin_session=${session}`;
     now = 900;
     expect(auth.authenticate({ cookie })).toBe('admin');
@@ -112,8 +129,8 @@ describe('AdminAuth', () => {
   it('refuses everyone when neither password nor token is configured', () => {
     const auth = new AdminAuth({ ...options, password: '', token: '' });
     expect(auth.enabled).toBe(false);
-    expect(auth.login({ username: 'admin', password: '' })).toBeUndefined();
-    expect(auth.login({ token: '' })).toBeUndefined();
+    expect(sessionOf(auth.login({ username: 'admin', password: '' }, IP))).toBeUndefined();
+    expect(sessionOf(auth.login({ token: '' }, IP))).toBeUndefined();
     expect(auth.authenticate({ authorization: 'Bearer ' })).toBeUndefined();
   });
 });
