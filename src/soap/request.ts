@@ -7,8 +7,9 @@ import {
   type XmlNode,
 } from './xml-tree.js';
 
-import { requireUnderstood, UNDERSTOOD_HEADERS, type QName } from './header-blocks.js';
-import { ON_DEMAND_NS, SOAP11_NS, SOAP12_NS } from './namespaces.js';
+import { bodyOf, openEnvelope } from './envelope.js';
+import { UNDERSTOOD_HEADERS, type QName } from './header-blocks.js';
+import { ON_DEMAND_NS } from './namespaces.js';
 
 export { DEFAULT_LIMITS, SoapFaultError, type ParseLimits } from './xml-tree.js';
 export { ON_DEMAND_NS, SOAP11_NS, SOAP12_NS } from './namespaces.js';
@@ -218,8 +219,7 @@ export function parseSoapRequest(
  * characters no field holds.
  */
 function readableFields(envelope: XmlNode): ReadableFields {
-  const body = envelope.children.find((child) => child.ns === envelope.ns && child.name === 'Body');
-  const request = body?.children.find((child) => child.ns === ON_DEMAND_NS);
+  const request = bodyOf(envelope)?.children.find((child) => child.ns === ON_DEMAND_NS);
   const requester = request?.children.find(
     (child) => child.ns === ON_DEMAND_NS && child.name === 'richiedente',
   );
@@ -236,18 +236,7 @@ function readableFields(envelope: XmlNode): ReadableFields {
 }
 
 function validated(envelope: XmlNode, understood: readonly QName[]): SoapRequest {
-  if (envelope.name !== 'Envelope' || (envelope.ns !== SOAP11_NS && envelope.ns !== SOAP12_NS))
-    throw senderFault('il documento non è un Envelope SOAP 1.1 o 1.2');
-  const soapVersion = envelope.ns === SOAP11_NS ? '1.1' : '1.2';
-  const parts = envelope.children.filter((child) => child.ns === envelope.ns);
-  const layout = parts.map((child) => child.name).join(' ');
-  if (layout !== 'Body' && layout !== 'Header Body')
-    throw senderFault("l'Envelope deve contenere un solo Body, dopo al massimo un Header");
-  if (parts.length === 2) requireUnderstood(soapVersion, parts[0]!, understood);
-  const body = parts.at(-1)!;
-  if (body.children.length !== 1)
-    throw senderFault('il Body deve contenere esattamente un elemento di richiesta');
-  const request = body.children[0]!;
+  const { soapVersion, payload: request } = openEnvelope(envelope, understood);
   if (request.ns === ON_DEMAND_NS && request.name === 'RecuperoDocumentoRequest')
     return { kind: 'recupero', request: recuperoOf(soapVersion, request) };
   if (request.ns === ON_DEMAND_NS && request.name === 'NotificaVariazioneMetadatiRequest')
