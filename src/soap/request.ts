@@ -202,7 +202,7 @@ export function requestText(body: Buffer, charset: string | undefined): string {
 export function parseSoapRequest(
   xml: string,
   limits: ParseLimits = DEFAULT_LIMITS,
-  understood: readonly QName[] = UNDERSTOOD_HEADERS,
+  understood: readonly QName[] = UNDERSTOOD_HEADERS.recuperoDocumento,
 ): SoapRequest {
   const envelope = parseTree(xml, limits);
   try {

@@ -46,23 +46,36 @@ function notUnderstoodBlock(name: QName): string {
 
 /**
  * A SOAP Fault: `Sender` (the request is at fault), `Receiver`, or `MustUnderstand` for the
- * header blocks `notUnderstood` (named in SOAP 1.2 by NotUnderstood header blocks).
+ * header blocks `notUnderstood` (named in SOAP 1.2 by NotUnderstood header blocks). A `subcode`
+ * (such as wsse:FailedAuthentication) is the SOAP 1.2 Subcode, and the SOAP 1.1 faultcode.
  */
 export function faultEnvelope(
   version: SoapVersion,
   code: FaultCode,
   reason: string,
   notUnderstood: readonly QName[] = [],
+  subcode?: QName,
 ): string {
   const text = escapeXml(reason);
-  if (version === '1.1')
+  const sub = subcode && {
+    binding: ` xmlns:sc="${escapeXml(subcode.ns)}"`,
+    value: `sc:${escapeXml(subcode.local)}`,
+  };
+  if (version === '1.1') {
+    const faultcode = sub
+      ? `<faultcode${sub.binding}>${sub.value}</faultcode>`
+      : `<faultcode>${FAULTCODES_11[code]}</faultcode>`;
     return soapEnvelope(
       version,
-      `<soap:Fault><faultcode>${FAULTCODES_11[code]}</faultcode><faultstring xml:lang="it">${text}</faultstring></soap:Fault>`,
+      `<soap:Fault>${faultcode}<faultstring xml:lang="it">${text}</faultstring></soap:Fault>`,
     );
+  }
+  const subcodeXml = sub
+    ? `<soap:Subcode><soap:Value${sub.binding}>${sub.value}</soap:Value></soap:Subcode>`
+    : '';
   return soapEnvelope(
     version,
-    `<soap:Fault><soap:Code><soap:Value>soap:${code}</soap:Value></soap:Code><soap:Reason><soap:Text xml:lang="it">${text}</soap:Text></soap:Reason></soap:Fault>`,
+    `<soap:Fault><soap:Code><soap:Value>soap:${code}</soap:Value>${subcodeXml}</soap:Code><soap:Reason><soap:Text xml:lang="it">${text}</soap:Text></soap:Reason></soap:Fault>`,
     notUnderstood.map(notUnderstoodBlock).join(''),
   );
 }
