@@ -9,6 +9,7 @@ import { isValidUid } from '../dicom/uid.js';
 import type { FacilitySetting } from '../hl7/facilities.js';
 import { errorCodes, type ErrorKind } from '../fse/error-catalogue.js';
 import type { PdiSettings } from '../fse/pdi-manifest.js';
+import type { GetDocumentoSettings } from './schema-ondemand.js';
 
 /** The validated configuration, with derived paths resolved. */
 export interface BridgeConfig {
@@ -88,6 +89,7 @@ export interface BridgeConfig {
     errorCodes: Record<ErrorKind, string>;
     guardianRoles: string[];
     pdi: PdiSettings;
+    getDocumento: GetDocumentoSettings;
   };
   admin: {
     username: string;
@@ -238,6 +240,10 @@ function onDemandOf(
   if (raw.authKind === 'basic' && (!raw.username || !raw.password))
     throw new Error(
       'onDemand.username and onDemand.password are required when onDemand.authKind is basic (BRIDGE_ONDEMAND_USERNAME, BRIDGE_ONDEMAND_PASSWORD)',
+    );
+  if (raw.getDocumento.path === raw.path)
+    throw new Error(
+      `onDemand.getDocumento.path must differ from onDemand.path: value was ${JSON.stringify(raw.path)}`,
     );
   if (raw.previewQuality > 100)
     throw new Error(`onDemand.previewQuality must be 1-100: value was ${raw.previewQuality}`);
