@@ -14,6 +14,7 @@ import type { MllpServerOptions } from '../hl7/mllp-options.js';
 import { errorCodes, type ErrorKind } from '../fse/error-catalogue.js';
 import type { PdiSettings } from '../fse/pdi-manifest.js';
 import { isLoopback } from '../dimse/ae-policy.js';
+import type { GetDocumentoSettings } from './schema-ondemand.js';
 
 /** The validated configuration, with derived paths resolved. */
 export interface BridgeConfig {
@@ -88,6 +89,7 @@ export interface BridgeConfig {
     errorCodes: Record<ErrorKind, string>;
     guardianRoles: string[];
     pdi: PdiSettings;
+    getDocumento: GetDocumentoSettings;
   };
   admin: {
     username: string;
@@ -276,6 +278,10 @@ function onDemandOf(
   if (raw.authKind === 'basic' && (!raw.username || !raw.password))
     throw new Error(
       'onDemand.username and onDemand.password are required when onDemand.authKind is basic (BRIDGE_ONDEMAND_USERNAME, BRIDGE_ONDEMAND_PASSWORD)',
+    );
+  if (raw.getDocumento.path === raw.path)
+    throw new Error(
+      `onDemand.getDocumento.path must differ from onDemand.path: value was ${JSON.stringify(raw.path)}`,
     );
   if (raw.previewQuality > 100)
     throw new Error(`onDemand.previewQuality must be 1-100: value was ${raw.previewQuality}`);

@@ -25,15 +25,20 @@ export function coerceJsonObject(value: unknown): unknown {
   }
 }
 
-/** Validate the `role-codes` format: an array of 1–32 character codes. */
-export function assertRoleCodes(value: unknown): void {
-  if (!Array.isArray(value)) throw new Error('must be an array of role codes');
-  for (const code of value)
-    if (typeof code !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(code))
-      throw new Error(
-        `role codes are 1-32 letters, digits, _ or -: value was ${JSON.stringify(code)}`,
-      );
+/** A validator of arrays of 1–32 character codes, its message naming what they are. */
+function assertCodes(what: string): (value: unknown) => void {
+  return (value) => {
+    if (!Array.isArray(value)) throw new Error(`must be an array of ${what}`);
+    for (const code of value)
+      if (typeof code !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(code))
+        throw new Error(
+          `${what} are 1-32 letters, digits, _ or -: value was ${JSON.stringify(code)}`,
+        );
+  };
 }
+
+/** Validate the `role-codes` format: an array of 1–32 character codes. */
+export const assertRoleCodes = assertCodes('role codes');
 
 const MAX_PDI_TEXT = 200;
 
@@ -103,6 +108,82 @@ export const PDI_FORMATS = [
   { name: 'directory-or-empty', validate: assertDirectory },
   { name: 'time-zone', validate: assertTimeZone },
 ];
+
+/** Codes given as a comma-separated list (an environment variable) are split. */
+export function coerceCodes(value: unknown): unknown {
+  return typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value;
+}
+
+/** A URL path: starts with /, no query, fragment or white space. */
+function assertUrlPath(value: unknown): void {
+  if (typeof value !== 'string' || !value.startsWith('/') || /[?#\s]/.test(value))
+    throw new Error(`must be a URL path starting with /: value was ${JSON.stringify(value)}`);
+}
+
+/** An http or https URL, or empty. */
+function assertHttpUrlOrEmpty(value: unknown): void {
+  let valid = value === '';
+  try {
+    const url = new URL(String(value));
+    valid ||= url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    // Not a URL: reported below.
+  }
+  if (typeof value !== 'string' || !valid)
+    throw new Error(`must be an http or https URL, or empty: value was ${JSON.stringify(value)}`);
+}
+
+/** The formats of the `onDemand.getDocumento` keys, for convict. */
+export const GET_DOCUMENTO_FORMATS = [
+  { name: 'file-type-codes', validate: assertCodes('file type codes'), coerce: coerceCodes },
+  { name: 'url-path', validate: assertUrlPath },
+  { name: 'http-url-or-empty', validate: assertHttpUrlOrEmpty },
+];
+
+/** GetDocumento of CLEpisodioService: where it is served, and how its WS-Security is judged. */
+export interface GetDocumentoSettings {
+  path: string;
+  publicUrl: string;
+  pdiFileTypes: string[];
+  clockSkewMs: number;
+  maxMessageAgeMs: number;
+}
+
+/** The region's own on-demand operation: GetDocumento of CLEpisodioService. */
+function getDocumentoSchema() {
+  return {
+    path: {
+      doc: "Path of the region's CLEpisodioService endpoint (operation GetDocumento) on the HTTP listener; the WSDL is at <path>?wsdl, the schemas at <path>?xsd=es, dma and lbl. It must differ from onDemand.path.",
+      format: 'url-path',
+      default: '/ws/CLEpisodioService',
+      env: 'BRIDGE_GETDOCUMENTO_PATH',
+    },
+    publicUrl: {
+      doc: 'Address the CLEpisodioService WSDL gives for its endpoint, as callers reach it (behind a TLS proxy); empty builds it from the Host of the request for the WSDL.',
+      format: 'http-url-or-empty',
+      default: '',
+      env: 'BRIDGE_GETDOCUMENTO_PUBLIC_URL',
+    },
+    pdiFileTypes: {
+      doc: "Codes of metadatiDocumento/tipoFileDocumento (any case) for which GetDocumento answers with the PDI ZIP of the report's images; any other code, or none, gets the KOS manifest.",
+      format: 'file-type-codes',
+      default: ['PDI_ZIP', 'PDI', 'ZIP'],
+      env: 'BRIDGE_GETDOCUMENTO_PDI_FILE_TYPES',
+    },
+    clockSkewMs: {
+      doc: "How far a caller's clock may be from the bridge's when its WS-Security Timestamp and UsernameToken Created are judged, in milliseconds.",
+      format: 'non-negative-int',
+      default: 1 * MINUTE,
+      env: 'BRIDGE_WSS_CLOCK_SKEW_MS',
+    },
+    maxMessageAgeMs: {
+      doc: 'Oldest WS-Security Created accepted (Timestamp and UsernameToken), beyond the clock skew, in milliseconds; a UsernameToken nonce is remembered as long, and a second request with it refused.',
+      format: 'positive-int',
+      default: 5 * MINUTE,
+      env: 'BRIDGE_WSS_MAX_AGE_MS',
+    },
+  };
+}
 
 /** Who made PDI packages and whom to contact, their time zone and the viewer they ship. */
 function pdiSchema() {
@@ -175,19 +256,19 @@ export function onDemandSchema() {
         env: 'BRIDGE_ONDEMAND_PUBLIC_URL',
       },
       authKind: {
-        doc: 'How the FSE caller authenticates: none (only on a loopback http.host, behind a proxy that authenticates; on any other address the bridge refuses to start) or basic (HTTP Basic with onDemand.username and onDemand.password).',
+        doc: 'How the FSE caller authenticates: none (only on a loopback http.host, behind a proxy that authenticates; on any other address the bridge refuses to start) or basic (onDemand.username and onDemand.password, given with HTTP Basic, or to GetDocumento also as a WS-Security UsernameToken).',
         format: ['none', 'basic'],
         default: 'none',
         env: 'BRIDGE_ONDEMAND_AUTH',
       },
       username: {
-        doc: 'User name the FSE caller presents (authKind basic).',
+        doc: 'User name the FSE caller presents (authKind basic): HTTP Basic, or a WS-Security UsernameToken.',
         format: String,
         default: '',
         env: 'BRIDGE_ONDEMAND_USERNAME',
       },
       password: {
-        doc: 'Password the FSE caller presents (authKind basic).',
+        doc: 'Password the FSE caller presents (authKind basic): HTTP Basic, or a WS-Security UsernameToken (text or digest).',
         format: String,
         default: '',
         env: 'BRIDGE_ONDEMAND_PASSWORD',
@@ -272,6 +353,7 @@ export function onDemandSchema() {
         env: 'BRIDGE_ONDEMAND_GUARDIAN_ROLES',
       },
       pdi: pdiSchema(),
+      getDocumento: getDocumentoSchema(),
     },
   };
 }

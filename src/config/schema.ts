@@ -14,7 +14,9 @@ import { reportingSchema } from './schema-reporting.js';
 import {
   assertErrorCodes,
   assertRoleCodes,
+  coerceCodes,
   coerceJsonObject,
+  GET_DOCUMENTO_FORMATS,
   onDemandSchema,
   PDI_FORMATS,
 } from './schema-ondemand.js';
@@ -45,12 +47,8 @@ function addFormats(): void {
     coerce: coercePacsNodes,
   });
   convict.addFormat({ name: 'error-codes', validate: assertErrorCodes, coerce: coerceJsonObject });
-  convict.addFormat({
-    name: 'role-codes',
-    validate: assertRoleCodes,
-    coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v),
-  });
-  for (const format of PDI_FORMATS) convict.addFormat(format);
+  convict.addFormat({ name: 'role-codes', validate: assertRoleCodes, coerce: coerceCodes });
+  for (const format of [...PDI_FORMATS, ...GET_DOCUMENTO_FORMATS]) convict.addFormat(format);
   convict.addFormat({
     name: 'positive-int',
     validate: assertPositiveInt,

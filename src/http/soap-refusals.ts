@@ -37,13 +37,21 @@ export async function sendFault(
   await reply
     .code(fault.httpStatus ?? faultStatus(answered, fault.code))
     .header('content-type', soapContentType(answered))
-    .send(faultEnvelope(answered, fault.code, fault.message, mustUnderstand?.notUnderstood));
+    .send(
+      faultEnvelope(
+        answered,
+        fault.code,
+        fault.message,
+        mustUnderstand?.notUnderstood,
+        fault.subcode,
+      ),
+    );
 }
 
 /**
  * The audit row of a refused request: the requester's fields, document and format as far as
- * they could be read ('' otherwise), the address it came from, the HTTP Basic user it gave (the
- * password never), and the fault text it gets.
+ * they could be read ('' otherwise), the address it came from, the user name it gave (HTTP Basic,
+ * else a WS-Security UsernameToken; the password never), and the fault text it gets.
  */
 export function refusalRecord(
   request: FastifyRequest,
@@ -52,7 +60,7 @@ export function refusalRecord(
 ): AuditRecord {
   const fields = fault.readable;
   const { codCL, codDocumentoDipartimentale } = fields;
-  const user = basicCredentials(request.headers.authorization)?.[0];
+  const user = basicCredentials(request.headers.authorization)?.[0] ?? fault.user;
   return {
     at,
     requesterCodiceFiscale: fields.codiceFiscale ?? '',
@@ -77,17 +85,12 @@ export function refusalRecord(
   };
 }
 
-/** Log, audit and answer refused requests. */
-export function refuser(deps: {
+/** Log and audit requests refused before they reach the service. */
+export function refusalAuditor(deps: {
   audit: Pick<OnDemandStore, 'audit'>;
   log: Logger;
-}): (
-  request: FastifyRequest,
-  reply: FastifyReply,
-  version: SoapVersion,
-  fault: SoapFaultError,
-) => Promise<void> {
-  return async (request, reply, version, fault) => {
+}): (request: FastifyRequest, fault: SoapFaultError) => void {
+  return (request, fault) => {
     deps.log.info(
       { ip: request.ip, reason: fault.message, detail: fault.detail },
       'on-demand request refused',
@@ -98,6 +101,22 @@ export function refuser(deps: {
       // The caller still learns why it was refused; the log keeps what the audit could not.
       deps.log.error({ err: error, ip: request.ip }, 'refused on-demand request not audited');
     }
+  };
+}
+
+/** Log, audit and answer refused requests. */
+export function refuser(deps: {
+  audit: Pick<OnDemandStore, 'audit'>;
+  log: Logger;
+}): (
+  request: FastifyRequest,
+  reply: FastifyReply,
+  version: SoapVersion,
+  fault: SoapFaultError,
+) => Promise<void> {
+  const audit = refusalAuditor(deps);
+  return async (request, reply, version, fault) => {
+    audit(request, fault);
     await sendFault(reply, version, fault);
   };
 }

@@ -37,7 +37,7 @@ export type OnDemandAnswer =
   /** `auditId` identifies the audit row, for the delivery once the transfer ends. */
   | { kind: 'document'; document: Deliverable; auditId?: number }
   | { kind: 'in-progress'; retryAfterMs: number }
-  | { kind: 'failure'; errors: ExternalError[]; retryAfterMs?: number };
+  | { kind: 'failure'; errors: ExternalError[]; retryAfterMs?: number; errorKind?: ErrorKind };
 
 export interface OnDemandOptions {
   /** The caller's deadline when its request names none. */
@@ -131,6 +131,7 @@ export class OnDemandService {
       answer = {
         kind: 'failure',
         errors: [externalError(this.#options.errorCodes, failure.kind, failure.detail)],
+        errorKind: failure.kind,
       };
     }
     if (answer.kind === 'failure' && answer.retryAfterMs !== undefined) errorKind = 'busy';
@@ -197,7 +198,9 @@ export class OnDemandService {
     if (
       !report ||
       report.status === 'cancelled' ||
-      (patient !== undefined && patient !== request.codiceFiscaleAssistito) ||
+      (patient !== undefined &&
+        patient !== request.codiceFiscaleAssistito &&
+        !request.codiciFiscaliPrecedenti?.includes(patient)) ||
       (request.idDocumentoIlec !== undefined &&
         report.idDocumentoIlec !== undefined &&
         request.idDocumentoIlec !== report.idDocumentoIlec) ||

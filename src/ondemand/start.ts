@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { BridgeConfig } from '../config/load.js';
 import type { ReportLinker } from '../fse/report-linker.js';
 import type { ReportStore } from '../fse/report-store.js';
-import { soapRoutes } from '../http/soap-routes.js';
+import { episodioRoutes } from '../http/episodio-routes.js';
+import { soapRoutes, type CallerAuth } from '../http/soap-routes.js';
 import type { StudyIndex } from '../index/study-index.js';
 import { JobQueue } from '../queue/job-queue.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -89,26 +90,41 @@ export function startOnDemand(
       { host: config.http.host },
       'on-demand retrieval accepts callers without credentials on a non-local address: set onDemand.authKind basic',
     );
+  const auth: CallerAuth =
+    options.authKind === 'basic'
+      ? { kind: 'basic', username: options.username, password: options.password }
+      : { kind: 'none' };
+  const routeDeps = { service, reports: parts.reports, audit: db, log };
+  const getDocumento = options.getDocumento;
   return {
     service,
     queue,
     store: db,
-    routes: (app) =>
-      soapRoutes(
+    routes: (app) => {
+      soapRoutes(app, routeDeps, {
+        path: options.path,
+        publicUrl: options.publicUrl,
+        inlineMaxBytes: options.inlineMaxBytes,
+        bodyLimitBytes: options.bodyLimitBytes,
+        auth,
+        repositoryId: parts.repositoryId,
+        errorCodes: options.errorCodes,
+      });
+      episodioRoutes(
         app,
-        { service, reports: parts.reports, audit: db, log },
+        { ...routeDeps, index: parts.index },
         {
-          path: options.path,
-          publicUrl: options.publicUrl,
+          path: getDocumento.path,
+          publicUrl: getDocumento.publicUrl,
           inlineMaxBytes: options.inlineMaxBytes,
           bodyLimitBytes: options.bodyLimitBytes,
-          auth:
-            options.authKind === 'basic'
-              ? { kind: 'basic', username: options.username, password: options.password }
-              : { kind: 'none' },
-          repositoryId: parts.repositoryId,
+          auth,
           errorCodes: options.errorCodes,
+          pdiFileTypes: new Set(getDocumento.pdiFileTypes.map((code) => code.toUpperCase())),
+          clockSkewMs: getDocumento.clockSkewMs,
+          maxMessageAgeMs: getDocumento.maxMessageAgeMs,
         },
-      ),
+      );
+    },
   };
 }

@@ -5,7 +5,7 @@
  * role, so a block is addressed to it when it names no actor or role, the "next" one, or (SOAP
  * 1.2) the ultimate receiver. Blocks for other roles, and blocks not marked, are ignored.
  */
-import { SOAP11_NS, SOAP12_NS } from './namespaces.js';
+import { SOAP11_NS, SOAP12_NS, WSSE_SECURITY } from './namespaces.js';
 import { senderFault, SoapFaultError, type XmlNode } from './xml-tree.js';
 
 /** A qualified name: namespace ('' for none) and local name. */
@@ -15,11 +15,16 @@ export interface QName {
 }
 
 /**
- * The header blocks the bridge processes: none yet. The processor of a header block (such as
- * WS-Security's UsernameToken) declares its block's QName here, and processes the block; only
- * then is a block of that name marked mustUnderstand accepted.
+ * The header blocks the bridge processes, by endpoint. The processor of a header block declares
+ * its block's QName here, for the endpoint whose requests it processes; only there is a block of
+ * that name marked mustUnderstand accepted.
  */
-export const UNDERSTOOD_HEADERS: readonly QName[] = [];
+export const UNDERSTOOD_HEADERS = {
+  /** RecuperoDocumento and NotificaVariazioneMetadati: none. */
+  recuperoDocumento: [],
+  /** GetDocumento of CLEpisodioService: WS-Security's header (ws-security.ts). */
+  clEpisodio: [WSSE_SECURITY],
+} as const satisfies Record<string, readonly QName[]>;
 
 /** The roles the bridge plays, besides having none named. */
 const OWN_ROLES: Readonly<Record<'1.1' | '1.2', readonly string[]>> = {
@@ -64,7 +69,8 @@ function mandatory(block: XmlNode, ns: string): boolean {
 }
 
 /** Whether `block` is addressed to the bridge: no actor (1.1) or role (1.2), or one it plays. */
-function addressedHere(version: '1.1' | '1.2', block: XmlNode, ns: string): boolean {
+export function addressedHere(version: '1.1' | '1.2', block: XmlNode): boolean {
+  const ns = version === '1.1' ? SOAP11_NS : SOAP12_NS;
   const role = attribute(block, ns, version === '1.1' ? 'actor' : 'role')?.trim();
   return role === undefined || role === '' || OWN_ROLES[version].includes(role);
 }
@@ -80,7 +86,7 @@ export function requireUnderstood(
 ): void {
   const ns = version === '1.1' ? SOAP11_NS : SOAP12_NS;
   const notUnderstood = header.children
-    .filter((block) => addressedHere(version, block, ns) && mandatory(block, ns))
+    .filter((block) => addressedHere(version, block) && mandatory(block, ns))
     .map((block) => ({ ns: block.ns, local: block.name }))
     .filter((name) => !understood.some((u) => u.ns === name.ns && u.local === name.local));
   if (notUnderstood.length > 0) throw new MustUnderstandFault(version, notUnderstood);

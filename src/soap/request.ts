@@ -7,8 +7,9 @@ import {
   type XmlNode,
 } from './xml-tree.js';
 
-import { requireUnderstood, UNDERSTOOD_HEADERS, type QName } from './header-blocks.js';
-import { ON_DEMAND_NS, SOAP11_NS, SOAP12_NS } from './namespaces.js';
+import { bodyOf, openEnvelope } from './envelope.js';
+import { UNDERSTOOD_HEADERS, type QName } from './header-blocks.js';
+import { ON_DEMAND_NS } from './namespaces.js';
 
 export { DEFAULT_LIMITS, SoapFaultError, type ParseLimits } from './xml-tree.js';
 export { ON_DEMAND_NS, SOAP11_NS, SOAP12_NS } from './namespaces.js';
@@ -33,6 +34,11 @@ export interface OnDemandRequest {
   formato: Formato;
   /** The caller's deadline, when it gives one (`tempoMassimoAttesaMs`). */
   deadlineMs: number | undefined;
+  /**
+   * Earlier codici fiscali of the patient (GetDocumento's storicoPaziente): a report registered
+   * under one of them is the patient's too.
+   */
+  codiciFiscaliPrecedenti?: readonly string[];
 }
 
 /**
@@ -42,17 +48,17 @@ export interface OnDemandRequest {
  * trimmed before the check.
  */
 // eslint-disable-next-line no-control-regex
-const NOT_TEXT = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufffd]/u;
+export const NOT_TEXT = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufffd]/u;
 
 /** A character as U+XXXX. */
 function codePoint(c: string): string {
   return `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 }
-const CODICE_FISCALE = /^[A-Z0-9]{16}$/;
+export const CODICE_FISCALE = /^[A-Z0-9]{16}$/;
 const FORMATS: readonly Formato[] = ['PDI_ZIP', 'KOS', 'ANTEPRIMA_JPEG'];
 
 /** Longest text of the fields that name the caller and the document (the schema's). */
-const LENGTHS = {
+export const LENGTHS = {
   codiceFiscale: 16,
   ruolo: 32,
   applicazione: 64,
@@ -201,7 +207,7 @@ export function requestText(body: Buffer, charset: string | undefined): string {
 export function parseSoapRequest(
   xml: string,
   limits: ParseLimits = DEFAULT_LIMITS,
-  understood: readonly QName[] = UNDERSTOOD_HEADERS,
+  understood: readonly QName[] = UNDERSTOOD_HEADERS.recuperoDocumento,
 ): SoapRequest {
   const envelope = parseTree(xml, limits);
   try {
@@ -218,36 +224,35 @@ export function parseSoapRequest(
  * characters no field holds.
  */
 function readableFields(envelope: XmlNode): ReadableFields {
-  const body = envelope.children.find((child) => child.ns === envelope.ns && child.name === 'Body');
-  const request = body?.children.find((child) => child.ns === ON_DEMAND_NS);
+  const request = bodyOf(envelope)?.children.find((child) => child.ns === ON_DEMAND_NS);
   const requester = request?.children.find(
     (child) => child.ns === ON_DEMAND_NS && child.name === 'richiedente',
   );
-  const readable: ReadableFields = {};
-  for (const [name, max] of Object.entries(LENGTHS) as Array<[keyof typeof LENGTHS, number]>) {
+  const values: Partial<Record<keyof typeof LENGTHS, string>> = {};
+  for (const name of Object.keys(LENGTHS) as Array<keyof typeof LENGTHS>) {
     const holder = (REQUESTER_FIELDS as readonly string[]).includes(name) ? requester : request;
     const node = holder?.children.find((child) => child.ns === ON_DEMAND_NS && child.name === name);
-    const value = node?.children.length === 0 ? node.text.trim() : '';
-    if (value !== '' && value.length <= max && !NOT_TEXT.test(value)) readable[name] = value;
+    if (node?.children.length === 0) values[name] = node.text;
   }
-  if (readable.codiceFiscale !== undefined)
-    readable.codiceFiscale = readable.codiceFiscale.toUpperCase();
-  return readable;
+  return readable(values);
+}
+
+/**
+ * Of the values read from a refused request, those fit for its audit: text within the field's
+ * length, without the characters no field holds (the codice fiscale upper-cased).
+ */
+export function readable(values: Partial<Record<keyof typeof LENGTHS, string>>): ReadableFields {
+  const fit: ReadableFields = {};
+  for (const [name, max] of Object.entries(LENGTHS) as Array<[keyof typeof LENGTHS, number]>) {
+    const value = values[name]?.trim() ?? '';
+    if (value !== '' && value.length <= max && !NOT_TEXT.test(value)) fit[name] = value;
+  }
+  if (fit.codiceFiscale !== undefined) fit.codiceFiscale = fit.codiceFiscale.toUpperCase();
+  return fit;
 }
 
 function validated(envelope: XmlNode, understood: readonly QName[]): SoapRequest {
-  if (envelope.name !== 'Envelope' || (envelope.ns !== SOAP11_NS && envelope.ns !== SOAP12_NS))
-    throw senderFault('il documento non è un Envelope SOAP 1.1 o 1.2');
-  const soapVersion = envelope.ns === SOAP11_NS ? '1.1' : '1.2';
-  const parts = envelope.children.filter((child) => child.ns === envelope.ns);
-  const layout = parts.map((child) => child.name).join(' ');
-  if (layout !== 'Body' && layout !== 'Header Body')
-    throw senderFault("l'Envelope deve contenere un solo Body, dopo al massimo un Header");
-  if (parts.length === 2) requireUnderstood(soapVersion, parts[0]!, understood);
-  const body = parts.at(-1)!;
-  if (body.children.length !== 1)
-    throw senderFault('il Body deve contenere esattamente un elemento di richiesta');
-  const request = body.children[0]!;
+  const { soapVersion, payload: request } = openEnvelope(envelope, understood);
   if (request.ns === ON_DEMAND_NS && request.name === 'RecuperoDocumentoRequest')
     return { kind: 'recupero', request: recuperoOf(soapVersion, request) };
   if (request.ns === ON_DEMAND_NS && request.name === 'NotificaVariazioneMetadatiRequest')

@@ -24,7 +24,8 @@ export function soapContentType(version: SoapVersion): string {
   return version === '1.2' ? 'application/soap+xml; charset=utf-8' : 'text/xml; charset=utf-8';
 }
 
-function envelope(version: SoapVersion, body: string, header = ''): string {
+/** An envelope of `version` holding `body` (and `header` blocks, when given). */
+export function soapEnvelope(version: SoapVersion, body: string, header = ''): string {
   const ns = version === '1.2' ? SOAP12_NS : SOAP11_NS;
   const head = header === '' ? '' : `<soap:Header>${header}</soap:Header>`;
   return `<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="${ns}">${head}<soap:Body>${body}</soap:Body></soap:Envelope>`;
@@ -45,23 +46,36 @@ function notUnderstoodBlock(name: QName): string {
 
 /**
  * A SOAP Fault: `Sender` (the request is at fault), `Receiver`, or `MustUnderstand` for the
- * header blocks `notUnderstood` (named in SOAP 1.2 by NotUnderstood header blocks).
+ * header blocks `notUnderstood` (named in SOAP 1.2 by NotUnderstood header blocks). A `subcode`
+ * (such as wsse:FailedAuthentication) is the SOAP 1.2 Subcode, and the SOAP 1.1 faultcode.
  */
 export function faultEnvelope(
   version: SoapVersion,
   code: FaultCode,
   reason: string,
   notUnderstood: readonly QName[] = [],
+  subcode?: QName,
 ): string {
   const text = escapeXml(reason);
-  if (version === '1.1')
-    return envelope(
+  const sub = subcode && {
+    binding: ` xmlns:sc="${escapeXml(subcode.ns)}"`,
+    value: `sc:${escapeXml(subcode.local)}`,
+  };
+  if (version === '1.1') {
+    const faultcode = sub
+      ? `<faultcode${sub.binding}>${sub.value}</faultcode>`
+      : `<faultcode>${FAULTCODES_11[code]}</faultcode>`;
+    return soapEnvelope(
       version,
-      `<soap:Fault><faultcode>${FAULTCODES_11[code]}</faultcode><faultstring xml:lang="it">${text}</faultstring></soap:Fault>`,
+      `<soap:Fault>${faultcode}<faultstring xml:lang="it">${text}</faultstring></soap:Fault>`,
     );
-  return envelope(
+  }
+  const subcodeXml = sub
+    ? `<soap:Subcode><soap:Value${sub.binding}>${sub.value}</soap:Value></soap:Subcode>`
+    : '';
+  return soapEnvelope(
     version,
-    `<soap:Fault><soap:Code><soap:Value>soap:${code}</soap:Value></soap:Code><soap:Reason><soap:Text xml:lang="it">${text}</soap:Text></soap:Reason></soap:Fault>`,
+    `<soap:Fault><soap:Code><soap:Value>soap:${code}</soap:Value>${subcodeXml}</soap:Code><soap:Reason><soap:Text xml:lang="it">${text}</soap:Text></soap:Reason></soap:Fault>`,
     notUnderstood.map(notUnderstoodBlock).join(''),
   );
 }
@@ -107,7 +121,7 @@ const CLOSE = '</tns:RecuperoDocumentoResponse>';
 
 /** A response without a document. */
 export function responseEnvelope(version: SoapVersion, fields: ResponseFields): string {
-  return envelope(version, `${OPEN}${fieldsXml(fields)}${CLOSE}`);
+  return soapEnvelope(version, `${OPEN}${fieldsXml(fields)}${CLOSE}`);
 }
 
 /** The answer to an obscuration change. */
@@ -131,7 +145,7 @@ export function variazioneEnvelope(
     fields.oscuramentiInVigore === undefined
       ? ''
       : element('oscuramentiInVigore', fields.oscuramentiInVigore);
-  return envelope(
+  return soapEnvelope(
     version,
     `<tns:NotificaVariazioneMetadatiResponse xmlns:tns="${ON_DEMAND_NS}">${element('esito', fields.esito)}${errors}${inForce}</tns:NotificaVariazioneMetadatiResponse>`,
   );
@@ -174,16 +188,31 @@ function concatStreams(parts: Array<Buffer | Readable>): Readable {
   );
 }
 
-/** The document inline, base64 inside `documento`. */
-export function inlineDocument(
+/**
+ * The Body content of an answer carrying a document: the XML before the document's bytes (up to
+ * the opening tag of the element that holds them) and after them (from its closing tag).
+ */
+export interface DocumentSlot {
+  before: string;
+  after: string;
+}
+
+/** RecuperoDocumentoResponse around its `documento`. */
+export function recuperoSlot(fields: ResponseFields): DocumentSlot {
+  return {
+    before: `${OPEN}${fieldsXml(fields)}<tns:documento>`,
+    after: `</tns:documento>${CLOSE}`,
+  };
+}
+
+/** An answer with the document's bytes inline, base64, between `slot.before` and `slot.after`. */
+export function inlineBody(
   version: SoapVersion,
-  fields: ResponseFields,
+  slot: DocumentSlot,
   document: { bytes: number; stream: Readable },
 ): StreamedBody {
-  const head = Buffer.from(
-    envelope(version, `${OPEN}${fieldsXml(fields)}<tns:documento>\u0000`).split('\u0000')[0]!,
-  );
-  const tail = Buffer.from(`</tns:documento>${CLOSE}</soap:Body></soap:Envelope>`);
+  const head = Buffer.from(soapEnvelope(version, `${slot.before}\u0000`).split('\u0000')[0]!);
+  const tail = Buffer.from(`${slot.after}</soap:Body></soap:Envelope>`);
   const encoded = 4 * Math.ceil(document.bytes / 3);
   return {
     contentType: soapContentType(version),
@@ -193,22 +222,22 @@ export function inlineDocument(
 }
 
 /**
- * The document as an MTOM/XOP attachment: a multipart/related body whose root part is the
- * envelope with an `xop:Include` in `documento`, and whose second part is the bytes as they
- * are (`binary`).
+ * An answer with the document as an MTOM/XOP attachment: a multipart/related body whose root
+ * part is the envelope with an `xop:Include` between `slot.before` and `slot.after`, and whose
+ * second part is the bytes as they are (`binary`).
  */
-export function mtomDocument(
+export function mtomBody(
   version: SoapVersion,
-  fields: ResponseFields,
+  slot: DocumentSlot,
   document: { bytes: number; stream: Readable; mimeType: string },
 ): StreamedBody {
   const boundary = `MIMEBoundary_${randomUUID()}`;
   const rootId = `root.${randomUUID()}@pacs-fse-bridge`;
   const documentId = `documento.${randomUUID()}@pacs-fse-bridge`;
   const soapType = version === '1.2' ? 'application/soap+xml' : 'text/xml';
-  const xml = envelope(
+  const xml = soapEnvelope(
     version,
-    `${OPEN}${fieldsXml(fields)}<tns:documento><xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include" href="cid:${documentId}"/></tns:documento>${CLOSE}`,
+    `${slot.before}<xop:Include xmlns:xop="http://www.w3.org/2004/08/xop/include" href="cid:${documentId}"/>${slot.after}`,
   );
   const head = Buffer.from(
     [

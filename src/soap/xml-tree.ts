@@ -16,6 +16,16 @@ export class SoapFaultError extends Error {
   override readonly name: string = 'SoapFaultError';
   /** What could be read of the request before it was refused, for its audit. */
   readable: ReadableFields = {};
+  /**
+   * The user name the request gave in its envelope (a WS-Security UsernameToken), right or
+   * wrong, for its audit.
+   */
+  user: string | undefined;
+  /**
+   * A finer code under `code`: the SOAP 1.2 Subcode, and in SOAP 1.1 the faultcode itself (as
+   * WS-Security's wsse:FailedAuthentication).
+   */
+  subcode: { ns: string; local: string } | undefined;
   constructor(
     /** Sender: the request is at fault. */
     readonly code: FaultCode,

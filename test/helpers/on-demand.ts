@@ -142,6 +142,23 @@ export function linkingRuns(bridge: TestBridge, key: string): number {
   ).length;
 }
 
+/** Record an obscuration change of report 010203^`document` through the reports API. */
+export async function obscure(
+  bridge: TestBridge,
+  document: string,
+  eventCode: string,
+): Promise<void> {
+  const response = await fetch(
+    `http://127.0.0.1:${bridge.app.reporting.httpPort}/api/reports/010203/${document}/obscuration`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ eventCode, source: 'FSE' }),
+    },
+  );
+  if (response.status >= 300) throw new Error(`obscuration refused: ${await response.text()}`);
+}
+
 /** Push files to the bridge with DCMTK dcmsend; throws when it fails. */
 export async function push(bridge: TestBridge, files: string[]): Promise<void> {
   const sent = await dcmsend(bridge.port, files);

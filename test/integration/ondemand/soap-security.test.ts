@@ -10,6 +10,7 @@ import {
   PATIENT_CF,
   basicAuth,
   endpointOf,
+  obscure,
   push,
   registerMrReport,
   callOperation,
@@ -62,18 +63,6 @@ function ask(fields: RequestFields) {
 /** The `codice` values of a response (empty for a success). */
 function codes(text: string): string[] {
   return [...text.matchAll(/<tns:codice>([^<]+)<\/tns:codice>/g)].map((m) => m[1]!);
-}
-
-async function obscure(document: string, eventCode: string): Promise<void> {
-  const response = await fetch(
-    `http://127.0.0.1:${bridge.app.reporting.httpPort}/api/reports/010203/${document}/obscuration`,
-    {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ eventCode, source: 'FSE' }),
-    },
-  );
-  expect(response.status, await response.text()).toBeLessThan(300);
 }
 
 async function stillServes(): Promise<void> {
@@ -285,22 +274,22 @@ describe('obscuration', () => {
     });
 
   it('P99 hides the document from professionals, not from the patient; P00 lifts it', async () => {
-    await obscure('RAD-P99', 'P99');
+    await obscure(bridge, 'RAD-P99', 'P99');
     expect(codes((await as('clinician', 'RAD-P99')).text)).toEqual(['CL_ER_002']);
     expect((await as('patient', 'RAD-P99')).text).toContain('SUCCESSO');
     expect((await as('guardian', 'RAD-P99')).text).toContain('SUCCESSO');
-    await obscure('RAD-P99', 'P00');
+    await obscure(bridge, 'RAD-P99', 'P00');
     expect((await as('clinician', 'RAD-P99')).text).toContain('SUCCESSO');
   });
 
   it('P98 hides the document from the patient, not from a clinician', async () => {
-    await obscure('RAD-P98', 'P98');
+    await obscure(bridge, 'RAD-P98', 'P98');
     expect(codes((await as('patient', 'RAD-P98')).text)).toEqual(['CL_ER_002']);
     expect((await as('clinician', 'RAD-P98')).text).toContain('SUCCESSO');
   });
 
   it('P97 hides the document from parents and guardians only', async () => {
-    await obscure('RAD-P97', 'P97');
+    await obscure(bridge, 'RAD-P97', 'P97');
     expect(codes((await as('guardian', 'RAD-P97')).text)).toEqual(['CL_ER_002']);
     expect((await as('clinician', 'RAD-P97')).text).toContain('SUCCESSO');
     expect((await as('patient', 'RAD-P97')).text).toContain('SUCCESSO');
