@@ -221,6 +221,46 @@ describe('report linking over HL7', () => {
   }, 120_000);
 });
 
+describe('report linking over HL7, a message without TXA', () => {
+  let bridge: TestBridge;
+  beforeAll(async () => {
+    bridge = await bridgeWith({ pacs: orthancNode() });
+  });
+  afterAll(() => disposeBridge(bridge));
+
+  it('accepts MDM^T02 without TXA (AA), names the report by its accession, links it', async () => {
+    const study = fixture.studies[0]!;
+    const peer = await Hl7Peer.connect(bridge.app.reporting.hl7Port!);
+    try {
+      const ack = await peer.send(
+        mdm({
+          controlId: 'MSG-NO-TXA-1',
+          segments: [
+            segment('EVN', { 1: 'T02', 2: '20250114093005' }),
+            pid(PID3_FOR(study.patientId)),
+            pv1(),
+            obxRp(study.accessionNumber),
+            obxText(),
+          ],
+        }),
+      );
+      expect(ack.get('MSA.1').toString()).toBe('AA');
+    } finally {
+      await peer.close();
+    }
+    // The facility sets no documentIdWithoutTxa: the document id is the accession number.
+    const state = await linked(bridge, `${FACILITY.codCL}^${study.accessionNumber}`);
+    expect(state.accessions.flatMap((a) => a.studies.map((s) => s.studyInstanceUid))).toContain(
+      study.studyUid,
+    );
+    await waitFor(
+      () => deliveries('immagini-disponibili', study.accessionNumber).length > 0,
+      20_000,
+      'FSE notified',
+    );
+  }, 120_000);
+});
+
 describe('report linking: pulled from the PACS, cancelled', () => {
   let bridge: TestBridge;
   beforeAll(async () => {
