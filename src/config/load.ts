@@ -9,6 +9,7 @@ import { isValidUid } from '../dicom/uid.js';
 import type { FacilitySetting } from '../hl7/facilities.js';
 import { errorCodes, type ErrorKind } from '../fse/error-catalogue.js';
 import type { PdiSettings } from '../fse/pdi-manifest.js';
+import { checkTransportConfig, type GatewayConfig } from '../fse/gateway-settings.js';
 
 /** The validated configuration, with derived paths resolved. */
 export interface BridgeConfig {
@@ -50,6 +51,8 @@ export interface BridgeConfig {
     facilities: FacilitySetting[];
   };
   fse: {
+    transport: 'hl7' | 'http';
+    gateway: GatewayConfig;
     notifyUrl: string;
     authKind: 'none' | 'bearer' | 'basic';
     token: string;
@@ -182,7 +185,7 @@ function derive(schema: ReturnType<typeof createSchema>): BridgeConfig {
     queryRetrieve: raw.queryRetrieve as BridgeConfig['queryRetrieve'],
     http: raw.http,
     hl7: raw.hl7 as BridgeConfig['hl7'],
-    fse: fseOf(raw.fse as BridgeConfig['fse']),
+    fse: fseOf(raw.fse as BridgeConfig['fse'], raw.hl7.facilities as FacilitySetting[]),
     links: linksOf(raw.links, raw.pacs.nodes as Array<{ name?: unknown }>),
     onDemand: onDemandOf(
       raw.onDemand as Omit<BridgeConfig['onDemand'], 'errorCodes'> & {
@@ -208,7 +211,8 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
-function fseOf(fse: BridgeConfig['fse']): BridgeConfig['fse'] {
+function fseOf(fse: BridgeConfig['fse'], facilities: FacilitySetting[]): BridgeConfig['fse'] {
+  checkTransportConfig(fse, facilities);
   if (fse.notifyUrl) {
     if (!isHttpUrl(fse.notifyUrl))
       throw new Error(

@@ -60,6 +60,7 @@ function report(patientId: string, accession: string, documentId: string, trigge
 async function bridgeWith(overrides: Record<string, unknown>): Promise<TestBridge> {
   const bridge = await startBridge({
     fse: {
+      transport: 'http',
       notifyUrl: fse.baseUrl,
       retryBaseDelayMs: 20,
       retryMaxDelayMs: 200,

@@ -40,7 +40,7 @@ describe('facility settings', () => {
     [
       'an unknown key',
       [{ ...FACILITY, patientIdAuthorithy: 'X' }],
-      'entry 0 patientIdAuthorithy is not a facility setting (known: sendingFacility, patientIdAuthority, patientIdIssuer, accessionIssuer, patientIdTypeCode, codCL, documentIdWithoutTxa): value was "X"',
+      'entry 0 patientIdAuthorithy is not a facility setting (known: sendingFacility, patientIdAuthority, patientIdIssuer, accessionIssuer, patientIdTypeCode, codCL, documentIdWithoutTxa, gateway): value was "X"',
     ],
     [
       'an unknown source of document ids',
