@@ -72,7 +72,7 @@ export function exchange(
       if (received.length > maxBytes + 1)
         finish({ kind: 'failed', reason: `answer larger than ${maxBytes} bytes` });
     });
-    socket.once('error', (error: NodeJS.ErrnoException) =>
+    socket.on('error', (error: NodeJS.ErrnoException) =>
       finish({ kind: 'failed', reason: error.code ?? error.message }),
     );
     socket.once('close', () =>
