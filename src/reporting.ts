@@ -3,6 +3,7 @@ import type { BridgeConfig } from './config/load.js';
 import { uidFromUuid } from './dicom/uid-generator.js';
 import { toOutboxEntry } from './fse/fse-messages.js';
 import { FseNotifier, type FseAuth } from './fse/fse-notifier.js';
+import { GatewayNotifier } from './fse/gateway-notifier.js';
 import { reportEventSink } from './fse/hl7-reports.js';
 import { OutboxStore } from './fse/outbox-store.js';
 import { OutboxWorker } from './fse/outbox-worker.js';
@@ -55,6 +56,25 @@ function authOf(fse: BridgeConfig['fse']): FseAuth {
 }
 
 /**
+ * What sends the outbox, by `fse.transport`: the regional image gateway over HL7, or the FSE
+ * service over HTTP; undefined when the chosen one has no address (notifications stay queued).
+ */
+function notifierOf(config: BridgeConfig): GatewayNotifier | FseNotifier | undefined {
+  const { fse } = config;
+  if (fse.transport === 'hl7')
+    return fse.gateway.host
+      ? new GatewayNotifier({
+          gateway: fse.gateway,
+          facilities: config.hl7.facilities,
+          timeoutMs: fse.timeoutMs,
+        })
+      : undefined;
+  return fse.notifyUrl
+    ? new FseNotifier({ baseUrl: fse.notifyUrl, timeoutMs: fse.timeoutMs, auth: authOf(fse) })
+    : undefined;
+}
+
+/**
  * Report linking and the FSE side: the report and outbox stores, the outbox worker, the linker
  * (retrieving from the configured PACS node), completion of waiting reports when pushed studies
  * go quiet, the HTTP API and the HL7 listener. Each part registers its release.
@@ -82,13 +102,7 @@ export async function startReporting(
   releases.push(() => reports.close());
   const outbox = OutboxStore.open(config.index.path, { logger: log });
   releases.push(() => outbox.close());
-  const notifier = config.fse.notifyUrl
-    ? new FseNotifier({
-        baseUrl: config.fse.notifyUrl,
-        timeoutMs: config.fse.timeoutMs,
-        auth: authOf(config.fse),
-      })
-    : undefined;
+  const notifier = notifierOf(config);
   const outboxWorker = new OutboxWorker(
     { ...config.fse, stopTimeoutMs: config.shutdown.drainTimeoutMs },
     {
@@ -97,10 +111,18 @@ export async function startReporting(
       log: log.child({ component: 'fse-outbox' }),
     },
   );
-  if (notifier) outboxWorker.start();
-  else
+  if (notifier) {
+    log.info(
+      { transport: config.fse.transport, ...notifier.description },
+      'FSE notifications are sent',
+    );
+    outboxWorker.start();
+  } else
     log.warn(
-      'FSE notifications are queued but not sent: set fse.notifyUrl (BRIDGE_FSE_NOTIFY_URL)',
+      { transport: config.fse.transport },
+      config.fse.transport === 'hl7'
+        ? 'FSE notifications are queued but not sent: the transport is unconfigured, set fse.gateway.host (BRIDGE_FSE_GATEWAY_HOST)'
+        : 'FSE notifications are queued but not sent: the transport is unconfigured, set fse.notifyUrl (BRIDGE_FSE_NOTIFY_URL)',
     );
   releases.push(() => outboxWorker.stop(config.shutdown.drainTimeoutMs));
 

@@ -15,6 +15,7 @@ import { errorCodes, type ErrorKind } from '../fse/error-catalogue.js';
 import type { PdiSettings } from '../fse/pdi-manifest.js';
 import { isLoopback } from '../dimse/ae-policy.js';
 import type { GetDocumentoSettings } from './schema-ondemand.js';
+import { checkTransportConfig, type GatewayConfig } from '../fse/gateway-settings.js';
 
 /** The validated configuration, with derived paths resolved. */
 export interface BridgeConfig {
@@ -51,6 +52,8 @@ export interface BridgeConfig {
     facilities: FacilitySetting[];
   };
   fse: {
+    transport: 'hl7' | 'http';
+    gateway: GatewayConfig;
     notifyUrl: string;
     authKind: 'none' | 'bearer' | 'basic';
     token: string;
@@ -186,7 +189,7 @@ function derive(schema: ReturnType<typeof createSchema>): BridgeConfig {
     queryRetrieve: raw.queryRetrieve as BridgeConfig['queryRetrieve'],
     http: httpOf(raw.http, raw.onDemand as BridgeConfig['onDemand']),
     hl7: raw.hl7 as BridgeConfig['hl7'],
-    fse: fseOf(raw.fse as BridgeConfig['fse']),
+    fse: fseOf(raw.fse as BridgeConfig['fse'], raw.hl7.facilities as FacilitySetting[]),
     links: linksOf(raw.links, raw.pacs.nodes as Array<{ name?: unknown }>),
     onDemand: onDemandOf(
       raw.onDemand as Omit<BridgeConfig['onDemand'], 'errorCodes'> & {
@@ -248,7 +251,8 @@ function httpOf(
   return http;
 }
 
-function fseOf(fse: BridgeConfig['fse']): BridgeConfig['fse'] {
+function fseOf(fse: BridgeConfig['fse'], facilities: FacilitySetting[]): BridgeConfig['fse'] {
+  checkTransportConfig(fse, facilities);
   if (fse.notifyUrl) {
     if (!isHttpUrl(fse.notifyUrl))
       throw new Error(

@@ -136,8 +136,58 @@ export function reportingSchema() {
       },
     },
     fse: {
+      transport: {
+        doc: 'How notifications go out: hl7 (MDM over MLLP to the regional image gateway, fse.gateway) or http (JSON POSTs to fse.notifyUrl).',
+        format: ['hl7', 'http'],
+        default: 'hl7',
+        env: 'BRIDGE_FSE_TRANSPORT',
+      },
+      gateway: {
+        host: {
+          doc: 'Host name or address of the regional image gateway (MLLP); empty keeps notifications queued, unsent (transport hl7).',
+          format: String,
+          default: '',
+          env: 'BRIDGE_FSE_GATEWAY_HOST',
+        },
+        port: {
+          doc: "The gateway's MLLP port.",
+          format: 'port',
+          default: 2575,
+          env: 'BRIDGE_FSE_GATEWAY_PORT',
+        },
+        structureCode: {
+          doc: 'PV1-3.4 of the messages: the ASR structure code the gateway knows; a facility may set its own (hl7.facilities[].gateway.structureCode).',
+          format: String,
+          default: '',
+          env: 'BRIDGE_FSE_GATEWAY_STRUCTURE_CODE',
+        },
+        sendingApplication: {
+          doc: "MSH-3 of the messages: one of the gateway's accepted sending applications.",
+          format: String,
+          default: 'FSEBRIDGE',
+          env: 'BRIDGE_FSE_GATEWAY_SENDING_APPLICATION',
+        },
+        sendingFacility: {
+          doc: 'MSH-4 of the messages.',
+          format: String,
+          default: '',
+          env: 'BRIDGE_FSE_GATEWAY_SENDING_FACILITY',
+        },
+        receivingApplication: {
+          doc: 'MSH-5 of the messages.',
+          format: String,
+          default: 'O3DPACS',
+          env: 'BRIDGE_FSE_GATEWAY_RECEIVING_APPLICATION',
+        },
+        receivingFacility: {
+          doc: 'MSH-6 of the messages.',
+          format: String,
+          default: 'REGIONE',
+          env: 'BRIDGE_FSE_GATEWAY_RECEIVING_FACILITY',
+        },
+      },
       notifyUrl: {
-        doc: 'Base URL of the FSE notification service; empty keeps notifications queued, unsent.',
+        doc: 'Base URL of the FSE notification service (transport http); empty keeps notifications queued, unsent.',
         format: String,
         default: '',
         env: 'BRIDGE_FSE_NOTIFY_URL',
@@ -169,7 +219,7 @@ export function reportingSchema() {
         sensitive: true,
       },
       timeoutMs: {
-        doc: 'Longest wait for the FSE service to answer one notification, in milliseconds.',
+        doc: 'Longest wait for the answer to one notification (HTTP response, or HL7 acknowledgement with the connection), in milliseconds.',
         format: 'positive-int',
         default: 10 * SECOND,
         env: 'BRIDGE_FSE_TIMEOUT_MS',

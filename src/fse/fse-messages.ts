@@ -32,6 +32,22 @@ export const MESSAGE_VERSION = 1;
 export const MAX_ACCESSION_NUMBERS = 100;
 export const MAX_STUDIES = 100;
 
+/**
+ * What only the HL7 message to the regional image gateway needs, kept in the outbox payload
+ * under `hl7` and left out of the HTTP body (see `httpBody`).
+ */
+export interface GatewayContext {
+  /** 1 for a report as first registered, more once replaced (MDM^T10 instead of T02). */
+  reportVersion?: number;
+  /** The sending facility (MSH-4) the report came from over HL7: whose settings apply. */
+  facility?: string;
+  /** The patient's id at the RIS, when the RIS sent one. */
+  risId?: string;
+  /** The patient (a cancellation's body names none). */
+  patientId?: string;
+  issuerOfPatientId?: string;
+}
+
 /** One accession number of the report and when the PACS notified its images. */
 export interface AccessionInput {
   accessionNumber: string;
@@ -73,6 +89,7 @@ export interface ImagesAvailableInput {
   accessionNumbers: AccessionInput[];
   studies: StudyCounts[];
   manifest: ManifestReference;
+  hl7?: GatewayContext;
 }
 
 /** "This report was cancelled (MDM^T11): its images are no longer linked to it." */
@@ -93,6 +110,7 @@ export interface ReportCancelledInput {
   studyInstanceUids?: string[];
   /** The manifest withdrawn with the link. */
   manifestSopInstanceUid?: string;
+  hl7?: GatewayContext;
 }
 
 /**
@@ -115,6 +133,7 @@ const IMAGES_AVAILABLE_FIELDS = [
   'accessionNumbers',
   'studies',
   'manifest',
+  'hl7',
 ];
 
 /**
@@ -187,7 +206,12 @@ export function imagesAvailableEntry(input: ImagesAvailableInput): OutboxEntry {
   if (!body.studies.some((s) => s.studyInstanceUid === body.manifest.studyInstanceUid)) {
     throw new FseMessageError('manifest.studyInstanceUid', 'must be one of the studies');
   }
-  return { kind: 'images-available', reportKey, idempotencyKey, payload: JSON.stringify(body) };
+  return {
+    kind: 'images-available',
+    reportKey,
+    idempotencyKey,
+    payload: JSON.stringify(withContext(body, source.hl7)),
+  };
 }
 
 const REPORT_CANCELLED_FIELDS = [
@@ -199,6 +223,7 @@ const REPORT_CANCELLED_FIELDS = [
   'accessionNumbers',
   'studyInstanceUids',
   'manifestSopInstanceUid',
+  'hl7',
 ];
 
 /**
@@ -253,7 +278,49 @@ export function reportCancelledEntry(input: ReportCancelledInput): OutboxEntry {
         }),
     ...optional('manifestSopInstanceUid', source.manifestSopInstanceUid, checkUid),
   };
-  return { kind: 'report-cancelled', reportKey, idempotencyKey, payload: JSON.stringify(body) };
+  return {
+    kind: 'report-cancelled',
+    reportKey,
+    idempotencyKey,
+    payload: JSON.stringify(withContext(body, source.hl7)),
+  };
+}
+
+/** `body` with the checked HL7 context under `hl7`, when one is given. */
+function withContext(body: object, value: unknown): object {
+  if (value === undefined) return body;
+  const hl7 = record('hl7', value, [
+    'reportVersion',
+    'facility',
+    'risId',
+    'patientId',
+    'issuerOfPatientId',
+  ]);
+  const text = (key: string, max: number) =>
+    optional(key, hl7[key], (f, v) => checkText(f, v, max), `hl7.${key}`);
+  return {
+    ...body,
+    hl7: {
+      ...(hl7.reportVersion === undefined
+        ? {}
+        : { reportVersion: count('hl7.reportVersion', hl7.reportVersion) }),
+      ...text('facility', 180),
+      ...text('risId', 64),
+      ...text('patientId', 64),
+      ...text('issuerOfPatientId', 64),
+    },
+  };
+}
+
+/**
+ * The JSON body of a stored payload as the HTTP transport sends it: without `hl7`, which only
+ * the HL7 transport reads. The same payload always gives the same bytes.
+ */
+export function httpBody(payload: string): string {
+  const value = JSON.parse(payload) as Record<string, unknown>;
+  if (!('hl7' in value)) return payload;
+  delete value.hl7;
+  return JSON.stringify(value);
 }
 
 /** A notification as the report linker hands it over: kind, keys and the message's fields. */

@@ -5,6 +5,7 @@
  * built in `fse-messages.ts`. When the regional document arrives, these modules change, nothing
  * else.
  */
+import { httpBody } from './fse-messages.js';
 import { CONTROL } from './fse-validation.js';
 import type { OutboxEntry, OutboxKind } from './outbox-entry.js';
 
@@ -33,8 +34,8 @@ export interface FseNotifierOptions {
 }
 
 /**
- * What an attempt came to:
- * - `delivered`: 2xx, the FSE side took the notification in charge;
+ * What an attempt came to (over HTTP here, over HL7 in `gateway-notifier.ts`):
+ * - `delivered`: 2xx (or an HL7 AA), the FSE side took the notification in charge;
  * - `retry`: a transient failure (timeout, connection error, 408/409/425/429/5xx);
  * - `final`: a refusal sending again will not change (other 4xx, 3xx, 2xx with esito FALLIMENTO);
  * - `aborted`: cut short by the caller's signal (shutdown): no outcome, the item stays as it was.
@@ -43,7 +44,7 @@ export interface FseNotifierOptions {
  * patient data: store it, do not log it).
  */
 export type DeliveryOutcome =
-  | { result: 'delivered'; httpStatus: number }
+  | { result: 'delivered'; httpStatus?: number }
   | {
       result: 'retry';
       httpStatus?: number;
@@ -160,7 +161,7 @@ export class FseNotifier {
       response = await this.#fetch(this.urlOf(item.kind), {
         method: 'POST',
         headers,
-        body: item.payload,
+        body: httpBody(item.payload),
         signal: combined,
         redirect: 'manual',
       });

@@ -83,6 +83,8 @@ export function reportEventSink(deps: {
         codiceFiscale: event.codiceFiscale,
         signedAt: event.signedAt ? hl7TimeToIso(event.signedAt) : undefined,
         source: 'hl7',
+        facility: sendingFacility,
+        risId: event.risId,
       };
       // Checked before anything changes: a report that could never be notified is refused.
       try {

@@ -33,6 +33,11 @@ export function imagesAvailablePayload(
         numberOfInstances: s.instances,
       })),
     ),
+    hl7: {
+      reportVersion: report.version,
+      ...(report.facility ? { facility: report.facility } : {}),
+      ...(report.risId ? { risId: report.risId } : {}),
+    },
     manifest: {
       sopInstanceUid: report.manifest!.sopInstanceUid,
       studyInstanceUid: report.manifest!.studyInstanceUid,

@@ -3,6 +3,7 @@
  * it becomes, and how a row of the `outbox` table maps to that item. The table itself is
  * `OutboxStore`'s.
  */
+import { randomBytes } from 'node:crypto';
 
 /** What a notification tells the FSE side. */
 export type OutboxKind = 'images-available' | 'report-cancelled';
@@ -30,6 +31,11 @@ export interface OutboxEntry {
 /** One row of the outbox. */
 export interface OutboxItem extends OutboxEntry {
   id: number;
+  /**
+   * The message control id (MSH-10) of the HL7 message carrying this notification: unique,
+   * fixed when it was enqueued, the same at every attempt.
+   */
+  messageId: string;
   status: OutboxStatus;
   /** Attempts that got an outcome; an attempt cut short by a shutdown is not counted. */
   attempts: number;
@@ -71,11 +77,12 @@ export interface OutboxRow {
   created_at: string;
   updated_at: string;
   delivered_at: string | null;
+  message_id: string;
 }
 
 /** The columns of `OutboxRow`, for a SELECT. */
 export const OUTBOX_COLUMNS = `id, kind, report_key, idempotency_key, payload, status, attempts,
-  next_attempt_at, last_error, last_http_status, created_at, updated_at, delivered_at`;
+  next_attempt_at, last_error, last_http_status, created_at, updated_at, delivered_at, message_id`;
 
 /** @throws OutboxEntryError when a field is missing or out of bounds, naming it. */
 export function checkEntry(entry: OutboxEntry): void {
@@ -104,6 +111,14 @@ export function checkEntry(entry: OutboxEntry): void {
   }
 }
 
+/**
+ * A new message control id: 20 upper-case hexadecimal digits (80 random bits), the length
+ * HL7 v2.5 gives MSH-10.
+ */
+export function newMessageId(): string {
+  return randomBytes(10).toString('hex').toUpperCase();
+}
+
 /** `text` cut to `MAX_ERROR_CHARS` (for `last_error`). */
 export function clip(text: string): string {
   return text.length <= MAX_ERROR_CHARS ? text : `${text.slice(0, MAX_ERROR_CHARS - 1)}…`;
@@ -113,6 +128,7 @@ export function clip(text: string): string {
 export function toItem(row: OutboxRow): OutboxItem {
   return {
     id: row.id,
+    messageId: row.message_id,
     kind: row.kind as OutboxKind,
     reportKey: row.report_key,
     idempotencyKey: row.idempotency_key,

@@ -9,6 +9,7 @@ import {
   OUTBOX_COLUMNS,
   checkEntry,
   clip,
+  newMessageId,
   toItem,
   type DeadLetter,
   type OutboxEntry,
@@ -69,7 +70,7 @@ export class OutboxStore {
   readonly #db: Database;
   readonly #log: Logger;
   readonly #now: () => Date;
-  readonly #insert: Statement<[string, string, string, string, string, string, string]>;
+  readonly #insert: Statement<[string, string, string, string, string, string, string, string]>;
   readonly #byKey: Statement<[string], OutboxRow>;
   readonly #byId: Statement<[number], OutboxRow>;
   readonly #due: Statement<[string, number], OutboxRow>;
@@ -89,8 +90,8 @@ export class OutboxStore {
     // Portable upsert (SQLite ≥ 3.24, PostgreSQL ≥ 9.5): a second enqueue of a key is a no-op.
     this.#insert = db.prepare(`
       INSERT INTO outbox (kind, report_key, idempotency_key, payload, status, attempts,
-                          next_attempt_at, created_at, updated_at)
-      VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)
+                          next_attempt_at, created_at, updated_at, message_id)
+      VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)
       ON CONFLICT (idempotency_key) DO NOTHING`);
     this.#byKey = db.prepare(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE idempotency_key = ?`);
     this.#byId = db.prepare(`SELECT ${OUTBOX_COLUMNS} FROM outbox WHERE id = ?`);
@@ -163,9 +164,10 @@ export class OutboxStore {
   }
 
   /**
-   * Stores a notification as pending, due now. Idempotent on `idempotencyKey`: when the key
-   * is already stored (whatever its status), nothing changes and the existing row is returned
-   * with `created: false`; if its payload differs, the first is kept and a warning logged.
+   * Stores a notification as pending, due now, with a new message control id (`messageId`).
+   * Idempotent on `idempotencyKey`: when the key is already stored (whatever its status),
+   * nothing changes (its message control id included) and the existing row is returned with
+   * `created: false`; if its payload differs, the first is kept and a warning logged.
    *
    * @throws OutboxEntryError when a field is missing or out of bounds, naming it.
    */
@@ -181,6 +183,7 @@ export class OutboxStore {
         at,
         at,
         at,
+        newMessageId(),
       );
       const item = toItem(this.#byKey.get(entry.idempotencyKey)!);
       if (changes === 0 && item.payload !== entry.payload) {

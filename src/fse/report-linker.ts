@@ -156,6 +156,13 @@ export class ReportLinker {
         ...(studyInstanceUids.length > 0 ? { studyInstanceUids } : {}),
         ...(state.manifest ? { manifestSopInstanceUid: state.manifest.sopInstanceUid } : {}),
         cancelledAt: this.#stamp(),
+        // The patient and facility, for the HL7 message to the image gateway only.
+        hl7: {
+          patientId: state.patientId,
+          issuerOfPatientId: state.issuerOfPatientId,
+          ...(state.facility ? { facility: state.facility } : {}),
+          ...(state.risId ? { risId: state.risId } : {}),
+        },
       },
     });
     this.#deps.reports.unlink(key, this.#stamp());

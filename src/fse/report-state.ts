@@ -33,6 +33,10 @@ export interface ReportState {
   issuerOfPatientId: string;
   codiceFiscale: string | undefined;
   signedAt: string | undefined;
+  /** The sending facility (MSH-4) it came from over HL7; undefined from the HTTP API. */
+  facility: string | undefined;
+  /** The patient's id at the RIS, when the RIS sent one. */
+  risId: string | undefined;
   status: ReportStatus;
   /** 1 for the first registration, +1 at each replacement. */
   version: number;

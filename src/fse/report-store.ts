@@ -20,6 +20,8 @@ interface ReportRow {
   patient_issuer: string;
   codice_fiscale: string | null;
   signed_at: string | null;
+  facility: string | null;
+  ris_id: string | null;
   status: ReportStatus;
   version: number;
   source: string;
@@ -78,7 +80,7 @@ export class ReportStore {
           .prepare(
             `UPDATE reports SET id_documento_ilec = ?, patient_id = ?, patient_issuer = ?,
                codice_fiscale = ?, signed_at = ?, status = 'waiting', version = version + 1,
-               source = ?, updated_at = ? WHERE id = ?`,
+               source = ?, facility = ?, ris_id = ?, updated_at = ? WHERE id = ?`,
           )
           .run(
             registration.idDocumentoIlec ?? null,
@@ -87,6 +89,8 @@ export class ReportStore {
             registration.codiceFiscale ?? null,
             registration.signedAt ?? null,
             registration.source,
+            registration.facility ?? null,
+            registration.risId || null,
             now,
             existing.id,
           );
@@ -96,9 +100,9 @@ export class ReportStore {
         this.#db
           .prepare(
             `INSERT INTO reports (report_key, cod_cl, cod_documento, id_documento_ilec, patient_id,
-               patient_issuer, codice_fiscale, signed_at, status, version, source, created_at,
-               updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'waiting', 1, ?, ?, ?)`,
+               patient_issuer, codice_fiscale, signed_at, status, version, source, facility,
+               ris_id, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'waiting', 1, ?, ?, ?, ?, ?)`,
           )
           .run(
             key,
@@ -110,6 +114,8 @@ export class ReportStore {
             registration.codiceFiscale ?? null,
             registration.signedAt ?? null,
             registration.source,
+            registration.facility ?? null,
+            registration.risId || null,
             now,
             now,
           );
@@ -335,6 +341,8 @@ export class ReportStore {
       issuerOfPatientId: row.patient_issuer,
       codiceFiscale: row.codice_fiscale ?? undefined,
       signedAt: row.signed_at ?? undefined,
+      facility: row.facility ?? undefined,
+      risId: row.ris_id ?? undefined,
       status: row.status,
       version: row.version,
       obscuration: row.obscuration,

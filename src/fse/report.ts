@@ -33,6 +33,10 @@ export interface ReportRegistration {
   /** When the report was signed, ISO 8601. */
   signedAt: string | undefined;
   source: 'hl7' | 'http';
+  /** The sending facility (MSH-4) of the HL7 message it came in; none from the HTTP API. */
+  facility?: string | undefined;
+  /** The patient's id at the RIS (the PID-3 repetition assigned by RIS), when sent. */
+  risId?: string | undefined;
 }
 
 /** A registration that cannot be accepted; the message names the field. */
@@ -125,6 +129,8 @@ export function checkRegistration(registration: ReportRegistration): ReportRegis
     );
   if (r.codiceFiscale !== undefined && r.codiceFiscale !== '')
     checked(() => checkCodiceFiscale('codiceFiscale', r.codiceFiscale), 'codiceFiscale');
+  if (r.risId !== undefined && r.risId !== '')
+    checked(() => checkText('risId', r.risId, MAX_LO), 'risId');
   if (r.accessions.length === 0 || r.accessions.length > MAX_ACCESSION_NUMBERS)
     throw new ReportValidationError(
       'accessionNumbers',

@@ -1,3 +1,18 @@
+import {
+  GATEWAY_SETTING_KEYS,
+  gatewayValueProblem,
+  type GatewaySettings,
+} from '../fse/gateway-settings.js';
+
+/**
+ * Where the document id of an MDM message without TXA comes from: `accession` (the first
+ * accession number, OBX-5.1 of the first RP OBX), `MSH-10`, `OBR-3` (OBR-3.1), `OBX:<code>`
+ * (OBX-5.1 of the first OBX whose OBX-3.1 is the code), or `refuse` (answered AE).
+ */
+export type DocumentIdWithoutTxa = 'accession' | 'MSH-10' | 'OBR-3' | 'refuse' | `OBX:${string}`;
+export const DEFAULT_DOCUMENT_ID_WITHOUT_TXA: DocumentIdWithoutTxa = 'accession';
+const DOCUMENT_ID_SOURCES = /^(accession|MSH-10|OBR-3|refuse|OBX:[A-Za-z0-9._-]{1,20})$/;
+
 /**
  * How the bridge reads the reports of one sending facility (MSH-4): which PID-3 repetition is
  * the DICOM PatientID, and the issuers the PACS stores with patient ids and accession numbers.
@@ -18,11 +33,15 @@ export interface FacilitySetting {
   accessionIssuer: string;
   /** codCL: the FSE code of the ASR's local component its reports belong to. */
   codCL?: string;
+  /** Where the document id of an MDM message without TXA comes from; default `accession`. */
+  documentIdWithoutTxa?: DocumentIdWithoutTxa;
+  /** Its reports' values in the messages to the regional image gateway, over `fse.gateway`. */
+  gateway?: Partial<GatewaySettings>;
 }
 
 const REQUIRED = ['sendingFacility', 'patientIdAuthority', 'patientIdIssuer', 'accessionIssuer'];
 const OPTIONAL = ['patientIdTypeCode', 'codCL'];
-const KEYS = new Set([...REQUIRED, ...OPTIONAL]);
+const KEYS = new Set([...REQUIRED, ...OPTIONAL, 'documentIdWithoutTxa', 'gateway']);
 /** Keys whose value becomes a DICOM LO (at most 64 characters, no backslash). */
 const DICOM_VALUES = new Set(['patientIdIssuer', 'accessionIssuer']);
 const MAY_BE_EMPTY = new Set(['patientIdIssuer', 'accessionIssuer']);
@@ -42,6 +61,24 @@ function checkString(i: number, key: string, value: unknown): void {
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\\]/.test(value))
     fail(i, key, 'must not hold backslashes or control characters', value);
+}
+
+function checkGateway(i: number, value: unknown): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    fail(i, 'gateway', 'must be an object', value);
+  for (const [key, setting] of Object.entries(value)) {
+    if (!(GATEWAY_SETTING_KEYS as readonly string[]).includes(key))
+      fail(
+        i,
+        `gateway.${key}`,
+        `is not a gateway setting (known: ${GATEWAY_SETTING_KEYS.join(', ')})`,
+        setting,
+      );
+    const problem = gatewayValueProblem(key as keyof GatewaySettings, setting);
+    if (problem) fail(i, `gateway.${key}`, problem, setting);
+    if ((key === 'structureCode' || key === 'sendingApplication') && setting === '')
+      fail(i, `gateway.${key}`, 'must not be empty', setting);
+  }
 }
 
 /**
@@ -65,6 +102,15 @@ export function assertFacilities(value: unknown): asserts value is FacilitySetti
       checkString(i, key, record[key]);
     }
     for (const key of OPTIONAL) if (record[key] !== undefined) checkString(i, key, record[key]);
+    const source = record.documentIdWithoutTxa;
+    if (source !== undefined && (typeof source !== 'string' || !DOCUMENT_ID_SOURCES.test(source)))
+      fail(
+        i,
+        'documentIdWithoutTxa',
+        'must be accession, MSH-10, OBR-3, OBX:<code> or refuse',
+        source,
+      );
+    if (record.gateway !== undefined) checkGateway(i, record.gateway);
     const name = record.sendingFacility as string;
     if (seen.has(name)) fail(i, 'sendingFacility', 'is listed twice', name);
     seen.add(name);

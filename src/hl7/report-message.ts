@@ -1,5 +1,9 @@
 import { Hl7Error, Hl7ErrorCode, type Hl7ErrorCodeValue, type Hl7Location } from './errors.js';
-import type { FacilitySetting } from './facilities.js';
+import {
+  DEFAULT_DOCUMENT_ID_WITHOUT_TXA,
+  type DocumentIdWithoutTxa,
+  type FacilitySetting,
+} from './facilities.js';
 import type { Hl7Message, Hl7Repetition, Hl7Segment } from './message.js';
 import { MAX_ACCESSION_NUMBERS } from '../fse/fse-messages.js';
 
@@ -36,7 +40,10 @@ export interface ReportEvent {
   codiceFiscale: string | undefined;
   /** PV1-3.4: the ASR structure code. */
   structureCode: string | undefined;
-  /** The report's id inside the ASR: TXA-12.1 (MDM) or OBR-3.1, filler order number (ORU). */
+  /**
+   * The report's id inside the ASR: TXA-12.1 (MDM) or OBR-3.1, filler order number (ORU); for
+   * an MDM without TXA, where the facility's `documentIdWithoutTxa` says.
+   */
   codDocumentoDipartimentale: string;
   /** For `replaced`: the document replaced, TXA-13.1 (MDM), else the same document id. */
   replacedDocumentId: string | undefined;
@@ -180,13 +187,54 @@ function signingTime(
 }
 
 /**
+ * The document id of an MDM message without TXA, from where the facility's configuration says
+ * (see `DocumentIdWithoutTxa`); answered AE when that is empty, or when the facility refuses
+ * such messages.
+ */
+function documentIdWithoutTxa(
+  message: Hl7Message,
+  source: DocumentIdWithoutTxa,
+  accessionNumbers: string[],
+): string {
+  if (source === 'refuse')
+    throw contentError(
+      'TXA segment is missing',
+      { segment: 'TXA' },
+      Hl7ErrorCode.SegmentSequenceError,
+    );
+  let id: string;
+  let location: Hl7Location = { segment: 'MSH', field: 10 };
+  if (source === 'accession') {
+    id = accessionNumbers[0] ?? '';
+    location = { segment: 'OBX', field: 2 };
+  } else if (source === 'MSH-10') {
+    id = message.header.controlId;
+  } else if (source === 'OBR-3') {
+    id = message.field('OBR', 3).value.trim();
+    location = { segment: 'OBR', field: 3 };
+  } else {
+    const code = source.slice('OBX:'.length);
+    const obx = message.segmentsNamed('OBX').find((s) => s.field(3).component(1) === code);
+    id = obx?.field(5).value.trim() ?? '';
+    location = { segment: 'OBX', field: 5 };
+  }
+  if (id === '')
+    throw contentError(
+      `TXA segment is missing and the document id it is configured to take instead (${source}) is empty`,
+      location,
+    );
+  return id;
+}
+
+/**
  * Read a report event from a parsed message, for the facility its MSH-4 names.
  *
  * Answered AR (the message cannot be processed at all): a message type other than MDM or ORU
  * (200), an MDM trigger other than T02/T10/T11 or an ORU trigger other than R01 (201), an
  * MSH-4 not in `facilities` (204).
- * Answered AE (its content is wrong): PID, PV1, TXA (MDM) or OBR (ORU) missing (100); no
- * patient id with the facility's assigning authority, no document id (TXA-12 or OBR-3), no
+ * Answered AE (its content is wrong): PID, PV1, OBR (ORU) or TXA (MDM, when the facility's
+ * `documentIdWithoutTxa` is `refuse`) missing (100); no patient id with the facility's
+ * assigning authority, no document id (TXA-12, OBR-3, or where `documentIdWithoutTxa` says), no
  * OBX with OBX-2 = RP when signed or replaced, an RP OBX without a value (101); two different
  * patient ids for the authority, a patient id or accession number DICOM cannot hold (102); an
  * ORU whose OBR-25 is not F, C or X (103).
@@ -227,8 +275,16 @@ export function extractReportEvent(
   let documentId: string;
   let replacedDocumentId: string | undefined;
   let signed: Pick<ReportEvent, 'signedAt' | 'signedAtSource'>;
-  if (isMdm) {
-    const txa = requireSegment(message, 'TXA');
+  const accessionNumbers = accessionNumbersOf(message);
+  const txa = isMdm ? message.segment('TXA') : undefined;
+  if (isMdm && !txa) {
+    kind = MDM_KINDS.get(header.triggerEvent)!;
+    const source = facility.documentIdWithoutTxa ?? DEFAULT_DOCUMENT_ID_WITHOUT_TXA;
+    documentId = documentIdWithoutTxa(message, source, accessionNumbers);
+    if (kind === 'replaced') replacedDocumentId = documentId;
+    warnings.push(`no TXA segment: document id taken from ${source}`);
+    signed = signingTime([['MSH-7', header.dateTime]], warnings);
+  } else if (txa) {
     kind = MDM_KINDS.get(header.triggerEvent)!;
     documentId = txa.field(12).value.trim();
     if (documentId === '')
@@ -270,7 +326,6 @@ export function extractReportEvent(
     );
   }
   const patientId = patientIdOf(pid, facility);
-  const accessionNumbers = accessionNumbersOf(message);
   if (accessionNumbers.length === 0 && kind !== 'cancelled')
     throw contentError('no OBX with OBX-2 = RP (accession number)', { segment: 'OBX', field: 2 });
   const risId = pid

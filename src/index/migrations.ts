@@ -262,6 +262,23 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE retrieval_audit ADD COLUMN reason TEXT;
     `,
   },
+  {
+    id: 8,
+    name: 'HL7 notifications: message control id of each outbox item, facility and RIS id of reports',
+    sql: `
+      -- MSH-10 of the HL7 message that carries the notification: fixed when it is enqueued, the
+      -- same at every attempt. Rows enqueued before get one derived from their id ('OUTBOX' and
+      -- digits), which no generated id (hexadecimal) can equal.
+      ALTER TABLE outbox ADD COLUMN message_id TEXT;
+      UPDATE outbox SET message_id = 'OUTBOX' || id;
+      CREATE UNIQUE INDEX outbox_message_id ON outbox (message_id);
+
+      -- The sending facility (MSH-4) a report came from over HL7, NULL from the HTTP API; and
+      -- the patient's id at the RIS (the PID-3 repetition assigned by RIS), when it sent one.
+      ALTER TABLE reports ADD COLUMN facility TEXT;
+      ALTER TABLE reports ADD COLUMN ris_id TEXT;
+    `,
+  },
 ];
 
 /**

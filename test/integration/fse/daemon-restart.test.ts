@@ -5,6 +5,7 @@ import { startDaemon, type DaemonProcess } from '../../helpers/daemon-process.js
 import { FakeFse } from '../../helpers/fake-fse.js';
 import { sampleFacts, validSamples, type SampleFacts } from '../../helpers/samples.js';
 import { dcmsend, waitFor } from '../../helpers/tools.js';
+import { registerReport } from './fixtures.js';
 
 /*
  * The whole daemon killed with kill -9 while a notification to the FSE side is in flight (the
@@ -30,14 +31,16 @@ afterAll(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function httpPortOf(daemon: DaemonProcess): number {
-  return Number(daemon.logs.find((line) => line.msg === 'bridge started')?.httpPort ?? 0);
-}
-
 describe('FSE notifications across a kill -9', () => {
   it('delivers a notification pending when the daemon was killed, once, after the restart', async () => {
     const { file, dataDir } = writeTestConfig({
-      fse: { notifyUrl: fse.baseUrl, timeoutMs: 60_000, retryBaseDelayMs: 50, pollIntervalMs: 100 },
+      fse: {
+        transport: 'http',
+        notifyUrl: fse.baseUrl,
+        timeoutMs: 60_000,
+        retryBaseDelayMs: 50,
+        pollIntervalMs: 100,
+      },
       links: { quietPeriodMs: 200 },
     });
     dirs.push(dataDir);
@@ -52,16 +55,7 @@ describe('FSE notifications across a kill -9', () => {
         )
       ).code,
     ).toBe(0);
-    const registered = await fetch(`http://127.0.0.1:${httpPortOf(first)}/api/reports`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        codCL: '010203',
-        codDocumentoDipartimentale: 'DOC-KILL-1',
-        accessionNumbers: [{ accessionNumber: study[0]!.accessionNumber }],
-        patientId: study[0]!.patientId,
-      }),
-    });
+    const registered = await registerReport(first, 'DOC-KILL-1', study);
     expect(registered.status).toBe(202);
     // The notification is on its way: the fake holds it unanswered.
     await waitFor(() => fse.requests.length > 0, 30_000, 'the notification to be sent');

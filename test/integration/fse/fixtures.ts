@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { ImagesAvailableInput, ReportCancelledInput } from '../../../src/fse/fse-messages.js';
+import type { DaemonProcess } from '../../helpers/daemon-process.js';
+import type { SampleFacts } from '../../helpers/samples.js';
 
 /** Patient data the tests look for in logs: it must never be there. */
 export const CODICE_FISCALE = 'RSSMRA80A01H501U';
@@ -61,4 +63,26 @@ export function captureLogger(): { log: Logger; lines: string[] } {
     },
   });
   return { log: pino({ level: 'debug' }, sink), lines };
+}
+
+/**
+ * Registers a report of codCL 010203 over the daemon's HTTP API: one accession, the study's
+ * accession number and patient.
+ */
+export function registerReport(
+  daemon: DaemonProcess,
+  codDocumentoDipartimentale: string,
+  study: SampleFacts[],
+): Promise<Response> {
+  const httpPort = Number(daemon.logs.find((line) => line.msg === 'bridge started')?.httpPort);
+  return fetch(`http://127.0.0.1:${httpPort}/api/reports`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      codCL: '010203',
+      codDocumentoDipartimentale,
+      accessionNumbers: [{ accessionNumber: study[0]!.accessionNumber }],
+      patientId: study[0]!.patientId,
+    }),
+  });
 }

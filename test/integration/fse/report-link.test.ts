@@ -60,6 +60,7 @@ function report(patientId: string, accession: string, documentId: string, trigge
 async function bridgeWith(overrides: Record<string, unknown>): Promise<TestBridge> {
   const bridge = await startBridge({
     fse: {
+      transport: 'http',
       notifyUrl: fse.baseUrl,
       retryBaseDelayMs: 20,
       retryMaxDelayMs: 200,
@@ -218,6 +219,46 @@ describe('report linking over HL7', () => {
     } finally {
       await peer.close();
     }
+  }, 120_000);
+});
+
+describe('report linking over HL7, a message without TXA', () => {
+  let bridge: TestBridge;
+  beforeAll(async () => {
+    bridge = await bridgeWith({ pacs: orthancNode() });
+  });
+  afterAll(() => disposeBridge(bridge));
+
+  it('accepts MDM^T02 without TXA (AA), names the report by its accession, links it', async () => {
+    const study = fixture.studies[0]!;
+    const peer = await Hl7Peer.connect(bridge.app.reporting.hl7Port!);
+    try {
+      const ack = await peer.send(
+        mdm({
+          controlId: 'MSG-NO-TXA-1',
+          segments: [
+            segment('EVN', { 1: 'T02', 2: '20250114093005' }),
+            pid(PID3_FOR(study.patientId)),
+            pv1(),
+            obxRp(study.accessionNumber),
+            obxText(),
+          ],
+        }),
+      );
+      expect(ack.get('MSA.1').toString()).toBe('AA');
+    } finally {
+      await peer.close();
+    }
+    // The facility sets no documentIdWithoutTxa: the document id is the accession number.
+    const state = await linked(bridge, `${FACILITY.codCL}^${study.accessionNumber}`);
+    expect(state.accessions.flatMap((a) => a.studies.map((s) => s.studyInstanceUid))).toContain(
+      study.studyUid,
+    );
+    await waitFor(
+      () => deliveries('immagini-disponibili', study.accessionNumber).length > 0,
+      20_000,
+      'FSE notified',
+    );
   }, 120_000);
 });
 

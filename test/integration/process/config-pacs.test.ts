@@ -552,12 +552,15 @@ describe('the README configuration reference', () => {
 });
 
 describe('FSE notification settings', () => {
+  const HTTP = { BRIDGE_FSE_TRANSPORT: 'http' };
+
   it('refuses a bad URL and missing credentials, naming the key', () => {
-    expect(configErrorOf(undefined, { BRIDGE_FSE_NOTIFY_URL: 'ftp://x' }).message).toMatch(
+    expect(configErrorOf(undefined, { ...HTTP, BRIDGE_FSE_NOTIFY_URL: 'ftp://x' }).message).toMatch(
       /fse\.notifyUrl must be an http or https URL: value was "ftp:\/\/x"/,
     );
     expect(
       configErrorOf(undefined, {
+        ...HTTP,
         BRIDGE_FSE_NOTIFY_URL: 'https://fse.example.it/v1',
         BRIDGE_FSE_AUTH: 'bearer',
       }).message,
@@ -567,6 +570,7 @@ describe('FSE notification settings', () => {
     ).toMatch(/fse\.username and fse\.password are required/);
     const ok = loadConfig({
       env: {
+        ...HTTP,
         BRIDGE_FSE_NOTIFY_URL: 'https://fse.example.it/v1',
         BRIDGE_FSE_AUTH: 'bearer',
         BRIDGE_FSE_TOKEN: 'secret-token',

@@ -40,7 +40,12 @@ describe('facility settings', () => {
     [
       'an unknown key',
       [{ ...FACILITY, patientIdAuthorithy: 'X' }],
-      'entry 0 patientIdAuthorithy is not a facility setting (known: sendingFacility, patientIdAuthority, patientIdIssuer, accessionIssuer, patientIdTypeCode, codCL): value was "X"',
+      'entry 0 patientIdAuthorithy is not a facility setting (known: sendingFacility, patientIdAuthority, patientIdIssuer, accessionIssuer, patientIdTypeCode, codCL, documentIdWithoutTxa, gateway): value was "X"',
+    ],
+    [
+      'an unknown source of document ids',
+      [{ ...FACILITY, documentIdWithoutTxa: 'TXA-12' }],
+      'entry 0 documentIdWithoutTxa must be accession, MSH-10, OBR-3, OBX:<code> or refuse: value was "TXA-12"',
     ],
     [
       'an empty authority',

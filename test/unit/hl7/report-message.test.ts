@@ -291,7 +291,6 @@ describe('extractReportEvent', () => {
   it.each([
     ['PID', [pv1(), txa(), obxRp()], 100, { segment: 'PID' }],
     ['PV1', [pid(), txa(), obxRp()], 100, { segment: 'PV1' }],
-    ['TXA', [pid(), pv1(), obxRp()], 100, { segment: 'TXA' }],
     [
       'TXA-12',
       [pid(), pv1(), txa({ documentId: '' }), obxRp()],
@@ -325,6 +324,62 @@ describe('extractReportEvent', () => {
     ],
   ])('refuses a message without %s with AE', (_what, segments, code, location) => {
     expect(refusal(mdm({ segments }))).toMatchObject({ ack: 'AE', code, location });
+  });
+
+  describe('an MDM without TXA', () => {
+    const withSource = (documentIdWithoutTxa: string) =>
+      facilitiesByName([{ ...FACILITY, documentIdWithoutTxa }]);
+    const noTxa = (segments: string[], controlId?: string) =>
+      mdm({ segments, ...(controlId ? { controlId } : {}) });
+
+    it('takes the first accession number as the document id by default', () => {
+      const event = extract(noTxa([pid(), pv1(), obxRp(), obxRp('A2025000124', '2')]));
+      expect(event).toMatchObject({
+        kind: 'signed',
+        codDocumentoDipartimentale: ACCESSION,
+        accessionNumbers: [ACCESSION, 'A2025000124'],
+        signedAtSource: 'MSH-7',
+        warnings: ['no TXA segment: document id taken from accession'],
+      });
+    });
+
+    it.each([
+      ['MSH-10', [pid(), pv1(), obxRp()], 'RIS000777'],
+      ['OBR-3', [pid(), pv1(), obr('F', 'ORD-55'), obxRp()], 'ORD-55'],
+      [
+        'OBX:DOCID',
+        [pid(), pv1(), obxRp(), segment('OBX', { 1: '2', 2: 'ST', 3: 'DOCID^Referto', 5: 'D-9' })],
+        'D-9',
+      ],
+    ])('takes the document id from %s when configured', (source, segments, documentId) => {
+      const event = extract(noTxa(segments, 'RIS000777'), withSource(source));
+      expect(event.codDocumentoDipartimentale).toBe(documentId);
+      expect(event.warnings).toEqual([`no TXA segment: document id taken from ${source}`]);
+    });
+
+    it('replaces the same document when a T10 has no TXA', () => {
+      const event = extract(mdm({ trigger: 'T10', segments: [pid(), pv1(), obxRp()] }));
+      expect(event).toMatchObject({ kind: 'replaced', replacedDocumentId: ACCESSION });
+    });
+
+    it('answers AE when the configured source is empty, naming it', () => {
+      expect(refusal(noTxa([pid(), pv1(), obxRp()]), withSource('OBR-3'))).toMatchObject({
+        ack: 'AE',
+        code: 101,
+        location: { segment: 'OBR', field: 3 },
+        reason:
+          'TXA segment is missing and the document id it is configured to take instead (OBR-3) is empty',
+      });
+    });
+
+    it('answers AE "TXA segment is missing" when the facility refuses such messages', () => {
+      expect(refusal(noTxa([pid(), pv1(), obxRp()]), withSource('refuse'))).toMatchObject({
+        ack: 'AE',
+        code: 100,
+        location: { segment: 'TXA' },
+        reason: 'TXA segment is missing',
+      });
+    });
   });
 
   it('refuses an ORU without OBR or OBR-3 with AE', () => {
