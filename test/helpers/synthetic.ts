@@ -118,20 +118,25 @@ export function writeSyntheticInstances(
       instance: i + 1,
       ...size,
     };
-    const uids = syntheticUids(options);
     const path = join(dir, `I${String(i + 1).padStart(6, '0')}.dcm`);
-    writeFileSync(
-      path,
-      Buffer.concat([
-        encodeFileMeta({
-          sopClassUid: CT_IMAGE_STORAGE,
-          sopInstanceUid: uids.sop,
-          transferSyntaxUid: EXPLICIT_LE,
-        }),
-        syntheticDataset(options),
-      ]),
-    );
-    written.push({ path, sopInstanceUid: uids.sop });
+    written.push({ path, sopInstanceUid: writeSyntheticFile(path, options) });
   }
   return written;
+}
+
+/** Write one synthetic instance as a PS3.10 file at `path`; returns its SOP Instance UID. */
+export function writeSyntheticFile(path: string, options: SyntheticOptions): string {
+  const { sop } = syntheticUids(options);
+  writeFileSync(
+    path,
+    Buffer.concat([
+      encodeFileMeta({
+        sopClassUid: CT_IMAGE_STORAGE,
+        sopInstanceUid: sop,
+        transferSyntaxUid: EXPLICIT_LE,
+      }),
+      syntheticDataset(options),
+    ]),
+  );
+  return sop;
 }
