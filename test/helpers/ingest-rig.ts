@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
+import type { StoredInstance } from '../../src/dicom/instance-metadata.js';
 import type { StoreOutcome, StoreService } from '../../src/dimse/store-service.js';
 import { StudyIndex } from '../../src/index/study-index.js';
 import { DiskGuard } from '../../src/ingest/disk-guard.js';
@@ -104,4 +105,49 @@ export function storeSynthetic(
   receiver.write(syntheticDataset(options));
   receiver.end();
   return receiver.outcome;
+}
+
+/** A gate in front of the index commit, which the test opens or fails. */
+export interface CommitGate {
+  /** What the service sees: the index, each commit held at the gate before it runs. */
+  index: IngestIndex;
+  /** Batches that reached the gate, in order. */
+  batches: StoredInstance[][];
+  /** Resolves once `n` batches have reached the gate. */
+  reached(n: number): Promise<void>;
+  /** Let the commits waiting at the gate, and later ones, run. */
+  open(): void;
+  /** Fail the commits waiting at the gate, and later ones, with `error`. */
+  fail(error: Error): void;
+}
+
+export function commitGate(index: StudyIndex): CommitGate {
+  let open!: () => void;
+  let fail!: (error: Error) => void;
+  const opened = new Promise<void>((resolve, reject) => {
+    open = resolve;
+    fail = reject;
+  });
+  opened.catch(() => undefined);
+  const waiters: Array<{ n: number; resolve: () => void }> = [];
+  const batches: StoredInstance[][] = [];
+  return {
+    batches,
+    reached: (n) =>
+      batches.length >= n
+        ? Promise.resolve()
+        : new Promise((resolve) => waiters.push({ n, resolve })),
+    open,
+    fail,
+    index: {
+      findInstance: (uid) => index.findInstance(uid),
+      removeInstance: (uid) => index.removeInstance(uid),
+      async commitInstances(items, replace) {
+        batches.push([...items]);
+        for (const waiter of waiters) if (batches.length >= waiter.n) waiter.resolve();
+        await opened;
+        return index.commitInstances(items, replace);
+      },
+    },
+  };
 }
