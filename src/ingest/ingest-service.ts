@@ -10,6 +10,7 @@ import type {
   StoreService,
 } from '../dimse/store-service.js';
 import { Status } from '../dimse/status.js';
+import { SERIES_IN_OTHER_STUDY, type IndexError } from '../index/errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { DiskGuard } from './disk-guard.js';
 import { GroupCommitter } from './group-commit.js';
@@ -19,6 +20,7 @@ import { IntentLog, type Intent } from './intent-log.js';
 import { KeyedLock } from './keyed-lock.js';
 import { reconcileKey } from './reconcile.js';
 import type { DuplicatePolicy, IngestIndex } from './ports.js';
+import { seriesConflict, uidConflict, type UidConflict } from './uid-conflict.js';
 
 export interface IngestOptions {
   /** Directory for instances being received; on the same filesystem as the store when it is local. */
@@ -87,6 +89,15 @@ async function timed<T>(promise: Promise<T>, report: (seconds: number) => void):
   } finally {
     report(Number(process.hrtime.bigint() - start) / 1e9);
   }
+}
+
+/** Refuse an instance that reuses a UID held under another study or patient. */
+function refuseConflict(log: Logger, studyUid: string, conflict: UidConflict): StoreOutcome {
+  log.warn(
+    { studyUid, heldStudyUid: conflict.heldStudyUid, uid: conflict.uid },
+    `${conflict.reason}; instance refused`,
+  );
+  return { status: Status.UidHeldElsewhere, errorComment: conflict.reason };
 }
 
 /**
@@ -227,16 +238,23 @@ export class IngestService implements StoreService {
       // The index knows it but storage lost it (removed by hand, restored from an old backup):
       // this copy takes its place.
       log.warn({ key: existing.storageKey }, 'indexed instance missing from storage; stored again');
-    } else if (existing && this.#options.duplicatePolicy === 'keep-first') {
-      await discardSpool(received);
-      log.warn(
-        { storedSha256: existing.datasetSha256, receivedSha256: received.datasetSha256 },
-        'SOP Instance UID already stored with other content; kept the first',
-      );
-      return {
-        status: Status.CoercionOfDataElements,
-        errorComment: 'SOP Instance UID already stored with other content; first kept',
-      };
+    } else {
+      const conflict = uidConflict(this.#index, metadata, existing);
+      if (conflict) {
+        await discardSpool(received);
+        return refuseConflict(log, metadata.study.uid, conflict);
+      }
+      if (existing && this.#options.duplicatePolicy === 'keep-first') {
+        await discardSpool(received);
+        log.warn(
+          { storedSha256: existing.datasetSha256, receivedSha256: received.datasetSha256 },
+          'SOP Instance UID already stored with other content; kept the first',
+        );
+        return {
+          status: Status.CoercionOfDataElements,
+          errorComment: 'SOP Instance UID already stored with other content; first kept',
+        };
+      }
     }
     const { key } = received;
     const stored: StoredInstance = {
@@ -278,6 +296,14 @@ export class IngestService implements StoreService {
       await discardSpool(received);
       received.intent = undefined;
       await this.#settleRefused(key, metadata.instance.uid, true, log);
+      const heldStudyUid =
+        (error as IndexError).code === SERIES_IN_OTHER_STUDY
+          ? this.#index.seriesStudy(metadata.series.uid)
+          : undefined;
+      // Two associations started the same series under two studies at once: the first commit
+      // took it.
+      if (heldStudyUid !== undefined)
+        return refuseConflict(log, metadata.study.uid, seriesConflict(heldStudyUid));
       log.error({ err: error, key }, 'index failure; instance refused');
       return { status: Status.OutOfResources, errorComment: 'index failure' };
     }

@@ -141,6 +141,8 @@ export function commitGate(index: StudyIndex): CommitGate {
     fail,
     index: {
       findInstance: (uid) => index.findInstance(uid),
+      seriesStudy: (uid) => index.seriesStudy(uid),
+      getStudy: (uid) => index.getStudy(uid),
       removeInstance: (uid) => index.removeInstance(uid),
       async commitInstances(items, replace) {
         batches.push([...items]);
