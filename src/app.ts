@@ -77,6 +77,8 @@ export async function startApp(config: BridgeConfig, log: Logger): Promise<Runni
       store,
       {
         findInstance: (uid) => index.findInstance(uid),
+        seriesStudy: (uid) => index.seriesStudy(uid),
+        getStudy: (uid) => index.getStudy(uid),
         commitInstances: (items, replace) => writer.commitInstances(items, replace),
         removeInstance: (uid) => writer.removeInstance(uid),
       },

@@ -198,7 +198,7 @@ function schemaDefinition() {
     ...adminSchema(),
     ingest: {
       duplicatePolicy: {
-        doc: 'An instance whose SOP Instance UID is stored already with other content: keep-first (answer warning 0xB000) or replace.',
+        doc: 'An instance whose SOP Instance UID is stored already with other content (in the same study, or another study of the same patient): keep-first (answer warning 0xB000) or replace. Under a study of another patient it is refused with 0xC001 either way.',
         format: ['keep-first', 'replace'],
         default: 'keep-first',
         env: 'BRIDGE_DUPLICATE_POLICY',

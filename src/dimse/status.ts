@@ -12,6 +12,11 @@ export const Status = {
   DatasetDoesNotMatchSopClass: 0xa900,
   /** Error: cannot understand (malformed, truncated, invalid UIDs). */
   CannotUnderstand: 0xc000,
+  /**
+   * C-STORE error, in the "cannot understand" range: the instance reuses a Series or SOP
+   * Instance UID the bridge holds under another study or patient. Refused, nothing stored.
+   */
+  UidHeldElsewhere: 0xc001,
   /** Refused: SOP class not supported. */
   SopClassNotSupported: 0x0122,
   /** Failure: unrecognized operation. */

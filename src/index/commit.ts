@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { InstanceMetadata, StoredInstance } from '../dicom/instance-metadata.js';
+import { SERIES_IN_OTHER_STUDY } from './errors.js';
 import { joinModalities } from './records.js';
 
 /** How many of a batch were new; the rest were already indexed and left untouched. */
@@ -222,11 +223,14 @@ export class BatchWriter {
       });
       if (!series) throw new Error('series upsert returned no row');
       if (series.study_fk !== studyPk) {
-        // A series UID is globally unique; a sender reusing it under another study is
-        // broken. Keep the series where it is rather than move already indexed instances.
-        this.#logger.warn(
-          { seriesUid: metadata.series.uid, studyUid: metadata.study.uid },
-          'series already indexed under another study; instance indexed under that study',
+        // A series UID is globally unique; a sender reusing it under another study is broken.
+        // Indexing the instance under the other study would hand it out with that study (to
+        // another patient, maybe): the whole batch rolls back and the instance is refused.
+        throw Object.assign(
+          new Error(
+            `SeriesInstanceUID ${metadata.series.uid} is indexed under another study than ${metadata.study.uid}`,
+          ),
+          { code: SERIES_IN_OTHER_STUDY },
         );
       }
 

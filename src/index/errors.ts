@@ -14,6 +14,13 @@ export class IndexError extends Error {
   }
 }
 
+/**
+ * `IndexError.code` of a commit refused because an instance's SeriesInstanceUID is indexed
+ * under another study: the index never merges two studies through a reused series UID. Not a
+ * SQLite code, so no database failure is mistaken for it.
+ */
+export const SERIES_IN_OTHER_STUDY = 'BRIDGE_SERIES_IN_OTHER_STUDY';
+
 /** Wraps whatever `operation` threw into an `IndexError`, unless it already is one. */
 export function toIndexError(operation: string, err: unknown): IndexError {
   if (err instanceof IndexError) return err;

@@ -39,7 +39,7 @@ export type {
   StudyRecord,
   StudySummary,
 } from './records.js';
-export { IndexError } from './errors.js';
+export { IndexError, SERIES_IN_OTHER_STUDY } from './errors.js';
 export type { MatchKeys, QrLevel, QrMatch, QrModel, RetrieveItem } from './qr-query.js';
 export { QrQueryError } from './qr-query.js';
 
@@ -70,6 +70,7 @@ export class StudyIndex {
   /** Made on first use: the writer thread's index never queries. */
   #queries: QrQueries | undefined;
   readonly #findInstance: Statement<[string], LocationRow>;
+  readonly #seriesStudy: Statement<[string], { study_uid: string }>;
   readonly #getStudy: Statement<[string], StudyRow>;
   readonly #listStudies: Statement<[], StudyRow>;
   readonly #listSeries: Statement<[string], SeriesRow>;
@@ -106,6 +107,9 @@ export class StudyIndex {
       JOIN series se ON se.id = i.series_fk
       JOIN studies st ON st.id = se.study_fk
       WHERE i.sop_instance_uid = ?`);
+    this.#seriesStudy = db.prepare(`
+      SELECT st.study_uid FROM series se JOIN studies st ON st.id = se.study_fk
+      WHERE se.series_uid = ?`);
     this.#getStudy = db.prepare(`
       SELECT ${STUDY_COLUMNS}
       FROM studies st JOIN patients p ON p.id = st.patient_fk
@@ -165,6 +169,11 @@ export class StudyIndex {
     };
   }
 
+  /** The StudyInstanceUID a series is indexed under, or `undefined` if it is not indexed. */
+  seriesStudy(seriesUid: string): string | undefined {
+    return this.#run('seriesStudy', () => this.#seriesStudy.get(seriesUid)?.study_uid);
+  }
+
   /**
    * Indexes a batch of stored instances in one transaction (one fsync for the batch: group
    * commit). Patients, studies and series are created as needed; values missing so far are
@@ -177,7 +186,9 @@ export class StudyIndex {
    *
    * All or nothing: when it throws, none of the batch is indexed.
    *
-   * @throws IndexError on any database failure (map it to DIMSE status 0xA700).
+   * @throws IndexError on any database failure (map it to DIMSE status 0xA700); with code
+   * `SERIES_IN_OTHER_STUDY` when an instance's series is indexed under another study (series
+   * are never shared between studies).
    */
   commitInstances(
     items: readonly StoredInstance[],

@@ -10,6 +10,7 @@ import type {
   StoreService,
 } from '../dimse/store-service.js';
 import { Status } from '../dimse/status.js';
+import { SERIES_IN_OTHER_STUDY, type IndexError } from '../index/errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { DiskGuard } from './disk-guard.js';
 import { GroupCommitter } from './group-commit.js';
@@ -17,8 +18,9 @@ import { InstanceReceiver } from './instance-receiver.js';
 import { FilePool } from './file-pool.js';
 import { IntentLog, type Intent } from './intent-log.js';
 import { KeyedLock } from './keyed-lock.js';
-import { readStoredInstance } from './rebuild.js';
+import { reconcileKey } from './reconcile.js';
 import type { DuplicatePolicy, IngestIndex } from './ports.js';
+import { seriesConflict, uidConflict, type UidConflict } from './uid-conflict.js';
 
 export interface IngestOptions {
   /** Directory for instances being received; on the same filesystem as the store when it is local. */
@@ -89,6 +91,15 @@ async function timed<T>(promise: Promise<T>, report: (seconds: number) => void):
   }
 }
 
+/** Refuse an instance that reuses a UID held under another study or patient. */
+function refuseConflict(log: Logger, studyUid: string, conflict: UidConflict): StoreOutcome {
+  log.warn(
+    { studyUid, heldStudyUid: conflict.heldStudyUid, uid: conflict.uid },
+    `${conflict.reason}; instance refused`,
+  );
+  return { status: Status.UidHeldElsewhere, errorComment: conflict.reason };
+}
+
 /**
  * The ingest pipeline behind the SCP: spool → validate → durable store → index (group commit)
  * → outcome. Success is reported only after both the object and its index row are durable.
@@ -140,7 +151,7 @@ export class IngestService implements StoreService {
         // acknowledged version): an operator decides, with the log line and the object.
         this.#log.error(
           { key, err: (error as Error).message },
-          'object noted before an interruption cannot be read; left as it is',
+          'object noted before an interruption cannot be settled; left as it is',
         );
       }
     }
@@ -163,36 +174,14 @@ export class IngestService implements StoreService {
     return { reconciled, removed: unacknowledged };
   }
 
-  /**
-   * Make the index agree with what storage holds under `key` (storage is the truth): a complete
-   * object the index does not know is indexed; a row whose object is absent is removed.
-   * Returns true when it changed the index. Throws when it cannot decide (the note stays).
-   */
-  async #reconcile(key: string, sopInstanceUid: string): Promise<boolean> {
-    const indexed = this.#index.findInstance(sopInstanceUid);
-    if (!(await this.#store.stat(key))) {
-      if (indexed?.storageKey !== key) return false;
-      await this.#index.removeInstance(sopInstanceUid);
-      this.#log.warn({ key }, 'index row without its object removed');
-      return true;
-    }
-    if (indexed && indexed.storageKey !== key && (await this.#store.stat(indexed.storageKey))) {
-      // Two objects for one SOP Instance UID (a replacement under new study or series UIDs):
-      // the one the index points to stands, this one is superseded.
-      await this.#store.delete(key);
-      this.#log.warn({ key, indexedKey: indexed.storageKey }, 'superseded object removed');
-      return true;
-    }
-    const stored = await readStoredInstance(
-      this.#store,
+  /** See `reconcileKey`. */
+  #reconcile(key: string, sopInstanceUid: string): Promise<boolean> {
+    const { maxHeaderBytes } = this.#options;
+    return reconcileKey(
+      { store: this.#store, index: this.#index, maxHeaderBytes, log: this.#log },
       key,
-      this.#options.maxHeaderBytes,
-      this.#log,
+      sopInstanceUid,
     );
-    if (indexed?.storageKey === key && indexed.datasetSha256 === stored.datasetSha256) return false;
-    await this.#index.commitInstances([stored], new Set([sopInstanceUid]));
-    this.#log.warn({ key }, 'stored object indexed after an interruption');
-    return true;
   }
 
   /** Remove the spool files prepared ahead and not used; close the intent journal. */
@@ -249,16 +238,23 @@ export class IngestService implements StoreService {
       // The index knows it but storage lost it (removed by hand, restored from an old backup):
       // this copy takes its place.
       log.warn({ key: existing.storageKey }, 'indexed instance missing from storage; stored again');
-    } else if (existing && this.#options.duplicatePolicy === 'keep-first') {
-      await discardSpool(received);
-      log.warn(
-        { storedSha256: existing.datasetSha256, receivedSha256: received.datasetSha256 },
-        'SOP Instance UID already stored with other content; kept the first',
-      );
-      return {
-        status: Status.CoercionOfDataElements,
-        errorComment: 'SOP Instance UID already stored with other content; first kept',
-      };
+    } else {
+      const conflict = uidConflict(this.#index, metadata, existing);
+      if (conflict) {
+        await discardSpool(received);
+        return refuseConflict(log, metadata.study.uid, conflict);
+      }
+      if (existing && this.#options.duplicatePolicy === 'keep-first') {
+        await discardSpool(received);
+        log.warn(
+          { storedSha256: existing.datasetSha256, receivedSha256: received.datasetSha256 },
+          'SOP Instance UID already stored with other content; kept the first',
+        );
+        return {
+          status: Status.CoercionOfDataElements,
+          errorComment: 'SOP Instance UID already stored with other content; first kept',
+        };
+      }
     }
     const { key } = received;
     const stored: StoredInstance = {
@@ -270,38 +266,46 @@ export class IngestService implements StoreService {
       receivedAt: new Date().toISOString(),
       callingAe: received.callingAe,
     };
-    // The intent note is durable already, so making the object durable (sync, rename, or PUT)
-    // and the index commit can run at the same time: if either fails, or the process dies in
-    // between, the note says which key to reconcile. Success waits for both. The data may still
-    // be syncing (started while the note was written): the index commit needs only the note;
-    // the move waits for the data.
+    // Storage first, then the index: a row never exists without its object, so nothing is
+    // counted, retrieved or linked that storage does not hold, and a failed store leaves no row
+    // to take back (which an outage of the store would not let us check). The durable note of
+    // the key covers the gap: an interruption after the object is stored and before its row is
+    // committed leaves an object the next start indexes.
     // A replacement under other study or series UIDs leaves the old object to remove: note it
     // too, so an interruption cannot leave two objects for one SOP Instance UID.
     const movedFrom = existing && existing.storageKey !== key ? existing.storageKey : undefined;
     const movedIntent = movedFrom ? await this.#intents.record(movedFrom) : undefined;
-    const [put, indexed] = await Promise.allSettled([
-      timed(this.#put(received), (s) => this.#observer.storageSeconds?.(s)),
-      timed(this.#committer.commit(stored, existing !== undefined), (s) =>
-        this.#observer.indexSeconds?.(s),
-      ),
-    ]);
-    if (put.status === 'rejected' || indexed.status === 'rejected') {
+    try {
+      await timed(this.#put(received), (s) => this.#observer.storageSeconds?.(s));
+    } catch (error) {
       await discardSpool(received);
-      const failure = put.status === 'rejected' ? 'storage failure' : 'index failure';
-      log.error(
-        {
-          err: put.status === 'rejected' ? put.reason : (indexed as PromiseRejectedResult).reason,
-          key,
-        },
-        `${failure}; instance refused`,
-      );
-      // Put index and storage back in agreement now. The notes stay all the same: a failed
-      // store may have renamed the object without its directory entry being durable, and
-      // start-up settles the keys again, which changes nothing where they already agree.
+      log.error({ err: error, key }, 'storage failure; instance refused');
+      // No row was written. The note of the key stays all the same: a PUT that failed here may
+      // yet complete on the server, and a failed rename may have left an object whose directory
+      // entry is not durable; the next start settles it.
       received.intent = undefined;
-      await this.#reconcile(key, metadata.instance.uid);
-      if (movedFrom) await this.#reconcile(movedFrom, metadata.instance.uid);
-      return { status: Status.OutOfResources, errorComment: failure };
+      if (movedIntent) this.#intents.clear(movedIntent);
+      await this.#settleRefused(key, metadata.instance.uid, false, log);
+      return { status: Status.OutOfResources, errorComment: 'storage failure' };
+    }
+    try {
+      await timed(this.#committer.commit(stored, existing !== undefined), (s) =>
+        this.#observer.indexSeconds?.(s),
+      );
+    } catch (error) {
+      await discardSpool(received);
+      received.intent = undefined;
+      await this.#settleRefused(key, metadata.instance.uid, true, log);
+      const heldStudyUid =
+        (error as IndexError).code === SERIES_IN_OTHER_STUDY
+          ? this.#index.seriesStudy(metadata.series.uid)
+          : undefined;
+      // Two associations started the same series under two studies at once: the first commit
+      // took it.
+      if (heldStudyUid !== undefined)
+        return refuseConflict(log, metadata.study.uid, seriesConflict(heldStudyUid));
+      log.error({ err: error, key }, 'index failure; instance refused');
+      return { status: Status.OutOfResources, errorComment: 'index failure' };
     }
     if (existing && !identical) {
       log.warn(
@@ -323,6 +327,29 @@ export class IngestService implements StoreService {
     this.#observer.stored?.({ callingAe: received.callingAe, sizeBytes: received.sizeBytes });
     for (const listener of this.#storedListeners) listener(metadata.study.uid);
     return { status: Status.Success };
+  }
+
+  /**
+   * After a refused store or commit, bring storage and index into agreement for `key` as far as
+   * they answer now; the note of the key stays, and the next start settles the rest. Where a
+   * row points at `key` (a replacement under the same key, an object stored again, a commit
+   * that went through after all), storage is the truth and the row follows it. Otherwise no row
+   * names the object, and with `withdraw` a stored object is taken away again: storage keeps
+   * nothing the sender was told is not stored.
+   */
+  async #settleRefused(
+    key: string,
+    sopInstanceUid: string,
+    withdraw: boolean,
+    log: Logger,
+  ): Promise<void> {
+    try {
+      if (this.#index.findInstance(sopInstanceUid)?.storageKey === key)
+        await this.#reconcile(key, sopInstanceUid);
+      else if (withdraw) await this.#store.delete(key);
+    } catch (error) {
+      log.error({ err: error, key }, 'refused instance left for the next start to settle');
+    }
   }
 
   /** Put the spool file under its key, once the receiver's sync of its data (if any) is done. */

@@ -266,8 +266,8 @@ export class InstanceReceiver implements StoreReceiver {
     const noted = checked ? this.#intentFor(checked.key) : undefined;
     // A note still being written (a small instance arrives in one piece with its header; with
     // one sender, a CT instance's data ends before its note is durable): the data is synced
-    // meanwhile, as the store would otherwise sync it only after the note. The index commit
-    // then starts as soon as the note is durable, without waiting for this sync.
+    // meanwhile, as the store would otherwise sync it only after the note. The store moves the
+    // file once both are done; the index commit follows the move.
     const synced =
       checked && this.#deps.syncsSpool && !this.#noted?.settled
         ? fdatasyncAsync(this.#fd)

@@ -5,6 +5,7 @@ import type { StoredInstance } from '../dicom/instance-metadata.js';
 import { parseFileMeta } from '../dicom/file-meta.js';
 import { INSTANCES_PREFIX, instanceKey } from '../storage/keys.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { SERIES_IN_OTHER_STUDY, type IndexError } from '../index/errors.js';
 import type { IngestIndex } from './ports.js';
 
 /**
@@ -43,11 +44,50 @@ export async function readStoredInstance(
 
 export interface RebuildReport {
   indexed: number;
-  /** Objects that could not be read as instances (named in the log). */
+  /**
+   * Objects that could not be read as instances, or whose series is indexed under another
+   * study (named in the log).
+   */
   skipped: number;
 }
 
 const BATCH = 200;
+
+/**
+ * Index `batch` in one transaction; should a series of it be indexed under another study
+ * already (two studies reusing a series UID: indexing both would merge them), one by one,
+ * skipping the instances of such series. Returns how many were skipped.
+ */
+async function commitBatch(
+  index: Pick<IngestIndex, 'commitInstances' | 'seriesStudy'>,
+  batch: StoredInstance[],
+  log: Logger,
+): Promise<number> {
+  try {
+    await index.commitInstances(batch);
+    return 0;
+  } catch (error) {
+    if ((error as IndexError).code !== SERIES_IN_OTHER_STUDY) throw error;
+  }
+  let skipped = 0;
+  for (const item of batch) {
+    try {
+      await index.commitInstances([item]);
+    } catch (error) {
+      if ((error as IndexError).code !== SERIES_IN_OTHER_STUDY) throw error;
+      skipped++;
+      log.error(
+        {
+          key: item.storageKey,
+          studyUid: item.metadata.study.uid,
+          heldStudyUid: index.seriesStudy(item.metadata.series.uid),
+        },
+        'object skipped: its series is indexed under another study',
+      );
+    }
+  }
+  return skipped;
+}
 
 /**
  * Rebuild the index from what storage holds: every instance object is read, checked and
@@ -78,12 +118,14 @@ export async function rebuildIndex(
     }
     onObject?.({ indexed: report.indexed + batch.length, skipped: report.skipped });
     if (batch.length >= BATCH) {
-      await index.commitInstances(batch);
-      report.indexed += batch.length;
+      const skipped = await commitBatch(index, batch, log);
+      report.indexed += batch.length - skipped;
+      report.skipped += skipped;
       batch = [];
     }
   }
-  await index.commitInstances(batch);
-  report.indexed += batch.length;
+  const skipped = await commitBatch(index, batch, log);
+  report.indexed += batch.length - skipped;
+  report.skipped += skipped;
   return report;
 }

@@ -70,6 +70,18 @@ export function s3AdminClient(): Client {
   });
 }
 
+/** The keys of every object in `bucket`, sorted. */
+export async function bucketKeys(bucket: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const item of s3AdminClient().listObjectsV2(
+    bucket,
+    '',
+    true,
+  ) as AsyncIterable<BucketItem>)
+    if (item.name) keys.push(item.name);
+  return keys.sort();
+}
+
 /** Removes every object in `bucket` and then the bucket; a missing bucket is fine. */
 export async function removeBucket(
   bucket: string,

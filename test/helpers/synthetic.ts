@@ -37,17 +37,25 @@ export interface SyntheticOptions {
   instance: number;
   rows: number;
   columns: number;
+  /** UIDs used instead of those the numbers give: a sender reusing a UID by mistake. */
+  reuse?: { seriesUid?: string; sopInstanceUid?: string };
+  /** PatientID instead of `SYN<study>`. */
+  patientId?: string;
 }
 
-export function syntheticUids(options: Pick<SyntheticOptions, 'study' | 'series' | 'instance'>): {
+export function syntheticUids(
+  options: Pick<SyntheticOptions, 'study' | 'series' | 'instance' | 'reuse'>,
+): {
   study: string;
   series: string;
   sop: string;
 } {
   return {
     study: `${ROOT}.1.${options.study}`,
-    series: `${ROOT}.2.${options.study}.${options.series}`,
-    sop: `${ROOT}.3.${options.study}.${options.series}.${options.instance}`,
+    series: options.reuse?.seriesUid ?? `${ROOT}.2.${options.study}.${options.series}`,
+    sop:
+      options.reuse?.sopInstanceUid ??
+      `${ROOT}.3.${options.study}.${options.series}.${options.instance}`,
   };
 }
 
@@ -62,7 +70,7 @@ export function syntheticHeader(options: SyntheticOptions): Buffer {
     element(0x0008, 0x0050, 'SH', str(`ACC${options.study}`, 'SH')),
     element(0x0008, 0x0060, 'CS', str('CT', 'CS')),
     element(0x0010, 0x0010, 'PN', str(`Synthetic^Patient${options.study}`, 'PN')),
-    element(0x0010, 0x0020, 'LO', str(`SYN${options.study}`, 'LO')),
+    element(0x0010, 0x0020, 'LO', str(options.patientId ?? `SYN${options.study}`, 'LO')),
     element(0x0020, 0x000d, 'UI', str(uids.study, 'UI')),
     element(0x0020, 0x000e, 'UI', str(uids.series, 'UI')),
     element(0x0020, 0x0011, 'IS', str(String(options.series), 'IS')),
@@ -118,20 +126,25 @@ export function writeSyntheticInstances(
       instance: i + 1,
       ...size,
     };
-    const uids = syntheticUids(options);
     const path = join(dir, `I${String(i + 1).padStart(6, '0')}.dcm`);
-    writeFileSync(
-      path,
-      Buffer.concat([
-        encodeFileMeta({
-          sopClassUid: CT_IMAGE_STORAGE,
-          sopInstanceUid: uids.sop,
-          transferSyntaxUid: EXPLICIT_LE,
-        }),
-        syntheticDataset(options),
-      ]),
-    );
-    written.push({ path, sopInstanceUid: uids.sop });
+    written.push({ path, sopInstanceUid: writeSyntheticFile(path, options) });
   }
   return written;
+}
+
+/** Write one synthetic instance as a PS3.10 file at `path`; returns its SOP Instance UID. */
+export function writeSyntheticFile(path: string, options: SyntheticOptions): string {
+  const { sop } = syntheticUids(options);
+  writeFileSync(
+    path,
+    Buffer.concat([
+      encodeFileMeta({
+        sopClassUid: CT_IMAGE_STORAGE,
+        sopInstanceUid: sop,
+        transferSyntaxUid: EXPLICIT_LE,
+      }),
+      syntheticDataset(options),
+    ]),
+  );
+  return sop;
 }

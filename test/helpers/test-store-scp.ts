@@ -88,24 +88,7 @@ export async function startTestStoreScp(options: {
       };
     },
   };
-  const server = new DimseServer(
-    {
-      host: '127.0.0.1',
-      port: 0,
-      maxAssociations: 8,
-      maxPduLength: 64 * 1024,
-      artimMs: 10_000,
-      idleTimeoutMs: 60_000,
-      acceptPrivateSopClasses: true,
-    },
-    await AePolicy.create(
-      [options.aeTitle],
-      options.callers.map((aeTitle) => ({ aeTitle, host: undefined })),
-    ),
-    service,
-    quietLog,
-  );
-  const port = await server.listen();
+  const { server, port } = await serveStoreService(service, options.aeTitle, options.callers);
   return {
     aeTitle: options.aeTitle,
     port,
@@ -117,4 +100,33 @@ export async function startTestStoreScp(options: {
     },
     close: () => server.close(1000),
   };
+}
+
+/**
+ * Serve `service` as a DICOM SCP on loopback (port 0) with the AE title `aeTitle`, for the
+ * calling AE titles `callers` (from any host).
+ */
+export async function serveStoreService(
+  service: StoreService,
+  aeTitle: string,
+  callers: string[],
+): Promise<{ server: DimseServer; port: number }> {
+  const server = new DimseServer(
+    {
+      host: '127.0.0.1',
+      port: 0,
+      maxAssociations: 8,
+      maxPduLength: 64 * 1024,
+      artimMs: 10_000,
+      idleTimeoutMs: 60_000,
+      acceptPrivateSopClasses: true,
+    },
+    await AePolicy.create(
+      [aeTitle],
+      callers.map((caller) => ({ aeTitle: caller, host: undefined })),
+    ),
+    service,
+    quietLog,
+  );
+  return { server, port: await server.listen() };
 }

@@ -95,3 +95,31 @@ export function dcmsend(
     ...files,
   ]);
 }
+
+/**
+ * DCMTK storescu (verbose) of `files` to a bridge on loopback; `storeResponses` reads the
+ * answers it printed.
+ */
+export function storescu(
+  port: number,
+  files: string[],
+  options: { callingAe?: string; calledAe?: string } = {},
+): Promise<ToolResult> {
+  return runTool('storescu', [
+    '-v',
+    '-aet',
+    options.callingAe ?? 'STORESCU',
+    '-aec',
+    options.calledAe ?? 'FSEBRIDGE',
+    '127.0.0.1',
+    String(port),
+    ...files,
+  ]);
+}
+
+/** The C-STORE answers storescu -v printed, in order, as DCMTK names them ("Success", ...). */
+export function storeResponses(result: ToolResult): string[] {
+  return [...(result.stdout + result.stderr).matchAll(/Received Store Response \(([^)]*)\)/g)].map(
+    (match) => match[1]!,
+  );
+}

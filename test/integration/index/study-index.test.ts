@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../../src/index/migrations.js';
-import { IndexError, StudyIndex } from '../../../src/index/study-index.js';
+import { IndexError, SERIES_IN_OTHER_STUDY, StudyIndex } from '../../../src/index/study-index.js';
 import { makeInstance, makeTempDir, seriesUid, sopUid, studyUid } from './fixtures.js';
 
 let dir: string;
@@ -24,6 +24,16 @@ function rawCount(sql: string): number {
   } finally {
     db.close();
   }
+}
+
+/** What `fn` throws; undefined when it returns. */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
 }
 
 beforeEach(() => {
@@ -266,6 +276,28 @@ describe('commitInstances', () => {
     });
   });
 
+  it('refuses an instance whose series is indexed under another study, merging nothing', () => {
+    const index = openIndex();
+    index.commitInstances([makeInstance({ study: 1, series: 1, sop: 1 })]);
+    // Study 2, another patient's, reusing study 1's SeriesInstanceUID (a sender's mistake).
+    const reused = makeInstance({ study: 2, series: 1, sop: 1, patient: { id: 'PAT-2' } });
+    reused.metadata.series.uid = seriesUid(1, 1);
+    const other = makeInstance({ study: 3, series: 1, sop: 1 });
+    for (const batch of [[reused], [other, reused]]) {
+      const error = thrown(() => index.commitInstances(batch));
+      expect(error).toBeInstanceOf(IndexError);
+      expect(error).toMatchObject({ code: SERIES_IN_OTHER_STUDY });
+      expect((error as Error).message).toContain(studyUid(2));
+    }
+    // All or nothing: neither study 2 nor the rest of the batch was indexed.
+    expect(index.listStudies().map((s) => s.studyUid)).toEqual([studyUid(1)]);
+    expect(index.seriesStudy(seriesUid(1, 1))).toBe(studyUid(1));
+    expect(index.listInstances(seriesUid(1, 1)).map((i) => i.sopInstanceUid)).toEqual([
+      sopUid(1, 1, 1),
+    ]);
+    expect(index.seriesStudy(seriesUid(9, 9))).toBeUndefined();
+  });
+
   it('rolls back the whole batch when one instance fails', () => {
     const index = openIndex();
     index.commitInstances([makeInstance({ study: 1, series: 1, sop: 1 })]);
@@ -276,12 +308,7 @@ describe('commitInstances', () => {
       makeInstance({ study: 3, series: 1, sop: 1, sizeBytes: -1 }),
       makeInstance({ study: 4, series: 1, sop: 1 }),
     ];
-    let error: unknown;
-    try {
-      index.commitInstances(batch);
-    } catch (err) {
-      error = err;
-    }
+    const error = thrown(() => index.commitInstances(batch));
     expect(error).toBeInstanceOf(IndexError);
     expect(error).toMatchObject({ name: 'IndexError', code: 'SQLITE_CONSTRAINT_CHECK' });
     expect((error as Error).cause).toBeInstanceOf(Error);

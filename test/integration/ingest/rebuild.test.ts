@@ -12,7 +12,11 @@ import { instanceKey } from '../../../src/storage/keys.js';
 import { startBridge, type LogLine, type TestBridge } from '../../helpers/bridge.js';
 import { snapshotIndex } from '../../helpers/process-data.js';
 import { SAMPLES_DIR, sampleFacts, validSamples } from '../../helpers/samples.js';
-import { syntheticUids, writeSyntheticInstances } from '../../helpers/synthetic.js';
+import {
+  syntheticUids,
+  writeSyntheticFile,
+  writeSyntheticInstances,
+} from '../../helpers/synthetic.js';
 import { dcmsend } from '../../helpers/tools.js';
 
 const MAX_HEADER_BYTES = 64 * 1024 * 1024;
@@ -135,6 +139,44 @@ describe('rebuilding the index from storage', () => {
         written.map((w) => w.sopInstanceUid).sort(),
       );
       expect(snapshot.instances.some((i) => i.storageKey.startsWith('studies/1.2.3/'))).toBe(false);
+    } finally {
+      index.close();
+      await store.close();
+    }
+  });
+
+  it('indexes only one of two studies that reuse a series UID, skipping the other', async () => {
+    const dir = tempDir('bridge-rebuild-reuse-');
+    const store = new FilesystemStore({ rootDir: join(dir, 'objects') });
+    const first = { study: 61, series: 1, instance: 1, rows: 8, columns: 8 };
+    const shared = syntheticUids(first).series;
+    // Study 62, another patient's, reusing study 61's series UID: stored before the bridge
+    // refused such instances (or put there by hand).
+    const second = { study: 62, series: 1, instance: 1, rows: 8, columns: 8 };
+    const studies = new Map<string, string>();
+    for (const options of [first, { ...second, reuse: { seriesUid: shared } }]) {
+      const uids = syntheticUids(options);
+      const path = join(dir, `${options.study}.dcm`);
+      writeSyntheticFile(path, options);
+      await store.putBuffer(instanceKey(uids.study, uids.series, uids.sop), readFileSync(path));
+      studies.set(uids.sop, uids.study);
+    }
+
+    const { log, lines } = capturingLogger();
+    const index = StudyIndex.open(join(dir, 'index.sqlite'));
+    try {
+      const report = await rebuildIndex(store, index, log, MAX_HEADER_BYTES);
+      expect(report).toEqual({ indexed: 1, skipped: 1 });
+      const held = index.seriesStudy(shared)!;
+      const [instance, ...others] = index.listInstances(shared);
+      expect(others).toEqual([]);
+      expect(studies.get(instance!.sopInstanceUid)).toBe(held);
+      const skipped = lines.filter(
+        (line) => line.msg === 'object skipped: its series is indexed under another study',
+      );
+      expect(skipped).toHaveLength(1);
+      expect(skipped[0]).toMatchObject({ heldStudyUid: held });
+      expect([held, skipped[0]!.studyUid].sort()).toEqual([...new Set(studies.values())].sort());
     } finally {
       index.close();
       await store.close();

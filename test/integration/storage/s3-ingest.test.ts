@@ -1,7 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BucketItem } from 'minio';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
@@ -24,7 +23,7 @@ import {
 } from '../../helpers/process-data.js';
 import { startStorescu } from '../../helpers/process-storescu.js';
 import { startReferenceScp, type ReferenceScp } from '../../helpers/reference-scp.js';
-import { removeBucket, s3AdminClient, s3StorageConfig, uniqueBucket } from '../../helpers/s3.js';
+import { bucketKeys, removeBucket, s3StorageConfig, uniqueBucket } from '../../helpers/s3.js';
 import {
   SAMPLES_DIR,
   sampleFacts,
@@ -36,17 +35,6 @@ import {
 import { storedDataset } from '../../helpers/stored.js';
 import { writeSyntheticInstances } from '../../helpers/synthetic.js';
 import { runTool, waitFor } from '../../helpers/tools.js';
-
-async function bucketKeys(bucket: string): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const item of s3AdminClient().listObjectsV2(
-    bucket,
-    '',
-    true,
-  ) as AsyncIterable<BucketItem>)
-    if (item.name) keys.push(item.name);
-  return keys.sort();
-}
 
 let buckets: string[] = [];
 let bridges: TestBridge[] = [];
