@@ -19,7 +19,12 @@ import { dcmsend, waitFor } from '../../helpers/tools.js';
 const INSTANCES = 100;
 /** 2560 × 2048 × 2 bytes: about 10.5 MB per instance, 1.05 GB in all. */
 const SIZE = { rows: 2560, columns: 2048 };
-const RSS_LIMIT = 300 * 1024 * 1024;
+/*
+ * What the download may add to the daemon's resident memory. The daemon runs its TypeScript
+ * through tsx here, which alone holds about 100 MB more than the built daemon: a bound on the
+ * growth measures what the package costs, not the loader. Holding the package would add 1 GB.
+ */
+const RSS_GROWTH_LIMIT = 100 * 1024 * 1024;
 let daemon: DaemonProcess;
 let dataDir: string;
 let httpPort: number;
@@ -90,7 +95,7 @@ function stream(body: string) {
 }
 
 describe('a 1 GB study as an MTOM package', () => {
-  it('streams to the client while the daemon stays under 300 MB resident', async () => {
+  it('streams to the client while the daemon grows by less than 100 MB resident', async () => {
     const pid = daemon.child.pid!;
     const before = rss(pid);
     let peak = before;
@@ -126,7 +131,10 @@ describe('a 1 GB study as an MTOM package', () => {
     process.stderr.write(
       `RSS ${Math.round(before / 1048576)} MB before, ${Math.round(peak / 1048576)} MB at most\n`,
     );
-    expect(peak, `peak RSS ${Math.round(peak / 1048576)} MB`).toBeLessThan(RSS_LIMIT);
+    expect(
+      peak - before,
+      `RSS ${Math.round(before / 1048576)} MB before, ${Math.round(peak / 1048576)} MB at most`,
+    ).toBeLessThan(RSS_GROWTH_LIMIT);
   }, 300_000);
 
   it('audits a complete transfer, and a transfer the client cut short', async () => {
