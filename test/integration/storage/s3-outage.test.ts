@@ -131,6 +131,7 @@ describe('the daemon on S3 when the gateway dies under a C-STORE', () => {
       storage: { kind: 's3', s3: s3StoreOptions(bucket, { port: proxy.port }) },
       http: { apiToken: TOKEN },
       fse: {
+        transport: 'http',
         notifyUrl: fse.baseUrl,
         retryBaseDelayMs: 20,
         retryMaxDelayMs: 200,
