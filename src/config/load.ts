@@ -45,6 +45,7 @@ export interface BridgeConfig {
     maxMatches: number;
     transcoding: 'none' | 'uncompressed';
     sendTimeoutMs: number;
+    issuerOfPatientId: string;
   };
   http: HttpLimits & { host: string; port: number; bodyLimitBytes: number; apiToken: string };
   hl7: Omit<MllpServerOptions, 'application' | 'facility'> & {

@@ -1,6 +1,7 @@
 import convict from 'convict';
 import {
   assertAeTitles,
+  assertIssuer,
   assertNonNegativeInt,
   assertPeers,
   assertPositiveInt,
@@ -46,6 +47,7 @@ function addFormats(): void {
     validate: assertMoveDestinations,
     coerce: coercePacsNodes,
   });
+  convict.addFormat({ name: 'issuer', validate: assertIssuer });
   convict.addFormat({ name: 'error-codes', validate: assertErrorCodes, coerce: coerceJsonObject });
   convict.addFormat({ name: 'role-codes', validate: assertRoleCodes, coerce: coerceCodes });
   for (const format of [...PDI_FORMATS, ...GET_DOCUMENTO_FORMATS]) convict.addFormat(format);
@@ -191,6 +193,12 @@ function schemaDefinition() {
         format: 'positive-int',
         default: 60 * SECOND,
         env: 'BRIDGE_SEND_TIMEOUT_MS',
+      },
+      issuerOfPatientId: {
+        doc: 'IssuerOfPatientID the Q/R SCP answers for: instances stored without an issuer match it and are answered with it; one stored with another issuer does not match. Empty: none assumed.',
+        format: 'issuer',
+        default: '',
+        env: 'BRIDGE_QR_ISSUER_OF_PATIENT_ID',
       },
     },
     ...reportingSchema(),
