@@ -46,6 +46,7 @@ export interface BridgeConfig {
     transcoding: 'none' | 'uncompressed';
     sendTimeoutMs: number;
     issuerOfPatientId: string;
+    incompleteStudies: 'withhold' | 'answer';
   };
   http: HttpLimits & { host: string; port: number; bodyLimitBytes: number; apiToken: string };
   hl7: Omit<MllpServerOptions, 'application' | 'facility'> & {

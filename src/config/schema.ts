@@ -200,6 +200,12 @@ function schemaDefinition() {
         default: '',
         env: 'BRIDGE_QR_ISSUER_OF_PATIENT_ID',
       },
+      incompleteStudies: {
+        doc: 'A study not complete as held (an instance arrived within links.quietPeriodMs, or fewer held than the PACS announced): withhold (C-FIND does not answer it, a C-MOVE or C-GET of it is refused with 0xC000) or answer.',
+        format: ['withhold', 'answer'],
+        default: 'withhold',
+        env: 'BRIDGE_QR_INCOMPLETE_STUDIES',
+      },
     },
     ...reportingSchema(),
     ...onDemandSchema(),

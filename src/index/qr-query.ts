@@ -31,7 +31,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { PN_MAX_CHARS, QrQueryError, foldName, keyCondition } from './qr-match.js';
 import type { MatchKind, MatchTarget } from './qr-match.js';
 import { trimEnd, trimStart } from '../dicom/padding.js';
-import { SCOPED_ISSUER, scopedSql, type QrScope } from './qr-scope.js';
+import { SCOPED_ISSUER, scopeConditions, scopedSql, type QrScope } from './qr-scope.js';
 
 /** What a key's value may be padded with: white space and NUL. */
 const PADDING = ' \t\n\r\f\v\0';
@@ -259,6 +259,9 @@ function select(
     where.push(condition.sql);
     params.push(...condition.params);
   }
+  const scoped = scopeConditions(scope, depth);
+  where.push(...scoped.where);
+  params.push(...scoped.params);
   return { depth, values, where, params };
 }
 
@@ -311,7 +314,8 @@ const RETRIEVE_COLUMNS: QrPlan['columns'] = [
  * C-MOVE / C-GET: the SELECT of the instances an identifier names. It must hold the unique key
  * of the level (a list of UIDs allowed) and single-valued unique keys above; other non-empty
  * keys narrow the selection as in C-FIND (a PatientID that does not match retrieves nothing).
- * Within `scope`, as C-FIND.
+ * Of `scope`, only the issuer applies: a study not complete as held is selected, for the
+ * caller to refuse rather than leave out.
  *
  * @throws QrQueryError when the identifier cannot be answered.
  */
@@ -321,9 +325,10 @@ export function planRetrieve(
   keys: MatchKeys,
   scope: QrScope = {},
 ): QrPlan {
-  const { where, params } = select(model, level, keys, true, scope);
+  const issuer = { issuerOfPatientId: scope.issuerOfPatientId ?? '' };
+  const { where, params } = select(model, level, keys, true, issuer);
   const plan = scopedSql(
-    scope,
+    issuer,
     `SELECT i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.storage_key,
       i.size_bytes, st.study_uid, se.series_uid
     FROM ${FROM.IMAGE} WHERE ${[HELD.IMAGE, ...where].join(' AND ')}

@@ -261,8 +261,8 @@ export class StudyIndex {
   /**
    * C-MOVE / C-GET: the instances a retrieve identifier selects: the unique key of `level`
    * (several UIDs allowed) and those above it, single-valued; other non-empty keys narrow the
-   * selection. Ordered by study, series number, instance number. Within `scope`, as
-   * `query`.
+   * selection. Ordered by study, series number, instance number. Of `scope`, the issuer of
+   * patient IDs applies.
    *
    * @throws QrQueryError when the identifier cannot be answered (map it to 0xA900 or 0xC000).
    * @throws IndexError on a database failure.

@@ -18,7 +18,7 @@ import { Status } from '../dimse/status.js';
 import { QrQueryError, type MatchKeys, type QrLevel, type QrMatch } from '../index/qr-query.js';
 import type { StudyIndex } from '../index/study-index.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { scopeOf, type QrScopeSettings } from './answer-scope.js';
+import { refuseIncomplete, scopeOf, type QrScopeSettings } from './answer-scope.js';
 
 export interface QrServiceOptions extends QrScopeSettings {
   moveDestinations: MoveDestination[];
@@ -152,6 +152,7 @@ export class IndexQrService implements QrService {
     try {
       const scope = scopeOf(this.#options);
       const items = this.#index.instancesFor(request.model, level, keys as MatchKeys, scope);
+      refuseIncomplete(this.#index, items, scope);
       return items.map((item) => ({
         sopClassUid: item.sopClassUid,
         sopInstanceUid: item.sopInstanceUid,

@@ -2,15 +2,17 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeIdentifier } from '../../../src/dicom/identifier-decode.js';
 import { encodeIdentifier, identifierOf } from '../../../src/dicom/identifier.js';
+import { QrRefusal } from '../../../src/dimse/qr-service.js';
+import { Status } from '../../../src/dimse/status.js';
 import { StudyIndex, type MatchKeys, type QrScope } from '../../../src/index/study-index.js';
 import { IndexQrService } from '../../../src/qr/index-qr-service.js';
 import type { QrScopeSettings } from '../../../src/qr/answer-scope.js';
 import type { ObjectStore } from '../../../src/storage/object-store.js';
-import { makeInstance, makeTempDir, sopUid, studyUid } from './fixtures.js';
+import { makeInstance, makeTempDir, seriesUid, sopUid, studyUid } from './fixtures.js';
 
 /*
  * What the Q/R SCP's configuration changes in its answers: the issuer of patient IDs assumed
- * for patients stored without one.
+ * for patients stored without one, and studies withheld until complete as held.
  */
 
 const ISSUER = 'ASL_TO3';
@@ -112,6 +114,45 @@ describe('queryRetrieve.issuerOfPatientId', () => {
   });
 });
 
+describe('queryRetrieve.incompleteStudies: withhold', () => {
+  const complete = (arriving: string[] = []): QrScope => ({ completeOnly: { arriving } });
+
+  it('answers no study still arriving, at STUDY, SERIES and IMAGE level', () => {
+    const arriving = complete([studyUid(1)]);
+    expect(Object.keys(studies({ AccessionNumber: 'ACC-1' }, arriving)).sort()).toEqual(
+      [studyUid(2), studyUid(3)].sort(),
+    );
+    const series = (scope: QrScope) =>
+      index.query('STUDY_ROOT', 'SERIES', { StudyInstanceUID: studyUid(1) }, undefined, scope);
+    const images = (scope: QrScope) =>
+      index.query(
+        'STUDY_ROOT',
+        'IMAGE',
+        { StudyInstanceUID: studyUid(1), SeriesInstanceUID: seriesUid(1, 1) },
+        undefined,
+        scope,
+      );
+    expect(series(arriving)).toEqual([]);
+    expect(images(arriving)).toEqual([]);
+    expect(series(complete()).map((m) => m.SeriesInstanceUID)).toEqual([
+      seriesUid(1, 1),
+      seriesUid(1, 2),
+    ]);
+    expect(images(complete()).map((m) => m.SOPInstanceUID)).toEqual([sopUid(1, 1, 1)]);
+    // A patient is answered as held: PATIENT level has no study to withhold.
+    const patients = index.query('PATIENT_ROOT', 'PATIENT', { PatientID: 'PAT-1' }, 1, arriving);
+    expect(patients).toHaveLength(1);
+  });
+
+  it('answers no study holding fewer instances than the PACS announced', () => {
+    index.setExpectedInstances(studyUid(1), 3);
+    expect(studies({ PatientID: 'PAT-1' }, complete())).toEqual({ [studyUid(2)]: 'ASL_CN1' });
+    expect(Object.keys(studies({ PatientID: 'PAT-1' }))).toHaveLength(2);
+    index.setExpectedInstances(studyUid(1), 2);
+    expect(Object.keys(studies({ PatientID: 'PAT-1' }, complete()))).toHaveLength(2);
+  });
+});
+
 describe('the Q/R service within its configured scope', () => {
   const request = { callingAe: 'O3-DPACS', calledAe: 'BRIDGE', model: 'STUDY_ROOT' as const };
 
@@ -135,6 +176,32 @@ describe('the Q/R service within its configured scope', () => {
     );
     return decodeIdentifier(bytes, encoding);
   }
+
+  it('refuses with 0xC000 to retrieve a study still arriving, asking for a retry', () => {
+    const arriving = [studyUid(1)];
+    const withholding = service({ incompleteStudies: 'withhold', arrivingStudies: () => arriving });
+    const keys = { StudyInstanceUID: studyUid(1) };
+    let refusal: unknown;
+    try {
+      withholding.select(request, identifier(keys));
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toBeInstanceOf(QrRefusal);
+    expect(refusal).toMatchObject({ status: Status.UnableToProcess });
+    expect((refusal as Error).message).toMatch(/^study not complete yet, retry later/);
+    expect((refusal as Error).message).toContain(studyUid(1));
+    expect(withholding.find(request, identifier({ ...keys, AccessionNumber: '' }))).toEqual([]);
+
+    arriving.length = 0;
+    expect(withholding.select(request, identifier(keys))).toHaveLength(2);
+    expect(withholding.find(request, identifier({ ...keys, AccessionNumber: '' }))).toHaveLength(1);
+    const answering = service({
+      incompleteStudies: 'answer',
+      arrivingStudies: () => [studyUid(1)],
+    });
+    expect(answering.select(request, identifier(keys))).toHaveLength(2);
+  });
 
   it('answers the issuer it assumes in the response identifier', () => {
     const answers = service({ issuerOfPatientId: ISSUER }).find(

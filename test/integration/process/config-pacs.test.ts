@@ -408,6 +408,7 @@ describe('PACS node defaults', () => {
       transcoding: 'none',
       sendTimeoutMs: 60_000,
       issuerOfPatientId: '',
+      incompleteStudies: 'withhold',
     });
   });
 });
@@ -483,6 +484,7 @@ describe('query/retrieve settings from the environment', () => {
       transcoding: 'uncompressed',
       sendTimeoutMs: 15_000,
       issuerOfPatientId: '',
+      incompleteStudies: 'withhold',
     });
   });
 

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config/load.js';
 
 /*
- * `queryRetrieve.issuerOfPatientId`: no issuer assumed by default; an issuer that cannot be an
+ * `queryRetrieve.issuerOfPatientId` and `queryRetrieve.incompleteStudies`: no issuer assumed
+ * and studies withheld until complete by default; an issuer that cannot be an
  * IssuerOfPatientID (LO) stops the bridge naming the key.
  */
 
@@ -26,18 +27,22 @@ function load(issuer: unknown) {
 }
 
 describe('the Q/R SCP scope settings', () => {
-  it('assume no issuer by default', () => {
+  it('assume no issuer and withhold studies not complete by default', () => {
     expect(loadConfig({ env: {}, baseDir: dir }).queryRetrieve).toMatchObject({
       issuerOfPatientId: '',
+      incompleteStudies: 'withhold',
     });
   });
 
   it('are read from the environment', () => {
     const config = loadConfig({
-      env: { BRIDGE_QR_ISSUER_OF_PATIENT_ID: 'ASL_TO3' },
+      env: { BRIDGE_QR_ISSUER_OF_PATIENT_ID: 'ASL_TO3', BRIDGE_QR_INCOMPLETE_STUDIES: 'answer' },
       baseDir: dir,
     });
-    expect(config.queryRetrieve).toMatchObject({ issuerOfPatientId: 'ASL_TO3' });
+    expect(config.queryRetrieve).toMatchObject({
+      issuerOfPatientId: 'ASL_TO3',
+      incompleteStudies: 'answer',
+    });
   });
 
   it('take an issuer of up to 64 characters, spaces and non-ASCII letters within', () => {
@@ -62,5 +67,11 @@ describe('the Q/R SCP scope settings', () => {
     const message = (error as Error).message;
     expect(message).toContain('queryRetrieve.issuerOfPatientId');
     expect(message).toMatch(reason);
+  });
+
+  it('refuse an unknown incompleteStudies, naming the key', () => {
+    expect(() =>
+      loadConfig({ env: { BRIDGE_QR_INCOMPLETE_STUDIES: 'later' }, baseDir: dir }),
+    ).toThrow(/queryRetrieve\.incompleteStudies.*later/);
   });
 });
