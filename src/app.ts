@@ -119,9 +119,12 @@ export async function startApp(config: BridgeConfig, log: Logger): Promise<Runni
     );
     const { policy, retrievers } = ae;
     // Our Q/R SCP moves to the configured destinations and to the PACS nodes themselves.
+    let arriving = (): readonly string[] => [];
     const qr = new IndexQrService(index, store, {
       ...config.queryRetrieve,
       moveDestinations: ae.moveDestinations,
+      // Known once reporting has started, before the DICOM port listens.
+      arrivingStudies: () => arriving(),
     });
     const scp = new DimseServer(
       config.dicom,
@@ -183,6 +186,7 @@ export async function startApp(config: BridgeConfig, log: Logger): Promise<Runni
       releases,
       log,
     );
+    arriving = () => reporting.arrivingStudies();
     const onDemandQueue = reporting.onDemand.queue;
     queueDepth = () => ({ waiting: onDemandQueue.waiting, running: onDemandQueue.running });
     let adminPort: number | undefined;

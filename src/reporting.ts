@@ -38,6 +38,8 @@ export interface Reporting {
   hl7Port: number | undefined;
   /** True while the MLLP port accepts connections (false when HL7 is not enabled). */
   hl7Listening(): boolean;
+  /** Studies whose instances are still arriving: one arrived within `links.quietPeriodMs`. */
+  arrivingStudies(): string[];
 }
 
 /** A stable Retrieve Location UID for this bridge when none is configured. */
@@ -206,5 +208,6 @@ export async function startReporting(
     httpPort: http.port,
     hl7Port,
     hl7Listening: () => hl7Listening(),
+    arrivingStudies: () => quiet.pendingKeys(),
   };
 }

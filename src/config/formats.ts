@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { vrProblem } from '../dicom/dataset-writer.js';
 
 /** An AE title: 1–16 characters of the default repertoire, no backslash, not only spaces. */
 export function assertAeTitle(value: unknown): void {
@@ -76,4 +77,21 @@ export function assertPositiveInt(value: unknown): void {
 export function assertNonNegativeInt(value: unknown): void {
   if (!Number.isInteger(value) || (value as number) < 0)
     throw new Error(`must be an integer >= 0: value was ${JSON.stringify(value)}`);
+}
+
+/**
+ * An issuer of patient IDs (IssuerOfPatientID, LO): at most 64 characters, no backslash or
+ * control character, no space at either end (padding, which matching ignores); '' for none.
+ * convict adds the value to the message.
+ */
+export function assertIssuer(value: unknown): void {
+  const problem =
+    typeof value !== 'string'
+      ? 'is not text'
+      : (vrProblem('LO', value) ??
+        (value !== value.trim() ? 'starts or ends with a space' : undefined));
+  if (problem)
+    throw new Error(
+      `must be an issuer of patient IDs, at most 64 characters without backslash, control characters or spaces at either end ("" for none); this one ${problem}`,
+    );
 }

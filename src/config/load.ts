@@ -45,6 +45,8 @@ export interface BridgeConfig {
     maxMatches: number;
     transcoding: 'none' | 'uncompressed';
     sendTimeoutMs: number;
+    issuerOfPatientId: string;
+    incompleteStudies: 'withhold' | 'answer';
   };
   http: HttpLimits & { host: string; port: number; bodyLimitBytes: number; apiToken: string };
   hl7: Omit<MllpServerOptions, 'application' | 'facility'> & {

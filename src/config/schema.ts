@@ -1,6 +1,7 @@
 import convict from 'convict';
 import {
   assertAeTitles,
+  assertIssuer,
   assertNonNegativeInt,
   assertPeers,
   assertPositiveInt,
@@ -46,6 +47,7 @@ function addFormats(): void {
     validate: assertMoveDestinations,
     coerce: coercePacsNodes,
   });
+  convict.addFormat({ name: 'issuer', validate: assertIssuer });
   convict.addFormat({ name: 'error-codes', validate: assertErrorCodes, coerce: coerceJsonObject });
   convict.addFormat({ name: 'role-codes', validate: assertRoleCodes, coerce: coerceCodes });
   for (const format of [...PDI_FORMATS, ...GET_DOCUMENTO_FORMATS]) convict.addFormat(format);
@@ -191,6 +193,18 @@ function schemaDefinition() {
         format: 'positive-int',
         default: 60 * SECOND,
         env: 'BRIDGE_SEND_TIMEOUT_MS',
+      },
+      issuerOfPatientId: {
+        doc: 'IssuerOfPatientID the Q/R SCP answers for: instances stored without an issuer match it and are answered with it; one stored with another issuer does not match. Empty: none assumed.',
+        format: 'issuer',
+        default: '',
+        env: 'BRIDGE_QR_ISSUER_OF_PATIENT_ID',
+      },
+      incompleteStudies: {
+        doc: 'A study not complete as held (an instance arrived within links.quietPeriodMs, or fewer held than the PACS announced): withhold (C-FIND does not answer it, a C-MOVE or C-GET of it is refused with 0xC000) or answer.',
+        format: ['withhold', 'answer'],
+        default: 'withhold',
+        env: 'BRIDGE_QR_INCOMPLETE_STUDIES',
       },
     },
     ...reportingSchema(),

@@ -23,6 +23,11 @@ export class QuietPeriod {
     return this.#timers.has(key);
   }
 
+  /** The keys whose quiet period is not over yet. */
+  pendingKeys(): string[] {
+    return [...this.#timers.keys()];
+  }
+
   touch(key: string): void {
     if (this.#closed) return;
     clearTimeout(this.#timers.get(key));

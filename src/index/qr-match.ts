@@ -85,7 +85,8 @@ export function globPattern(value: string): string {
   return value.replaceAll('[', '[[]');
 }
 
-const MAX_UIDS = 1000;
+/** Most UIDs a list of UIDs may hold. */
+export const MAX_UIDS = 1000;
 const MAX_VALUES = 100;
 
 /**

@@ -31,11 +31,13 @@ import type { Database, Statement } from 'better-sqlite3';
 import { PN_MAX_CHARS, QrQueryError, foldName, keyCondition } from './qr-match.js';
 import type { MatchKind, MatchTarget } from './qr-match.js';
 import { trimEnd, trimStart } from '../dicom/padding.js';
+import { SCOPED_ISSUER, scopeConditions, scopedSql, type QrScope } from './qr-scope.js';
 
 /** What a key's value may be padded with: white space and NUL. */
 const PADDING = ' \t\n\r\f\v\0';
 
 export { QrQueryError } from './qr-match.js';
+export type { QrScope } from './qr-scope.js';
 
 /** Query/Retrieve information model (PS3.4 C.6.1, C.6.2); the same union as the DIMSE layer's. */
 export type QrModel = 'PATIENT_ROOT' | 'STUDY_ROOT';
@@ -186,6 +188,13 @@ const ATTRIBUTES: ReadonlyMap<string, Attribute> = new Map([
   ['AvailableTransferSyntaxUID', attr(3, 'uid', 'i.transfer_syntax_uid')],
 ]);
 
+/** The attribute of `keyword` within `scope`: IssuerOfPatientID may be assumed. */
+function attributeOf(keyword: string, scope: QrScope): Attribute | undefined {
+  if (keyword === 'IssuerOfPatientID' && scope.issuerOfPatientId)
+    return attr(0, 'text', SCOPED_ISSUER);
+  return ATTRIBUTES.get(keyword);
+}
+
 /** A SELECT and how to read its rows; see `planFind` and `planRetrieve`. */
 export interface QrPlan {
   sql: string;
@@ -206,7 +215,13 @@ interface Selection {
  * Checks the level and the unique keys above it (present, single value; at the level too,
  * UIDs listed, when `retrieve`), then turns every non-empty key into a condition.
  */
-function select(model: QrModel, level: QrLevel, keys: MatchKeys, retrieve: boolean): Selection {
+function select(
+  model: QrModel,
+  level: QrLevel,
+  keys: MatchKeys,
+  retrieve: boolean,
+  scope: QrScope,
+): Selection {
   if (!MODEL_LEVELS[model]?.includes(level))
     throw new QrQueryError('QueryRetrieveLevel', String(level), `is not a level of ${model}`);
   const depth = DEPTH[level];
@@ -232,7 +247,7 @@ function select(model: QrModel, level: QrLevel, keys: MatchKeys, retrieve: boole
   const params: (string | number)[] = [];
   for (const [keyword, value] of values) {
     if (value === '' || SCP_KEYS.has(keyword)) continue;
-    const attribute = ATTRIBUTES.get(keyword);
+    const attribute = attributeOf(keyword, scope);
     if (!attribute) throw new QrQueryError(keyword, value, 'matching on this key is not supported');
     if (attribute.depth > depth) {
       const below = LEVELS[attribute.depth];
@@ -244,31 +259,45 @@ function select(model: QrModel, level: QrLevel, keys: MatchKeys, retrieve: boole
     where.push(condition.sql);
     params.push(...condition.params);
   }
+  const scoped = scopeConditions(scope, depth);
+  where.push(...scoped.where);
+  params.push(...scoped.params);
   return { depth, values, where, params };
 }
 
 /**
- * C-FIND: the SELECT answering `keys` at `level` of `model`. Each answer holds the unique keys
- * of the level and above, then every requested key in request order; at most `limit` answers.
+ * C-FIND: the SELECT answering `keys` at `level` of `model`, within `scope`. Each answer holds
+ * the unique keys of the level and above, then every requested key in request order; at most
+ * `limit` answers.
  *
  * @throws QrQueryError when the identifier cannot be answered.
  */
-export function planFind(model: QrModel, level: QrLevel, keys: MatchKeys, limit?: number): QrPlan {
-  const { depth, values, where, params } = select(model, level, keys, false);
+export function planFind(
+  model: QrModel,
+  level: QrLevel,
+  keys: MatchKeys,
+  limit?: number,
+  scope: QrScope = {},
+): QrPlan {
+  const { depth, values, where, params } = select(model, level, keys, false, scope);
   const uniqueKeys = MODEL_LEVELS[model].filter((l) => DEPTH[l] <= depth).map((l) => UNIQUE_KEY[l]);
   const asked = [...values.keys()].filter((keyword) => !SCP_KEYS.has(keyword));
   const columns: QrPlan['columns'] = [];
   const selects: string[] = [];
   for (const keyword of new Set([...uniqueKeys, ...asked])) {
-    const attribute = ATTRIBUTES.get(keyword);
+    const attribute = attributeOf(keyword, scope);
     const held = attribute !== undefined && attribute.depth <= depth;
     if (held) selects.push(attribute.select);
     columns.push({ keyword, held, set: attribute?.set ?? false });
   }
-  const sql = `SELECT ${selects.join(', ')} FROM ${FROM[level]}
-    WHERE ${[HELD[level], ...where].join(' AND ')} ORDER BY ${ORDER[level]}`;
-  if (limit === undefined) return { sql, params, columns };
-  return { sql: `${sql} LIMIT ?`, params: [...params, limit], columns };
+  const plan = scopedSql(
+    scope,
+    `SELECT ${selects.join(', ')} FROM ${FROM[level]}
+    WHERE ${[HELD[level], ...where].join(' AND ')} ORDER BY ${ORDER[level]}`,
+    params,
+  );
+  if (limit === undefined) return { ...plan, columns };
+  return { sql: `${plan.sql} LIMIT ?`, params: [...plan.params, limit], columns };
 }
 
 const RETRIEVE_COLUMNS: QrPlan['columns'] = [
@@ -285,16 +314,28 @@ const RETRIEVE_COLUMNS: QrPlan['columns'] = [
  * C-MOVE / C-GET: the SELECT of the instances an identifier names. It must hold the unique key
  * of the level (a list of UIDs allowed) and single-valued unique keys above; other non-empty
  * keys narrow the selection as in C-FIND (a PatientID that does not match retrieves nothing).
+ * Of `scope`, only the issuer applies: a study not complete as held is selected, for the
+ * caller to refuse rather than leave out.
  *
  * @throws QrQueryError when the identifier cannot be answered.
  */
-export function planRetrieve(model: QrModel, level: QrLevel, keys: MatchKeys): QrPlan {
-  const { where, params } = select(model, level, keys, true);
-  const sql = `SELECT i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.storage_key,
+export function planRetrieve(
+  model: QrModel,
+  level: QrLevel,
+  keys: MatchKeys,
+  scope: QrScope = {},
+): QrPlan {
+  const issuer = { issuerOfPatientId: scope.issuerOfPatientId ?? '' };
+  const { where, params } = select(model, level, keys, true, issuer);
+  const plan = scopedSql(
+    issuer,
+    `SELECT i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.storage_key,
       i.size_bytes, st.study_uid, se.series_uid
     FROM ${FROM.IMAGE} WHERE ${[HELD.IMAGE, ...where].join(' AND ')}
-    ORDER BY st.study_uid, ${ORDER.SERIES}, ${ORDER.IMAGE}`;
-  return { sql, params, columns: RETRIEVE_COLUMNS };
+    ORDER BY st.study_uid, ${ORDER.SERIES}, ${ORDER.IMAGE}`,
+    params,
+  );
+  return { ...plan, columns: RETRIEVE_COLUMNS };
 }
 
 /** Runs plans on a connection; `StudyIndex` wraps it in its error mapping. */

@@ -8,7 +8,7 @@ import type { CommitResult } from './commit.js';
 import { IndexError, toIndexError } from './errors.js';
 import { applyMigrations } from './migrations.js';
 import { QrQueries, planFind, planRetrieve } from './qr-query.js';
-import type { MatchKeys, QrLevel, QrMatch, QrModel, RetrieveItem } from './qr-query.js';
+import type { MatchKeys, QrLevel, QrMatch, QrModel, QrScope, RetrieveItem } from './qr-query.js';
 import {
   INSTANCE_COLUMNS,
   SERIES_COLUMNS,
@@ -40,7 +40,7 @@ export type {
   StudySummary,
 } from './records.js';
 export { IndexError, SERIES_IN_OTHER_STUDY } from './errors.js';
-export type { MatchKeys, QrLevel, QrMatch, QrModel, RetrieveItem } from './qr-query.js';
+export type { MatchKeys, QrLevel, QrMatch, QrModel, QrScope, RetrieveItem } from './qr-query.js';
 export { QrQueryError } from './qr-query.js';
 
 interface LocationRow {
@@ -238,29 +238,37 @@ export class StudyIndex {
   /**
    * C-FIND: the entities at `level` of `model` that `keys` match (PS3.4 C.2.2.2, C.6), each
    * with the unique keys of the level and above and every key asked; at most `limit`. See
-   * `qr-query.ts` for the matching rules and the choices made where PS3.4 leaves room.
+   * `qr-query.ts` for the matching rules and the choices made where PS3.4 leaves room, and
+   * `qr-scope.ts` for what `scope` (the Q/R SCP's configuration) changes.
    *
    * @throws QrQueryError when the identifier cannot be answered (map it to 0xA900 or 0xC000).
    * @throws IndexError on a database failure (0xA700) or a `limit` that is not a positive integer.
    */
-  query(model: QrModel, level: QrLevel, keys: MatchKeys, limit?: number): QrMatch[] {
+  query(
+    model: QrModel,
+    level: QrLevel,
+    keys: MatchKeys,
+    limit?: number,
+    scope?: QrScope,
+  ): QrMatch[] {
     if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0))
       throw new IndexError(`query limit must be a positive integer, got ${limit}`);
     // Planned outside #run, which would wrap QrQueryError into IndexError.
-    const plan = planFind(model, level, keys, limit);
+    const plan = planFind(model, level, keys, limit, scope);
     return this.#run('query', () => this.#qr().find(plan));
   }
 
   /**
    * C-MOVE / C-GET: the instances a retrieve identifier selects: the unique key of `level`
    * (several UIDs allowed) and those above it, single-valued; other non-empty keys narrow the
-   * selection. Ordered by study, series number, instance number.
+   * selection. Ordered by study, series number, instance number. Of `scope`, the issuer of
+   * patient IDs applies.
    *
    * @throws QrQueryError when the identifier cannot be answered (map it to 0xA900 or 0xC000).
    * @throws IndexError on a database failure.
    */
-  instancesFor(model: QrModel, level: QrLevel, keys: MatchKeys): RetrieveItem[] {
-    const plan = planRetrieve(model, level, keys);
+  instancesFor(model: QrModel, level: QrLevel, keys: MatchKeys, scope?: QrScope): RetrieveItem[] {
+    const plan = planRetrieve(model, level, keys, scope);
     return this.#run('instancesFor', () => this.#qr().retrieve(plan));
   }
 

@@ -18,8 +18,9 @@ import { Status } from '../dimse/status.js';
 import { QrQueryError, type MatchKeys, type QrLevel, type QrMatch } from '../index/qr-query.js';
 import type { StudyIndex } from '../index/study-index.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { refuseIncomplete, scopeOf, type QrScopeSettings } from './answer-scope.js';
 
-export interface QrServiceOptions {
+export interface QrServiceOptions extends QrScopeSettings {
   moveDestinations: MoveDestination[];
   maxConcurrentRetrieves: number;
   maxMatches: number;
@@ -103,6 +104,7 @@ export class IndexQrService implements QrService {
         level,
         keys as MatchKeys,
         this.#options.maxMatches + 1,
+        scopeOf(this.#options),
       );
     } catch (error) {
       throw refusalOf(error);
@@ -148,7 +150,10 @@ export class IndexQrService implements QrService {
     const level = levelOf(identifier);
     const { keys } = matchKeysOf(identifier);
     try {
-      return this.#index.instancesFor(request.model, level, keys as MatchKeys).map((item) => ({
+      const scope = scopeOf(this.#options);
+      const items = this.#index.instancesFor(request.model, level, keys as MatchKeys, scope);
+      refuseIncomplete(this.#index, items, scope);
+      return items.map((item) => ({
         sopClassUid: item.sopClassUid,
         sopInstanceUid: item.sopInstanceUid,
         transferSyntaxUid: item.transferSyntaxUid,

@@ -22,7 +22,10 @@ export interface TestBridge {
   stop(): Promise<void>;
 }
 
-/** Write a test configuration file: a temp data dir, loopback, port 0, test peers allowed. */
+/**
+ * Write a test configuration file: a temp data dir, loopback, port 0, test peers allowed, and
+ * studies answered by the Q/R SCP as soon as they arrive.
+ */
 export function writeTestConfig(
   overrides: Record<string, unknown> = {},
   dataDir = mkdtempSync(join(tmpdir(), 'bridge-test-')),
@@ -30,6 +33,7 @@ export function writeTestConfig(
   const dicom = (overrides.dicom as Record<string, unknown> | undefined) ?? {};
   const ingest = (overrides.ingest as Record<string, unknown> | undefined) ?? {};
   const http = (overrides.http as Record<string, unknown> | undefined) ?? {};
+  const queryRetrieve = (overrides.queryRetrieve as Record<string, unknown> | undefined) ?? {};
   const config = {
     dataDir,
     log: { level: 'info' },
@@ -43,6 +47,9 @@ export function writeTestConfig(
     },
     ingest: { minFreeDiskBytes: 0, ...ingest },
     http: { host: '127.0.0.1', port: 0, ...http },
+    // Tests query what they have just pushed: a study still arriving is answered unless a
+    // test withholds it.
+    queryRetrieve: { incompleteStudies: 'answer', ...queryRetrieve },
   };
   const file = join(dataDir, 'test-config.json');
   writeFileSync(file, JSON.stringify(config, null, 2));

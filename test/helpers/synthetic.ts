@@ -41,6 +41,10 @@ export interface SyntheticOptions {
   reuse?: { seriesUid?: string; sopInstanceUid?: string };
   /** PatientID instead of `SYN<study>`. */
   patientId?: string;
+  /** IssuerOfPatientID; none when absent. */
+  issuerOfPatientId?: string;
+  /** AccessionNumber instead of `ACC<study>`. */
+  accessionNumber?: string;
 }
 
 export function syntheticUids(
@@ -67,10 +71,13 @@ export function syntheticHeader(options: SyntheticOptions): Buffer {
     element(0x0008, 0x0016, 'UI', str(CT_IMAGE_STORAGE, 'UI')),
     element(0x0008, 0x0018, 'UI', str(uids.sop, 'UI')),
     element(0x0008, 0x0020, 'DA', str('20261126', 'DA')),
-    element(0x0008, 0x0050, 'SH', str(`ACC${options.study}`, 'SH')),
+    element(0x0008, 0x0050, 'SH', str(options.accessionNumber ?? `ACC${options.study}`, 'SH')),
     element(0x0008, 0x0060, 'CS', str('CT', 'CS')),
     element(0x0010, 0x0010, 'PN', str(`Synthetic^Patient${options.study}`, 'PN')),
     element(0x0010, 0x0020, 'LO', str(options.patientId ?? `SYN${options.study}`, 'LO')),
+    ...(options.issuerOfPatientId === undefined
+      ? []
+      : [element(0x0010, 0x0021, 'LO', str(options.issuerOfPatientId, 'LO'))]),
     element(0x0020, 0x000d, 'UI', str(uids.study, 'UI')),
     element(0x0020, 0x000e, 'UI', str(uids.series, 'UI')),
     element(0x0020, 0x0011, 'IS', str(String(options.series), 'IS')),

@@ -407,6 +407,8 @@ describe('PACS node defaults', () => {
       maxMatches: 10_000,
       transcoding: 'none',
       sendTimeoutMs: 60_000,
+      issuerOfPatientId: '',
+      incompleteStudies: 'withhold',
     });
   });
 });
@@ -481,6 +483,8 @@ describe('query/retrieve settings from the environment', () => {
       maxMatches: 500,
       transcoding: 'uncompressed',
       sendTimeoutMs: 15_000,
+      issuerOfPatientId: '',
+      incompleteStudies: 'withhold',
     });
   });
 
