@@ -1,9 +1,18 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config/load.js';
+import { createSchema } from '../../../src/config/schema.js';
 import { daemonCommand } from '../../helpers/daemon-process.js';
 import { runTool, type ToolResult } from '../../helpers/tools.js';
 
@@ -501,18 +510,46 @@ describe('query/retrieve settings from the environment', () => {
   });
 });
 
-describe('the README configuration examples', () => {
-  it('has configuration examples the bridge accepts', () => {
-    const blocks = [
-      ...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/^ *```json\n([\s\S]*?)^ *```$/gm),
-    ].map((match) => match[1]!);
-    expect(blocks.length).toBeGreaterThanOrEqual(3);
-    for (const [i, block] of blocks.entries()) {
-      const file = join(dir, `readme-${i}.json`);
-      writeFileSync(file, block);
-      expect(() => loadConfig({ file, env: {}, baseDir: dir }), block).not.toThrow();
+/** README.md and every document under docs/. */
+function documents(): string[] {
+  const docs = join(ROOT, 'docs');
+  const under = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory()
+        ? under(join(dir, entry.name))
+        : entry.name.endsWith('.md')
+          ? [join(dir, entry.name)]
+          : [],
+    );
+  return [join(ROOT, 'README.md'), ...under(docs)];
+}
+
+describe('the configuration examples of the documentation', () => {
+  it('are accepted by the bridge', () => {
+    const sections = new Set(
+      Object.keys((createSchema({}).getSchema() as { _cvtProperties: object })._cvtProperties),
+    );
+    const examples: Array<{ where: string; block: string }> = [];
+    for (const path of documents()) {
+      for (const match of readFileSync(path, 'utf8').matchAll(/^ *```json\n([\s\S]*?)^ *```$/gm)) {
+        const block = match[1]!;
+        const parsed = JSON.parse(block) as unknown;
+        // Message bodies (FSE notifications) are JSON too: an example names a section.
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) continue;
+        if (Object.keys(parsed).some((key) => sections.has(key)))
+          examples.push({ where: relative(ROOT, path), block });
+      }
     }
-    const pacsExample = blocks.find((block) => block.includes('"nodes"'));
+    expect(examples.length).toBeGreaterThanOrEqual(10);
+    for (const [i, { where, block }] of examples.entries()) {
+      const file = join(dir, `example-${i}.json`);
+      writeFileSync(file, block);
+      expect(
+        () => loadConfig({ file, env: {}, baseDir: dir }),
+        `${where}:\n${block}`,
+      ).not.toThrow();
+    }
+    const pacsExample = examples.find(({ block }) => block.includes('"nodes"'));
     expect(pacsExample).toBeDefined();
   });
 });
