@@ -157,7 +157,7 @@ function schemaDefinition() {
     },
     pacs: {
       nodes: {
-        doc: 'PACS nodes the bridge queries and retrieves from: [{"name": "pacs", "aeTitle": "PACS", "host": "10.1.2.3", "port": 104, ...}]; see the README for every field. From the environment: the same JSON.',
+        doc: 'PACS nodes the bridge queries and retrieves from: [{"name": "pacs", "aeTitle": "PACS", "host": "10.1.2.3", "port": 104, ...}]; every field is described in docs/configuration.md. From the environment: the same JSON.',
         format: 'pacs-nodes',
         default: [] as Array<Record<string, unknown>>,
         env: 'BRIDGE_PACS_NODES',

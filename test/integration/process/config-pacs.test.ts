@@ -1,6 +1,14 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config/load.js';
@@ -506,51 +514,46 @@ describe('query/retrieve settings from the environment', () => {
   });
 });
 
-interface SchemaNode {
-  _cvtProperties?: Record<string, SchemaNode>;
-  env?: string;
-  default?: unknown;
+/** README.md and every document under docs/. */
+function documents(): string[] {
+  const docs = join(ROOT, 'docs');
+  const under = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory()
+        ? under(join(dir, entry.name))
+        : entry.name.endsWith('.md')
+          ? [join(dir, entry.name)]
+          : [],
+    );
+  return [join(ROOT, 'README.md'), ...under(docs)];
 }
 
-describe('the README configuration reference', () => {
-  it('lists every key with its environment variable and default', () => {
-    const rows = new Map<string, { env: string; value: string }>();
-    for (const match of readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(
-      /^\| `([\w.]+)` \| `(\w+)` \| `([^`]*)` \|/gm,
-    ))
-      rows.set(match[1]!, { env: match[2]!, value: match[3]! });
-    const keys: string[] = [];
-    const walk = (node: SchemaNode, path: string[]): void => {
-      for (const [name, child] of Object.entries(node._cvtProperties ?? {})) {
-        if (child._cvtProperties) {
-          walk(child, [...path, name]);
-          continue;
-        }
-        const key = [...path, name].join('.');
-        keys.push(key);
-        expect(rows.get(key), `${key} is missing from the README table`).toEqual({
-          env: child.env,
-          value: JSON.stringify(child.default),
-        });
+describe('the configuration examples of the documentation', () => {
+  it('are accepted by the bridge', () => {
+    const sections = new Set(
+      Object.keys((createSchema({}).getSchema() as { _cvtProperties: object })._cvtProperties),
+    );
+    const examples: Array<{ where: string; block: string }> = [];
+    for (const path of documents()) {
+      for (const match of readFileSync(path, 'utf8').matchAll(/^ *```json\n([\s\S]*?)^ *```$/gm)) {
+        const block = match[1]!;
+        const parsed = JSON.parse(block) as unknown;
+        // Message bodies (FSE notifications) are JSON too: an example names a section.
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) continue;
+        if (Object.keys(parsed).some((key) => sections.has(key)))
+          examples.push({ where: relative(ROOT, path), block });
       }
-    };
-    walk(createSchema({}).getSchema() as SchemaNode, []);
-    expect(keys).toContain('pacs.nodes');
-    expect(keys).toContain('queryRetrieve.transcoding');
-    expect([...rows.keys()].sort()).toEqual([...keys].sort());
-  });
-
-  it('has configuration examples the bridge accepts', () => {
-    const blocks = [
-      ...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/^ *```json\n([\s\S]*?)^ *```$/gm),
-    ].map((match) => match[1]!);
-    expect(blocks.length).toBeGreaterThanOrEqual(3);
-    for (const [i, block] of blocks.entries()) {
-      const file = join(dir, `readme-${i}.json`);
-      writeFileSync(file, block);
-      expect(() => loadConfig({ file, env: {}, baseDir: dir }), block).not.toThrow();
     }
-    const pacsExample = blocks.find((block) => block.includes('"nodes"'));
+    expect(examples.length).toBeGreaterThanOrEqual(10);
+    for (const [i, { where, block }] of examples.entries()) {
+      const file = join(dir, `example-${i}.json`);
+      writeFileSync(file, block);
+      expect(
+        () => loadConfig({ file, env: {}, baseDir: dir }),
+        `${where}:\n${block}`,
+      ).not.toThrow();
+    }
+    const pacsExample = examples.find(({ block }) => block.includes('"nodes"'));
     expect(pacsExample).toBeDefined();
   });
 });
