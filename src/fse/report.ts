@@ -76,7 +76,7 @@ const MAX_ID_DOCUMENTO_ILEC = 256;
 const MAX_LO = 64;
 
 /** The JSON type of a value, never the value: error messages must not echo what was sent. */
-function jsonType(value: unknown): string {
+export function jsonType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;

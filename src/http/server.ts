@@ -1,7 +1,9 @@
-import { sameSecret } from './same-secret.js';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
+import { bearerToken } from './authorization.js';
+import { sameSecret } from './same-secret.js';
+import { InputError, inputErrorOf, schemaController } from './schemas.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -39,7 +41,8 @@ export interface RunningHttp {
 
 /**
  * The HTTP listener: JSON API under /api (bearer token when configured), /healthz. Routes are
- * registered by `routes`; errors become JSON `{ error, message }` with the status they carry.
+ * registered by `routes`; errors become JSON `{ error, message }` with the status they carry, and
+ * a request that does not fit its route's schemas a 400 that also names the `field`.
  * A client that sends its request too slowly gets 408 and is disconnected; connections beyond
  * `maxConnections` are closed at once.
  */
@@ -55,6 +58,8 @@ export async function startHttpServer(
     // Report document ids in URLs may be 128 characters (MAX_DOCUMENT_ID in src/fse/report.ts);
     // the router's default limit is 100.
     routerOptions: { maxParamLength: 128 },
+    schemaController,
+    schemaErrorFormatter: inputErrorOf,
     // Fastify hands these to the server it creates (requestTimeout also to the http options
     // below: it sets the server's after creating it).
     requestTimeout: options.requestTimeoutMs,
@@ -80,9 +85,7 @@ export async function startHttpServer(
     // By the route matched, not the raw target (absolute-form and percent-encoded targets reach
     // the same routes without starting with "/api/").
     if (!options.apiToken || !request.routeOptions.url.startsWith('/api/')) return;
-    const header = request.headers.authorization ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-    if (!sameSecret(token, options.apiToken)) {
+    if (!sameSecret(bearerToken(request.headers.authorization) ?? '', options.apiToken)) {
       log.warn(
         { url: request.routeOptions.url, ip: request.ip },
         'API request without valid token',
@@ -95,6 +98,12 @@ export async function startHttpServer(
   });
   app.setErrorHandler(
     async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
+      if (error instanceof InputError)
+        return reply.code(400).send({
+          error: request.routeOptions.config.inputError ?? 'bad-request',
+          field: error.field,
+          message: error.message,
+        });
       const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
       if (status >= 500)
         log.error({ err: error, url: request.routeOptions.url }, 'HTTP request failed');
