@@ -1,13 +1,16 @@
+import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { bearerToken } from '../http/authorization.js';
+import { InputError } from '../http/schemas.js';
 import { AeConfigError } from './ae-config-store.js';
-import type { AdminAuth } from './auth.js';
+import { registerApiDocument } from './api-document.js';
+import { addAdminSchemas, empty, FAILURES } from './api-schemas.js';
+import { SESSION_COOKIE, SESSION_COOKIE_SCOPE, type AdminAuth } from './auth.js';
 import { configRoutes, type ConfigRouteDeps } from './config-routes.js';
 import { loginRoute } from './login-route.js';
-import { adminOpenApi } from './openapi.js';
 import { operationsRoutes, type OperationsRouteDeps } from './operations-routes.js';
 import { pageRoutes } from './page-routes.js';
-import { AdminInputError } from './validation.js';
 
 export type AdminDeps = Omit<ConfigRouteDeps, 'actor'> &
   Omit<OperationsRouteDeps, 'actor' | 'store'> & { auth: AdminAuth; log: Logger };
@@ -20,10 +23,12 @@ async function sendError(
   reply: FastifyReply,
   log: Logger,
 ): Promise<void> {
-  if (error instanceof AdminInputError)
-    return void (await reply
-      .code(400)
-      .send({ error: 'bad-request', message: error.message, field: error.field }));
+  if (error instanceof InputError)
+    return void (await reply.code(400).send({
+      error: 'bad-request',
+      message: `${error.field}: ${error.problem}`,
+      field: error.field,
+    }));
   if (error instanceof AeConfigError)
     return void (await reply.code(error.reason === 'not-found' ? 404 : 409).send({
       error: error.reason,
@@ -53,13 +58,16 @@ async function sendError(
 export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
   const users = new WeakMap<FastifyRequest, string>();
   const actor = (request: FastifyRequest): string => users.get(request) ?? 'unknown';
-  const openApi = JSON.stringify(adminOpenApi());
   if (!deps.auth.enabled)
     deps.log.warn(
       'admin API and page refuse everyone: set admin.password (BRIDGE_ADMIN_PASSWORD) or admin.token (BRIDGE_ADMIN_TOKEN)',
     );
 
   void app.register(async (scope) => {
+    // Before the authentication hook, which reads the session cookie.
+    await scope.register(cookie);
+    await registerApiDocument(scope);
+    addAdminSchemas(scope);
     scope.setErrorHandler(async (error: Error, _request, reply) =>
       sendError(error, reply, deps.log),
     );
@@ -69,7 +77,10 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
       // handlers, and neither starts with "/admin/api/".
       const route = request.routeOptions.url;
       if (!route?.startsWith('/admin/api/') || route === '/admin/api/login') return;
-      const user = deps.auth.authenticate(request.headers);
+      const user = deps.auth.authenticate({
+        bearer: bearerToken(request.headers.authorization),
+        session: request.cookies[SESSION_COOKIE],
+      });
       if (user) {
         users.set(request, user);
         return;
@@ -86,13 +97,32 @@ export function registerAdmin(app: FastifyInstance, deps: AdminDeps): void {
     });
 
     loginRoute(scope, deps);
-    scope.post('/admin/api/logout', async (request, reply) => {
-      deps.auth.logout(request.headers);
-      return reply.code(204).header('set-cookie', deps.auth.cookie(undefined)).send();
-    });
-    scope.get('/admin/api/session', async (request) => ({ user: actor(request) }));
-    scope.get('/admin/api/openapi.json', async (_request, reply) =>
-      reply.type('application/json').send(openApi),
+    scope.post(
+      '/admin/api/logout',
+      {
+        schema: { summary: 'End the session', response: { 204: empty('Logged out'), ...FAILURES } },
+      },
+      async (request, reply) => {
+        deps.auth.logout(request.cookies[SESSION_COOKIE]);
+        return reply.code(204).clearCookie(SESSION_COOKIE, SESSION_COOKIE_SCOPE).send();
+      },
+    );
+    scope.get(
+      '/admin/api/session',
+      {
+        schema: {
+          summary: 'Who is logged in',
+          response: {
+            200: {
+              description: 'The user',
+              type: 'object',
+              properties: { user: { type: 'string' } },
+            },
+            ...FAILURES,
+          },
+        },
+      },
+      async (request) => ({ user: actor(request) }),
     );
 
     configRoutes(scope, { ...deps, actor });

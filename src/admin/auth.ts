@@ -24,16 +24,15 @@ export type LoginResult =
 
 /** The session cookie; scoped to /admin, HttpOnly, SameSite=Strict. */
 export const SESSION_COOKIE = 'bridge_admin_session';
+/** Where the session cookie is sent, and that scripts cannot read it (setting and clearing it). */
+export const SESSION_COOKIE_SCOPE = {
+  path: '/admin',
+  httpOnly: true,
+  sameSite: 'strict',
+} as const;
+const SECOND = 1000;
 /** Sessions kept at most; the oldest go first (bounds memory against log-in floods). */
 const MAX_SESSIONS = 1000;
-
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const [key, ...value] = part.trim().split('=');
-    if (key === name) return value.join('=');
-  }
-  return undefined;
-}
 
 /**
  * Who may administer: the configured user name and password (a log-in gives a session cookie),
@@ -99,17 +98,19 @@ export class AdminAuth {
     return { ok: true, session: id, user: session.user };
   }
 
-  logout(headers: { cookie?: string }): void {
-    const id = cookieValue(headers.cookie, SESSION_COOKIE);
+  /** End the session `id` (the value of the session cookie). */
+  logout(id: string | undefined): void {
     if (id) this.#sessions.delete(id);
   }
 
-  /** Who makes the request (user name, or 'token'), or undefined when nobody known. */
-  authenticate(headers: { authorization?: string; cookie?: string }): string | undefined {
-    const header = headers.authorization ?? '';
-    if (this.#options.token !== '' && header.startsWith('Bearer '))
-      return sameSecret(header.slice(7), this.#options.token) ? 'token' : undefined;
-    const id = cookieValue(headers.cookie, SESSION_COOKIE);
+  /**
+   * Who makes a request carrying this bearer token and session id (user name, or 'token'), or
+   * undefined when nobody known. A bearer token, when one is configured, decides alone.
+   */
+  authenticate(given: { bearer?: string; session?: string }): string | undefined {
+    if (this.#options.token !== '' && given.bearer !== undefined)
+      return sameSecret(given.bearer, this.#options.token) ? 'token' : undefined;
+    const id = given.session;
     const session = id ? this.#sessions.get(id) : undefined;
     if (!id || !session) return undefined;
     if (session.expiresAt <= this.#now()) {
@@ -120,11 +121,9 @@ export class AdminAuth {
     return session.user;
   }
 
-  /** The Set-Cookie value for a new session, or one that clears it. */
-  cookie(id: string | undefined): string {
-    return id
-      ? `${SESSION_COOKIE}=${id}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=${Math.floor(this.#options.sessionTtlMs / 1000)}`
-      : `${SESSION_COOKIE}=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0`;
+  /** The attributes of the session cookie: scoped to /admin, lasting as long as a session. */
+  get cookieOptions(): typeof SESSION_COOKIE_SCOPE & { maxAge: number } {
+    return { ...SESSION_COOKIE_SCOPE, maxAge: Math.floor(this.#options.sessionTtlMs / SECOND) };
   }
 
   #purge(): void {

@@ -10,13 +10,16 @@ const SECURITY_HEADERS = {
   'cache-control': 'no-store',
 };
 
+/** Not part of the API, nor of its OpenAPI document. */
+const PAGE = { schema: { hide: true } };
+
 /** The admin page (/admin/) and its script; both static, without data. */
 export function pageRoutes(app: FastifyInstance): void {
-  app.get('/admin', async (_request, reply) => reply.redirect('/admin/'));
-  app.get('/admin/', async (_request, reply) =>
+  app.get('/admin', PAGE, async (_request, reply) => reply.redirect('/admin/'));
+  app.get('/admin/', PAGE, async (_request, reply) =>
     reply.headers(SECURITY_HEADERS).type('text/html; charset=utf-8').send(ADMIN_PAGE_HTML),
   );
-  app.get('/admin/admin.js', async (_request, reply) =>
+  app.get('/admin/admin.js', PAGE, async (_request, reply) =>
     reply.headers(SECURITY_HEADERS).type('text/javascript; charset=utf-8').send(ADMIN_PAGE_SCRIPT),
   );
 }

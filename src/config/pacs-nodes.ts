@@ -33,7 +33,8 @@ export interface PacsNodeSetting {
   retryMaxDelayMs: number;
 }
 
-const DEFAULTS = {
+/** What a node's optional fields are when not given. */
+export const PACS_NODE_DEFAULTS = {
   retrieveMethod: 'C-MOVE',
   queryModel: 'STUDY_ROOT',
   issuerOfPatientId: '',
@@ -53,7 +54,7 @@ const KEYS = new Set([
   'sendingAeTitles',
   'moveDestination',
   'callingAeTitle',
-  ...Object.keys(DEFAULTS),
+  ...Object.keys(PACS_NODE_DEFAULTS),
 ]);
 
 function fail(i: number, key: string, problem: string, value: unknown): never {
@@ -163,7 +164,7 @@ export function normalisePacsNodes(
   ownAeTitles: readonly string[],
 ): PacsNodeSetting[] {
   return raw.map((entry, i) => {
-    const node = { ...DEFAULTS, ...entry } as unknown as PacsNodeSetting;
+    const node = { ...PACS_NODE_DEFAULTS, ...entry } as unknown as PacsNodeSetting;
     node.moveDestination ??= ownAeTitles[0]!;
     if (!ownAeTitles.includes(node.moveDestination))
       fail(

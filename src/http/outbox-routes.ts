@@ -1,7 +1,64 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { OutboxItem } from '../fse/outbox-entry.js';
+import { resendAllDeadLetters, resendDeadLetter, type ResendDeps } from '../fse/outbox-resend.js';
 import { OutboxResendError, type OutboxStore } from '../fse/outbox-store.js';
 import type { OutboxWorker } from '../fse/outbox-worker.js';
+import { API_FAILURES, ERROR, ID_PARAM } from './api-schemas.js';
+
+/** A notification without its payload (which holds patient data). */
+export const DEAD_LETTER = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    kind: { type: 'string', enum: ['images-available', 'report-cancelled'] },
+    reportKey: { type: 'string' },
+    idempotencyKey: { type: 'string' },
+    messageId: { type: 'string' },
+    status: { type: 'string', enum: ['pending', 'delivered', 'dead'] },
+    attempts: { type: 'integer' },
+    nextAttemptAt: { type: 'string', format: 'date-time' },
+    lastError: { type: 'string' },
+    lastHttpStatus: { type: 'integer' },
+    createdAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+    deliveredAt: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+export const OUTBOX_COUNTS = {
+  type: 'object',
+  description: 'Notifications by status',
+  properties: {
+    pending: { type: 'integer' },
+    delivered: { type: 'integer' },
+    dead: { type: 'integer' },
+  },
+} as const;
+
+export const RESENT = {
+  description: 'The ids of the dead letters pending again',
+  type: 'object',
+  properties: { resent: { type: 'array', items: { type: 'integer' } } },
+} as const;
+
+export const RESENT_ONE = {
+  description: 'Pending again',
+  type: 'object',
+  properties: { id: { type: 'integer' }, status: { type: 'string' } },
+} as const;
+
+/** The answers of a re-send that cannot be done. */
+export const RESEND_REFUSED = {
+  404: { ...ERROR, description: 'Unknown' },
+  409: { ...ERROR, description: 'Not dead, or superseded by a newer notification of its report' },
+} as const;
+
+/** A re-send that cannot be done, answered 404 or 409; any other error is thrown again. */
+export function refusedResend(error: unknown, reply: FastifyReply): FastifyReply {
+  if (!(error instanceof OutboxResendError)) throw error;
+  return reply
+    .code(error.reason === 'not-found' ? 404 : 409)
+    .send({ error: error.reason, message: error.message });
+}
 
 /**
  * The FSE outbox for operators:
@@ -13,44 +70,57 @@ import type { OutboxWorker } from '../fse/outbox-worker.js';
  */
 export function outboxRoutes(
   app: FastifyInstance,
-  deps: { outbox: OutboxStore; worker: OutboxWorker },
+  deps: ResendDeps & {
+    outbox: Pick<OutboxStore, 'counts' | 'listDeadLetters'>;
+    worker: OutboxWorker;
+  },
 ): void {
-  app.get('/api/outbox/counts', async () => deps.outbox.counts());
-  app.get('/api/outbox/dead', async () => deps.outbox.listDeadLetters());
-  app.post('/api/outbox/dead/resend', async () => {
-    const ids = deps.outbox.resendAllDead();
-    deps.worker.wake();
-    return { resent: ids };
-  });
-  app.post<{ Params: { id: string } }>('/api/outbox/:id/resend', async (request, reply) => {
-    const id = Number(request.params.id);
-    if (!Number.isSafeInteger(id) || id < 1)
-      return reply
-        .code(400)
-        .send({ error: 'bad-request', message: 'id must be a positive integer' });
-    return resendDeadLetter(deps, id, reply);
-  });
-}
-
-/**
- * Send dead letter `id` again and wake the worker: the answer is `{ id, status }`, or 404 / 409
- * when it cannot be resent. `resent` sees the item that was.
- */
-export function resendDeadLetter(
-  deps: { outbox: OutboxStore; worker: OutboxWorker },
-  id: number,
-  reply: FastifyReply,
-  resent?: (item: OutboxItem) => void,
-): { id: number; status: string } | FastifyReply {
-  try {
-    const item = deps.outbox.resend(id);
-    deps.worker.wake();
-    resent?.(item);
-    return { id: item.id, status: item.status };
-  } catch (error) {
-    if (!(error instanceof OutboxResendError)) throw error;
-    return reply
-      .code(error.reason === 'not-found' ? 404 : 409)
-      .send({ error: error.reason, message: error.message });
-  }
+  app.get(
+    '/api/outbox/counts',
+    {
+      schema: {
+        summary: 'Notifications by status',
+        response: { 200: OUTBOX_COUNTS, ...API_FAILURES },
+      },
+    },
+    async () => deps.outbox.counts(),
+  );
+  app.get(
+    '/api/outbox/dead',
+    {
+      schema: {
+        summary: 'Dead letters, without their payload',
+        response: { 200: { type: 'array', items: DEAD_LETTER }, ...API_FAILURES },
+      },
+    },
+    async () => deps.outbox.listDeadLetters(),
+  );
+  app.post(
+    '/api/outbox/dead/resend',
+    {
+      schema: {
+        summary: 'Send every dead letter again',
+        response: { 200: RESENT, ...API_FAILURES },
+      },
+    },
+    async () => ({ resent: resendAllDeadLetters(deps) }),
+  );
+  app.post<{ Params: { id: number } }>(
+    '/api/outbox/:id/resend',
+    {
+      schema: {
+        summary: 'Send one dead letter again',
+        params: ID_PARAM,
+        response: { 200: RESENT_ONE, ...RESEND_REFUSED, ...API_FAILURES },
+      },
+    },
+    async (request, reply) => {
+      try {
+        const item = resendDeadLetter(deps, request.params.id);
+        return { id: item.id, status: item.status };
+      } catch (error) {
+        return refusedResend(error, reply);
+      }
+    },
+  );
 }

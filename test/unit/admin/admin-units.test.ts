@@ -1,25 +1,42 @@
-import { describe, expect, it } from 'vitest';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addAdminSchemas } from '../../../src/admin/api-schemas.js';
 import { AdminAuth } from '../../../src/admin/auth.js';
+import { nodeOf } from '../../../src/admin/config-routes.js';
 import {
   RecentAssociations,
   type AssociationRecord,
 } from '../../../src/admin/recent-associations.js';
-import {
-  AdminInputError,
-  checkAeTitle,
-  parseNode,
-  parsePeer,
-} from '../../../src/admin/validation.js';
+import { InputError, inputErrorOf, schemaController } from '../../../src/http/schemas.js';
 import { createLogger } from '../../../src/logger.js';
 
-function fieldOf(work: () => unknown): string | undefined {
-  try {
-    work();
-  } catch (error) {
-    if (error instanceof AdminInputError) return error.field;
-    throw error;
-  }
-  return undefined;
+/*
+ * The admin API's input schemas, checked as the listeners check them: a peer or node body that
+ * does not fit is refused naming the field; one that fits gets the configuration's defaults.
+ */
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  app = Fastify({ schemaController, schemaErrorFormatter: inputErrorOf });
+  addAdminSchemas(app);
+  app.setErrorHandler(async (error, _request, reply) =>
+    reply.code(400).send(error instanceof InputError ? { field: error.field } : { error }),
+  );
+  app.post('/peer', { schema: { body: { $ref: 'PeerInput#' } } }, async (request) => request.body);
+  app.post('/node', { schema: { body: { $ref: 'PacsNodeInput#' } } }, async (request) =>
+    nodeOf(request.body as Record<string, unknown>, ['FSEBRIDGE']),
+  );
+  await app.ready();
+});
+
+afterAll(() => app.close());
+
+/** The field a body is refused for, or undefined when it is accepted. */
+async function fieldOf(path: string, body: unknown): Promise<string | undefined> {
+  const answer = await app.inject({ method: 'POST', url: path, payload: body as object });
+  if (answer.statusCode === 200) return undefined;
+  expect(answer.statusCode).toBe(400);
+  return (answer.json() as { field: string }).field;
 }
 
 describe('AE title validation', () => {
@@ -35,16 +52,17 @@ describe('AE title validation', () => {
     [' LEAD', false],
     ['IN SIDE', true],
     [42, false],
-  ])('%j is valid: %s', (value, valid) => {
-    expect(fieldOf(() => checkAeTitle('aeTitle', value))).toBe(valid ? undefined : 'aeTitle');
+  ])('%j is valid: %s', async (value, valid) => {
+    expect(await fieldOf('/peer', { aeTitle: value })).toBe(valid ? undefined : 'aeTitle');
   });
 });
 
 describe('node and peer input', () => {
   const node = { name: 'pacs', aeTitle: 'PACS', host: '10.0.0.1', port: 104 };
 
-  it('fills the defaults of a node like the configuration does', () => {
-    expect(parseNode(node, ['FSEBRIDGE'])).toMatchObject({
+  it('fills the defaults of a node like the configuration does', async () => {
+    const answer = await app.inject({ method: 'POST', url: '/node', payload: node });
+    expect(answer.json()).toMatchObject({
       ...node,
       retrieveMethod: 'C-MOVE',
       moveDestination: 'FSEBRIDGE',
@@ -57,6 +75,7 @@ describe('node and peer input', () => {
   it.each([
     [{ ...node, port: 65536 }, 'port'],
     [{ ...node, port: undefined }, 'port'],
+    [{ ...node, port: '104' }, 'port'],
     [{ ...node, host: '' }, 'host'],
     [{ ...node, host: 'a b' }, 'host'],
     [{ ...node, retrieveMethod: 'C-PUT' }, 'retrieveMethod'],
@@ -65,18 +84,17 @@ describe('node and peer input', () => {
     [{ ...node, colour: 'red' }, 'colour'],
     [{ ...node, moveDestination: 'ELSEWHERE' }, 'moveDestination'],
     [[node], 'body'],
-  ])('names the field of %j', (input, field) => {
-    expect(fieldOf(() => parseNode(input, ['FSEBRIDGE']))).toBe(field);
+  ])('names the field of %j', async (input, field) => {
+    expect(await fieldOf('/node', input)).toBe(field);
   });
 
-  it('reads a peer with and without a host', () => {
-    expect(parsePeer({ aeTitle: 'CT01' })).toEqual({ aeTitle: 'CT01' });
-    expect(parsePeer({ aeTitle: 'CT01', host: null })).toEqual({ aeTitle: 'CT01' });
-    expect(parsePeer({ aeTitle: 'CT01', host: '10.0.0.2' })).toEqual({
-      aeTitle: 'CT01',
-      host: '10.0.0.2',
-    });
-    expect(fieldOf(() => parsePeer({ aeTitle: 'CT01', host: '' }))).toBe('host');
+  it('reads a peer with and without a host', async () => {
+    expect(await fieldOf('/peer', { aeTitle: 'CT01' })).toBeUndefined();
+    expect(await fieldOf('/peer', { aeTitle: 'CT01', host: null })).toBeUndefined();
+    expect(await fieldOf('/peer', { aeTitle: 'CT01', host: '10.0.0.2' })).toBeUndefined();
+    expect(await fieldOf('/peer', { aeTitle: 'CT01', host: 'fe80::1' })).toBeUndefined();
+    expect(await fieldOf('/peer', { aeTitle: 'CT01', host: '' })).toBe('host');
+    expect(await fieldOf('/peer', { aeTitle: 'CT01', host: 'fe80:::1' })).toBe('host');
   });
 });
 
@@ -106,24 +124,23 @@ describe('AdminAuth', () => {
     );
     expect(auth.login({ token: 'nope' }, IP)).toMatchObject({ ok: false, reason: 'wrong-token' });
     const session = sessionOf(auth.login({ username: 'admin', password: 'secret pass' }, IP))!;
-    expect(auth.authenticate({ cookie: `x=1; bridge_admin_session=${session}` })).toBe('admin');
+    expect(auth.authenticate({ session })).toBe('admin');
     const byToken = sessionOf(auth.login({ token: 'tok' }, IP))!;
-    expect(auth.authenticate({ cookie: `bridge_admin_session=${byToken}` })).toBe('token');
-    expect(auth.authenticate({ authorization: 'Bearer tok' })).toBe('token');
-    expect(auth.authenticate({ authorization: 'Bearer tok2' })).toBeUndefined();
+    expect(auth.authenticate({ session: byToken })).toBe('token');
+    expect(auth.authenticate({ bearer: 'tok' })).toBe('token');
+    expect(auth.authenticate({ bearer: 'tok2' })).toBeUndefined();
   });
 
   it('ends a session after its time to live without a request', () => {
     let now = 0;
     const auth = new AdminAuth(options, () => now);
     const session = sessionOf(auth.login({ username: 'admin', password: 'secret pass' }, IP))!;
-    const cookie = `bridge_admin_session=${session}`;
     now = 900;
-    expect(auth.authenticate({ cookie })).toBe('admin');
+    expect(auth.authenticate({ session })).toBe('admin');
     now = 1800;
-    expect(auth.authenticate({ cookie })).toBe('admin');
+    expect(auth.authenticate({ session })).toBe('admin');
     now = 2801;
-    expect(auth.authenticate({ cookie })).toBeUndefined();
+    expect(auth.authenticate({ session })).toBeUndefined();
   });
 
   it('refuses everyone when neither password nor token is configured', () => {
@@ -131,7 +148,7 @@ describe('AdminAuth', () => {
     expect(auth.enabled).toBe(false);
     expect(sessionOf(auth.login({ username: 'admin', password: '' }, IP))).toBeUndefined();
     expect(sessionOf(auth.login({ token: '' }, IP))).toBeUndefined();
-    expect(auth.authenticate({ authorization: 'Bearer ' })).toBeUndefined();
+    expect(auth.authenticate({ bearer: '' })).toBeUndefined();
   });
 });
 
