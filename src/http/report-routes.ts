@@ -6,6 +6,15 @@ import type { ReportLinker } from '../fse/report-linker.js';
 import type { ReportState } from '../fse/report-state.js';
 import type { ReportStore } from '../fse/report-store.js';
 import { ObscurationEventError, parseObscurationEvent } from '../fse/obscuration.js';
+import { changeObscuration } from '../fse/obscuration-change.js';
+import { API_FAILURES, ERROR } from './api-schemas.js';
+import {
+  OBSCURATION_CHANGE,
+  REGISTRATION,
+  REPORT,
+  REPORT_FAILURES,
+  REPORT_PARAMS,
+} from './report-schemas.js';
 
 /** The report as the API shows it: its links, accession states and manifest. */
 function view(state: ReportState): Record<string, unknown> {
@@ -58,47 +67,95 @@ export function reportRoutes(
   // Never above the server's own limit (http.bodyLimitBytes).
   const bodyLimit = Math.min(REPORT_BODY_LIMIT_BYTES, app.initialConfig.bodyLimit ?? Infinity);
 
-  app.post('/api/reports', { bodyLimit }, async (request, reply) => {
-    let registration;
-    try {
-      registration = parseReportRegistration(request.body);
-    } catch (error) {
-      if (error instanceof ReportValidationError) return invalid(reply, error);
-      throw error;
-    }
-    const { state, linked } = deps.linker.accept(registration);
-    // Linking goes on after the answer; its outcome is visible with GET.
-    linked.catch((error: unknown) =>
-      request.log.error({ err: error, report: state.reportKey }, 'linking a report failed'),
-    );
-    return reply
-      .code(202)
-      .header(
-        'location',
-        `/api/reports/${encodeURIComponent(state.codCL)}/${encodeURIComponent(state.codDocumentoDipartimentale)}`,
-      )
-      .send(view(state));
-  });
-
-  app.get<{ Params: ReportParams }>('/api/reports/:codCL/:codDocumento', async (request, reply) => {
-    const key = keyOf(request.params);
-    if (key instanceof ReportValidationError) return invalid(reply, key);
-    const state = deps.reports.get(key);
-    if (!state) return reply.code(404).send({ error: 'not-found', message: `no report ${key}` });
-    return view(state);
-  });
-
-  app.get<{ Querystring: { accessionNumber?: string } }>('/api/reports', async (request, reply) => {
-    const accession = request.query.accessionNumber;
-    if (!accession)
+  app.post(
+    '/api/reports',
+    {
+      bodyLimit,
+      config: { inputError: 'invalid-report' },
+      schema: {
+        summary: 'Register or replace a report; linking goes on after the answer',
+        body: REGISTRATION,
+        response: {
+          202: { ...REPORT, description: 'Recorded; Location names the report' },
+          ...API_FAILURES,
+          400: {
+            ...ERROR,
+            description: 'Not a report the FSE can be told about; `field` names why',
+          },
+          413: { ...ERROR, description: 'Larger than the largest registration' },
+        },
+      },
+    },
+    async (request, reply) => {
+      let registration;
+      try {
+        registration = parseReportRegistration(request.body);
+      } catch (error) {
+        if (error instanceof ReportValidationError) return invalid(reply, error);
+        throw error;
+      }
+      const { state, linked } = deps.linker.accept(registration);
+      // Linking goes on after the answer; its outcome is visible with GET.
+      linked.catch((error: unknown) =>
+        request.log.error({ err: error, report: state.reportKey }, 'linking a report failed'),
+      );
       return reply
-        .code(400)
-        .send({ error: 'bad-request', message: 'accessionNumber query parameter is required' });
-    return deps.reports.byAccession(accession).map(view);
-  });
+        .code(202)
+        .header(
+          'location',
+          `/api/reports/${encodeURIComponent(state.codCL)}/${encodeURIComponent(state.codDocumentoDipartimentale)}`,
+        )
+        .send(view(state));
+    },
+  );
+
+  app.get<{ Params: ReportParams }>(
+    '/api/reports/:codCL/:codDocumento',
+    {
+      schema: {
+        summary: 'One report and its links',
+        params: REPORT_PARAMS,
+        response: { 200: { ...REPORT, description: 'The report' }, ...REPORT_FAILURES },
+      },
+    },
+    async (request, reply) => {
+      const key = keyOf(request.params);
+      if (key instanceof ReportValidationError) return invalid(reply, key);
+      const state = deps.reports.get(key);
+      if (!state) return reply.code(404).send({ error: 'not-found', message: `no report ${key}` });
+      return view(state);
+    },
+  );
+
+  app.get<{ Querystring: { accessionNumber: string } }>(
+    '/api/reports',
+    {
+      schema: {
+        summary: 'The reports of an accession number, newest first',
+        querystring: {
+          type: 'object',
+          required: ['accessionNumber'],
+          properties: { accessionNumber: { type: 'string', minLength: 1 } },
+        },
+        response: { 200: { type: 'array', items: REPORT }, ...API_FAILURES },
+      },
+    },
+    async (request) => deps.reports.byAccession(request.query.accessionNumber).map(view),
+  );
 
   app.delete<{ Params: ReportParams }>(
     '/api/reports/:codCL/:codDocumento',
+    {
+      schema: {
+        summary: 'Cancel a report: unlink it and tell the FSE',
+        params: REPORT_PARAMS,
+        response: {
+          200: { ...REPORT, description: 'The report, cancelled' },
+          ...REPORT_FAILURES,
+          409: { ...ERROR, description: 'The cancellation cannot be notified; nothing changed' },
+        },
+      },
+    },
     async (request, reply) => {
       const key = keyOf(request.params);
       if (key instanceof ReportValidationError) return invalid(reply, key);
@@ -120,21 +177,33 @@ export function reportRoutes(
     },
   );
 
-  app.post<{ Params: ReportParams }>(
+  app.post<{ Params: ReportParams; Body: { eventCode: string; source: string } }>(
     '/api/reports/:codCL/:codDocumento/obscuration',
-    { bodyLimit },
+    {
+      bodyLimit,
+      config: { inputError: 'invalid-request' },
+      schema: {
+        summary: 'An obscuration change; answers the codes in force',
+        params: REPORT_PARAMS,
+        body: OBSCURATION_CHANGE,
+        response: {
+          200: {
+            description: 'The codes in force after the change',
+            type: 'object',
+            properties: {
+              reportKey: { type: 'string' },
+              obscuration: REPORT.properties.obscuration,
+            },
+          },
+          ...REPORT_FAILURES,
+        },
+      },
+    },
     async (request, reply) => {
-      const body = request.body as { eventCode?: unknown; source?: unknown } | undefined;
-      const unknown = Object.keys(body ?? {}).filter((k) => k !== 'eventCode' && k !== 'source');
-      if (unknown.length > 0)
-        return reply.code(400).send({
-          error: 'invalid-request',
-          field: unknown[0],
-          message: `${unknown[0]} is not a known field`,
-        });
-      let event;
+      const { body } = request;
+      let eventCode;
       try {
-        event = parseObscurationEvent(typeof body?.eventCode === 'string' ? body.eventCode : '');
+        eventCode = parseObscurationEvent(body.eventCode);
       } catch (error) {
         if (!(error instanceof ObscurationEventError)) throw error;
         return reply.code(400).send({
@@ -143,23 +212,23 @@ export function reportRoutes(
           message: `eventCode ${error.message}`,
         });
       }
-      const source = typeof body?.source === 'string' ? body.source.trim() : '';
+      const source = body.source.trim();
       if (source === '' || source.length > 64)
         return reply.code(400).send({
           error: 'invalid-request',
           field: 'source',
           message: 'source is required (at most 64 characters)',
         });
-      const key = keyOf(request.params);
-      if (key instanceof ReportValidationError) return invalid(reply, key);
-      const state = deps.reports.changeObscuration(
-        key,
-        { eventCode: event, source },
-        new Date().toISOString(),
-      );
+      const { codCL, codDocumento: codDocumentoDipartimentale } = request.params;
+      let changed;
+      try {
+        changed = changeObscuration(deps, { codCL, codDocumentoDipartimentale, eventCode, source });
+      } catch (error) {
+        if (error instanceof ReportValidationError) return invalid(reply, error);
+        throw error;
+      }
+      const { reportKey: key, state } = changed;
       if (!state) return reply.code(404).send({ error: 'not-found', message: `no report ${key}` });
-      const inForce = state.obscuration;
-      deps.log.info({ report: key, eventCode: event, source, inForce }, 'obscuration changed');
       return { reportKey: key, obscuration: state.obscuration };
     },
   );

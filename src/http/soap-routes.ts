@@ -12,7 +12,7 @@ import type { OnDemandAnswer, OnDemandService } from '../ondemand/on-demand-serv
 import type { OnDemandStore } from '../ondemand/on-demand-store.js';
 import { externalError, type ErrorKind } from '../fse/error-catalogue.js';
 import { wsdl, XSD } from '../soap/contract.js';
-import { reportKey } from '../fse/report.js';
+import { changeObscuration } from '../fse/obscuration-change.js';
 import type { ReportStore } from '../fse/report-store.js';
 import { parseSoapRequest, type ObscurationNotice } from '../soap/request.js';
 import {
@@ -73,29 +73,11 @@ export function soapRoutes(
 
   /** Record an obscuration change; an unknown document is a failure, not a fault. */
   async function sendVariazione(reply: FastifyReply, notice: ObscurationNotice): Promise<void> {
-    const key = reportKey(notice);
-    const known = deps.reports.get(key);
-    const state =
-      known &&
-      (notice.idDocumentoIlec === undefined ||
-        known.idDocumentoIlec === undefined ||
-        known.idDocumentoIlec === notice.idDocumentoIlec)
-        ? deps.reports.changeObscuration(
-            key,
-            { eventCode: notice.codiceEvento, source: notice.sorgente },
-            new Date().toISOString(),
-          )
-        : undefined;
-    if (state)
-      deps.log.info(
-        {
-          report: key,
-          eventCode: notice.codiceEvento,
-          source: notice.sorgente,
-          inForce: state.obscuration,
-        },
-        'obscuration changed',
-      );
+    const { state } = changeObscuration(deps, {
+      ...notice,
+      eventCode: notice.codiceEvento,
+      source: notice.sorgente,
+    });
     const body = state
       ? variazioneEnvelope(notice.soapVersion, {
           esito: 'SUCCESSO',
