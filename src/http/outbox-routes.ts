@@ -90,7 +90,10 @@ export function outboxRoutes(
     {
       schema: {
         summary: 'Dead letters, without their payload',
-        response: { 200: { type: 'array', items: DEAD_LETTER }, ...API_FAILURES },
+        response: {
+          200: { description: 'Dead letters', type: 'array', items: DEAD_LETTER },
+          ...API_FAILURES,
+        },
       },
     },
     async () => deps.outbox.listDeadLetters(),

@@ -137,7 +137,10 @@ export function reportRoutes(
           required: ['accessionNumber'],
           properties: { accessionNumber: { type: 'string', minLength: 1 } },
         },
-        response: { 200: { type: 'array', items: REPORT }, ...API_FAILURES },
+        response: {
+          200: { description: 'Newest first', type: 'array', items: REPORT },
+          ...API_FAILURES,
+        },
       },
     },
     async (request) => deps.reports.byAccession(request.query.accessionNumber).map(view),

@@ -113,7 +113,22 @@ export async function startHttpServer(
       });
     },
   );
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        summary: 'The process is up',
+        response: {
+          200: {
+            description: 'Up',
+            type: 'object',
+            properties: { status: { type: 'string', enum: ['ok'] } },
+          },
+        },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
   routes(app);
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();

@@ -11,8 +11,9 @@ import type { OnDemandStore } from '../ondemand/on-demand-store.js';
 import { contentTypeParams, mtomRootPart } from '../soap/mtom-request.js';
 import { requestText, SoapFaultError } from '../soap/request.js';
 import type { SoapVersion } from '../soap/response.js';
+import { basicCredentials } from './authorization.js';
 import { sameSecret } from './same-secret.js';
-import { basicCredentials, refuser, sendFault } from './soap-refusals.js';
+import { refuser, sendFault } from './soap-refusals.js';
 
 export type CallerAuth = { kind: 'none' } | { kind: 'basic'; username: string; password: string };
 
@@ -57,6 +58,63 @@ export interface SoapEndpointHandlers {
 // Fault texts are Italian, as the callers are (docs/on-demand.md); the log keeps the detail.
 const UNSUPPORTED_MEDIA_TYPE =
   'la richiesta deve essere text/xml, application/soap+xml o multipart/related';
+
+/** The content types of SOAP 1.1, SOAP 1.2 and MTOM messages, requests and answers alike. */
+const SOAP_TYPES = ['text/xml', 'application/soap+xml', 'multipart/related'];
+
+/** A SOAP message, in any of SOAP_TYPES (its parts are read as the endpoint's handler needs). */
+const soapMessage = (description: string) => ({
+  description,
+  content: Object.fromEntries(SOAP_TYPES.map((type) => [type, { schema: { type: 'string' } }])),
+});
+
+const xmlDocument = (description: string) => ({
+  description,
+  content: { 'text/xml': { schema: { type: 'string' } } },
+});
+
+/**
+ * What the routes of an endpoint take and answer, for the OpenAPI document. A POST body is read
+ * raw (its envelope is parsed by the endpoint): only its content types are described.
+ */
+const SCHEMAS = {
+  get: {
+    summary: 'The WSDL (?wsdl), or one of its XML schemas (?xsd or ?xsd=<prefix>)',
+    querystring: {
+      type: 'object',
+      properties: {
+        wsdl: { description: 'Present: the WSDL (also without any query)' },
+        xsd: { description: 'Present: an XML schema of the contract, by prefix when given' },
+      },
+    },
+    response: {
+      200: xmlDocument('The WSDL or the schema'),
+      404: {
+        description: 'No schema of that prefix',
+        type: 'object',
+        properties: { error: { type: 'string' }, message: { type: 'string' } },
+      },
+    },
+  },
+  post: {
+    summary: `A SOAP 1.1 or 1.2 request, plain or MTOM (${SOAP_TYPES.join(', ')}); UTF-8 or ISO-8859-1`,
+    response: {
+      200: soapMessage('The answer: esito, errori, and the document when there is one'),
+      ...Object.fromEntries(
+        [
+          [400, 'A malformed or schema-invalid request, or a mandatory header not processed'],
+          [
+            401,
+            'Without valid credentials (HTTP Basic, or WS-Security where the endpoint takes it)',
+          ],
+          [413, 'A body over the size limit'],
+          [415, 'Not a SOAP content type'],
+          [500, 'An internal error'],
+        ].map(([status, description]) => [status, soapMessage(`A SOAP Fault: ${description}`)]),
+      ),
+    },
+  },
+};
 
 /** The SOAP version a request uses, from its Content-Type (1.2 when it cannot be told). */
 export function versionOf(request: FastifyRequest): SoapVersion {
@@ -159,7 +217,7 @@ export function soapEndpoint(
       );
     });
 
-    scope.get(options.path, async (request, reply) => {
+    scope.get(options.path, { schema: SCHEMAS.get }, async (request, reply) => {
       const host = request.headers.host ?? `${request.hostname}`;
       const location = options.publicUrl || `${request.protocol}://${host}${options.path}`;
       const contract = handlers.contract(request.query as Record<string, unknown>, location);
@@ -168,21 +226,25 @@ export function soapEndpoint(
       return reply.header('content-type', 'text/xml; charset=utf-8').send(contract);
     });
 
-    scope.post(options.path, { bodyLimit: options.bodyLimitBytes }, async (request, reply) => {
-      const version = versionOf(request);
-      try {
-        if (!Buffer.isBuffer(request.body))
-          throw new SoapFaultError('Sender', UNSUPPORTED_MEDIA_TYPE, 415);
-        const xml = envelopeText(request as FastifyRequest & { body: Buffer });
-        await handlers.post(request, reply, xml, {
-          version,
-          httpAuthenticated: httpAuthenticated.has(request),
-          reached: () => reachedService.add(request),
-        });
-      } catch (error) {
-        if (!(error instanceof SoapFaultError) || reachedService.has(request)) throw error;
-        return refuse(request, reply, version, error);
-      }
-    });
+    scope.post(
+      options.path,
+      { bodyLimit: options.bodyLimitBytes, schema: SCHEMAS.post },
+      async (request, reply) => {
+        const version = versionOf(request);
+        try {
+          if (!Buffer.isBuffer(request.body))
+            throw new SoapFaultError('Sender', UNSUPPORTED_MEDIA_TYPE, 415);
+          const xml = envelopeText(request as FastifyRequest & { body: Buffer });
+          await handlers.post(request, reply, xml, {
+            version,
+            httpAuthenticated: httpAuthenticated.has(request),
+            reached: () => reachedService.add(request),
+          });
+        } catch (error) {
+          if (!(error instanceof SoapFaultError) || reachedService.has(request)) throw error;
+          return refuse(request, reply, version, error);
+        }
+      },
+    );
   });
 }

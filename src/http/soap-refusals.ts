@@ -10,18 +10,11 @@ import type { AuditRecord, OnDemandStore } from '../ondemand/on-demand-store.js'
 import { MustUnderstandFault } from '../soap/header-blocks.js';
 import type { SoapFaultError } from '../soap/request.js';
 import { faultEnvelope, faultStatus, soapContentType, type SoapVersion } from '../soap/response.js';
+import { basicCredentials } from './authorization.js';
 
 /** Longest HTTP Basic user name and fault text kept in the audit. */
 const MAX_AUDITED_USER = 256;
 const MAX_AUDITED_REASON = 1024;
-
-/** Credentials of HTTP Basic authentication, when the header carries them. */
-export function basicCredentials(header: string | undefined): [string, string] | undefined {
-  if (!header?.startsWith('Basic ')) return undefined;
-  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon < 0 ? undefined : [decoded.slice(0, colon), decoded.slice(colon + 1)];
-}
 
 /**
  * Answer with `fault`, in the SOAP version of the request (that of its envelope for a

@@ -30,6 +30,49 @@ async function probe(check: ReadinessCheck): Promise<string | undefined> {
   }
 }
 
+const CHECKS = {
+  type: 'object',
+  description: 'Each check: up or down',
+  additionalProperties: { type: 'string', enum: ['up', 'down'] },
+};
+
+const SCHEMAS = {
+  metrics: {
+    summary: 'Metrics, in the Prometheus text format',
+    response: {
+      200: {
+        description: 'The metrics',
+        content: { 'text/plain': { schema: { type: 'string' } } },
+      },
+    },
+  },
+  readyz: {
+    summary: 'Whether the bridge can do its job: storage, index, DICOM port (and MLLP port)',
+    response: {
+      200: {
+        description: 'Every check passes',
+        type: 'object',
+        properties: { status: { type: 'string', enum: ['ready'] }, checks: CHECKS },
+      },
+      503: {
+        description: 'A check failed: `down` names it and why',
+        type: 'object',
+        properties: {
+          status: { type: 'string', enum: ['not-ready'] },
+          checks: CHECKS,
+          down: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: { name: { type: 'string' }, error: { type: 'string' } },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
 /**
  * `GET /metrics` (Prometheus text format) and `GET /readyz`: 200 when every check passes,
  * otherwise 503 naming what is down. Neither needs credentials; neither shows patient data.
@@ -38,11 +81,11 @@ export function metricsRoutes(
   app: FastifyInstance,
   deps: { metrics: BridgeMetrics; checks: readonly ReadinessCheck[] },
 ): void {
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { schema: SCHEMAS.metrics }, async (_request, reply) => {
     const { contentType, body } = await deps.metrics.scrape();
     return reply.type(contentType).send(body);
   });
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', { schema: SCHEMAS.readyz }, async (_request, reply) => {
     const results = await Promise.all(
       deps.checks.map(async (check) => ({ name: check.name, error: await probe(check) })),
     );
