@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { PACS_NODE_DEFAULTS as DEFAULTS } from '../config/pacs-nodes.js';
+import { ERROR, ID_PARAM } from '../http/api-schemas.js';
 
 /** An AE title, as DICOM and the configuration allow it. */
 const AE_TITLE_SCHEMA = {
@@ -38,7 +39,11 @@ const integer = (minimum: number, maximum: number, defaultValue?: number) => ({
 
 const PEER_FIELDS = {
   aeTitle: aeTitle(),
-  host: { ...HOST, type: ['string', 'null'], description: `${HOST.description}; absent: any host` },
+  host: {
+    ...HOST,
+    type: ['string', 'null'],
+    description: `${HOST.description}; absent or null: any host`,
+  },
 };
 
 const NODE_FIELDS = {
@@ -88,16 +93,7 @@ export const nodeInput = (required: readonly string[]) => ({
 /** The schemas the admin routes refer to (`{ $ref: 'Peer#' }`), components of the document. */
 const SHARED = [
   AE_TITLE_SCHEMA,
-  {
-    $id: 'Error',
-    type: 'object',
-    required: ['error', 'message'],
-    properties: {
-      error: { type: 'string' },
-      message: { type: 'string' },
-      field: { type: 'string' },
-    },
-  },
+  { $id: 'Error', ...ERROR },
   {
     $id: 'PeerInput',
     type: 'object',
@@ -173,4 +169,4 @@ export const NAME_PARAM = {
   properties: { name: { type: 'string' } },
 };
 
-export { ID_PARAM } from '../http/api-schemas.js';
+export { ID_PARAM };

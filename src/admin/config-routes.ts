@@ -55,7 +55,8 @@ export function nodeOf(
   }
 }
 
-const nodeNotFound = (name: string) => ({
+/** The answer for a PACS node that does not exist. */
+export const nodeNotFound = (name: string) => ({
   error: 'not-found',
   message: `no PACS node named ${name}`,
 });

@@ -14,6 +14,7 @@ import {
 import type { QueueDepth } from '../metrics/metrics.js';
 import type { AeConfigStore } from './ae-config-store.js';
 import { answer, FAILURES, ID_PARAM, NAME_PARAM, UNKNOWN } from './api-schemas.js';
+import { nodeNotFound } from './config-routes.js';
 import type { RecentAssociations } from './recent-associations.js';
 import type { VerifyReport } from './verify-node.js';
 
@@ -68,10 +69,7 @@ export function operationsRoutes(app: FastifyInstance, deps: OperationsRouteDeps
     },
     async (request, reply) => {
       const node = deps.store.getNode(request.params.name);
-      if (!node)
-        return reply
-          .code(404)
-          .send({ error: 'not-found', message: `no PACS node named ${request.params.name}` });
+      if (!node) return reply.code(404).send(nodeNotFound(request.params.name));
       let run = running.get(node.name);
       if (!run) {
         run = deps.verify(node).finally(() => running.delete(node.name));
