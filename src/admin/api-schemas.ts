@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { PACS_NODE_DEFAULTS as DEFAULTS } from '../config/pacs-nodes.js';
 import { ERROR, ID_PARAM } from '../http/api-schemas.js';
+import { closedObject } from '../http/schemas.js';
 
 /** An AE title, as DICOM and the configuration allow it. */
 const AE_TITLE_SCHEMA = {
@@ -82,25 +83,18 @@ const NODE_FIELDS = {
 };
 
 /** A PACS node as a request gives it; `required` differs between creating and replacing. */
-export const nodeInput = (required: readonly string[]) => ({
-  type: 'object',
-  description: 'The fields of pacs.nodes in the configuration (docs/configuration.md)',
-  required,
-  additionalProperties: false,
-  properties: NODE_FIELDS,
-});
+export const nodeInput = (required: readonly string[]) =>
+  closedObject({
+    description: 'The fields of pacs.nodes in the configuration (docs/configuration.md)',
+    required,
+    properties: NODE_FIELDS,
+  });
 
 /** The schemas the admin routes refer to (`{ $ref: 'Peer#' }`), components of the document. */
 const SHARED = [
   AE_TITLE_SCHEMA,
   { $id: 'Error', ...ERROR },
-  {
-    $id: 'PeerInput',
-    type: 'object',
-    required: ['aeTitle'],
-    additionalProperties: false,
-    properties: PEER_FIELDS,
-  },
+  { $id: 'PeerInput', ...closedObject({ required: ['aeTitle'], properties: PEER_FIELDS }) },
   {
     $id: 'Peer',
     type: 'object',

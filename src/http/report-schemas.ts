@@ -5,15 +5,14 @@
  */
 import { MAX_ACCESSION_NUMBERS } from '../fse/fse-messages.js';
 import { API_FAILURES, ERROR } from './api-schemas.js';
+import { closedObject } from './schemas.js';
 
 const text = (description: string) => ({ type: 'string', description });
 /** An optional text: null and '' count as not given. */
 const optional = (description: string) => ({ type: ['string', 'null'], description });
 
-export const REGISTRATION = {
-  type: 'object',
+export const REGISTRATION = closedObject({
   required: ['codCL', 'codDocumentoDipartimentale', 'patientId', 'accessionNumbers'],
-  additionalProperties: false,
   properties: {
     codCL: text("Code of the ASR's local component: 1-64 printable ASCII characters, no ^"),
     codDocumentoDipartimentale: text(
@@ -28,30 +27,26 @@ export const REGISTRATION = {
       type: 'array',
       minItems: 1,
       maxItems: MAX_ACCESSION_NUMBERS,
-      items: {
-        type: 'object',
+      items: closedObject({
         required: ['accessionNumber'],
-        additionalProperties: false,
         properties: {
           accessionNumber: text('At most 16 characters, no backslash or control characters'),
           issuer: optional('Issuer of the accession number, at most 64 characters'),
         },
-      },
+      }),
     },
   },
-} as const;
+});
 
-export const OBSCURATION_CHANGE = {
-  type: 'object',
+export const OBSCURATION_CHANGE = closedObject({
   required: ['eventCode', 'source'],
-  additionalProperties: false,
   properties: {
     eventCode: text(
       'P99 hides the document from professionals, P97 from guardians, P98 from the patient; P00 clears every code',
     ),
     source: text('Who sent the change: 1-64 characters'),
   },
-} as const;
+});
 
 export const REPORT_PARAMS = {
   type: 'object',

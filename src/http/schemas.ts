@@ -19,6 +19,21 @@ export class InputError extends Error {
   }
 }
 
+/**
+ * An object schema that refuses fields it does not list, and says so before it says a required
+ * one is missing (a misspelt field is named as unknown): the check of names is an `allOf`, which
+ * validators run before `required`.
+ */
+export function closedObject<T extends { properties: Record<string, unknown> }>(schema: T) {
+  const names = Object.fromEntries(Object.keys(schema.properties).map((name) => [name, {}]));
+  return {
+    type: 'object',
+    ...schema,
+    additionalProperties: false,
+    allOf: [{ additionalProperties: false, properties: names }],
+  } as const;
+}
+
 /** Field names are cut to this length: a client may send a key of any length. */
 const MAX_FIELD = 80;
 

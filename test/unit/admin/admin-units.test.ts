@@ -82,6 +82,7 @@ describe('node and peer input', () => {
     [{ ...node, maxRetries: -1 }, 'maxRetries'],
     [{ ...node, sendingAeTitles: ['OK', 'B\\AD'] }, 'sendingAeTitles[1]'],
     [{ ...node, colour: 'red' }, 'colour'],
+    [{ name: 'pacs', aeTitle: 'PACS', host: 'pacs', prot: 104 }, 'prot'],
     [{ ...node, moveDestination: 'ELSEWHERE' }, 'moveDestination'],
     [[node], 'body'],
   ])('names the field of %j', async (input, field) => {
@@ -94,6 +95,7 @@ describe('node and peer input', () => {
     expect(await fieldOf('/peer', { aeTitle: 'CT01', host: '10.0.0.2' })).toBeUndefined();
     expect(await fieldOf('/peer', { aeTitle: 'CT01', host: 'fe80::1' })).toBeUndefined();
     expect(await fieldOf('/peer', { aeTitle: 'CT01', host: '' })).toBe('host');
+    expect(await fieldOf('/peer', { aetitle: 'CT01' })).toBe('aetitle');
     expect(await fieldOf('/peer', { aeTitle: 'CT01', host: 'fe80:::1' })).toBe('host');
   });
 });
