@@ -1,3 +1,4 @@
+import { readWhole } from '../dicom/part10-stream.js';
 import { CONVERSION_TARGETS, conversionsFor, type TranscodingPolicy } from '../dicom/transcode.js';
 import type { ClientAssociation, ClientOptions } from './client.js';
 import type { RetrieveInstance, Transcoding } from './qr-service.js';
@@ -72,12 +73,6 @@ export function conversionContexts(
   return list.contexts;
 }
 
-async function readAll(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of chunks) parts.push(chunk);
-  return Buffer.concat(parts);
-}
-
 /**
  * Send one stored instance with C-STORE: its dataset bytes as received, on a context with its
  * own transfer syntax; only when the peer accepted none, the instance converted into a syntax it
@@ -107,7 +102,7 @@ export async function sendInstance(
           detail: `${refused} or in ${conversions.targets.join(' or ')}`,
         };
       dataset = await options.transcoding.convert(
-        await readAll(await instance.open()),
+        await readWhole(await instance.open()),
         transferSyntaxUid,
         target,
         options.signal,
