@@ -63,7 +63,6 @@ const JPEG = new Set<string>([
   TransferSyntax.JpegLosslessSv1,
 ]);
 const JPEG_LS = new Set<string>([TransferSyntax.JpegLsLossless, TransferSyntax.JpegLsNearLossless]);
-const JPEG_2000 = new Set<string>([TransferSyntax.Jpeg2000Lossless, TransferSyntax.Jpeg2000]);
 
 const HARDCOPY_COLOR_IMAGE = '1.2.840.10008.5.1.1.30';
 const ULTRASOUND_IMAGES = new Set(['1.2.840.10008.5.1.4.1.1.6.1', '1.2.840.10008.5.1.4.1.1.3.1']);
@@ -158,13 +157,6 @@ function outputPlanarConfiguration(image: Image, transferSyntax: string): number
   return 0;
 }
 
-/** dcmdjpeg converts YCbCr to RGB; JPEG 2000 decoders undo its colour transforms. */
-function convertsToRgb(photometric: string, transferSyntax: string): boolean {
-  if (JPEG.has(transferSyntax)) return photometric.startsWith('YBR_');
-  if (JPEG_2000.has(transferSyntax)) return photometric === 'YBR_ICT' || photometric === 'YBR_RCT';
-  return false;
-}
-
 /** Copy an interleaved frame (R G B R G B ...) as three planes. */
 function toPlanes(pixels: Uint8Array, target: Buffer, offset: number, sampleBytes: number): void {
   const pixelCount = pixels.length / (3 * sampleBytes);
@@ -210,8 +202,6 @@ export async function decompressDataset(
     if (error instanceof FramesError) throw new DecompressError(error.message);
     throw error;
   }
-  const toRgb =
-    layout.samplesPerPixel === 3 && convertsToRgb(layout.photometricInterpretation, transferSyntax);
   const planar =
     layout.samplesPerPixel === 3 ? outputPlanarConfiguration(image, transferSyntax) : 0;
   const sampleBytes = layout.bitsAllocated / 8;
@@ -223,7 +213,8 @@ export async function decompressDataset(
   for (const [i, bytes] of frameBytes.entries()) {
     let decoded;
     try {
-      decoded = decodeFrame(transferSyntax, bytes, layout, { toRgb });
+      // YCbCr JPEG to RGB as dcmdjpeg converts it; JPEG 2000 colour transforms undone.
+      decoded = decodeFrame(transferSyntax, bytes, layout, { toRgb: true });
     } catch (error) {
       if (error instanceof FrameDecodeError)
         throw new DecompressError(`frame ${i + 1} of ${frames}: ${error.message}`);

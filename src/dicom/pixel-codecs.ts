@@ -27,7 +27,10 @@ export interface DecodedFrame {
 }
 
 export interface DecodeOptions {
-  /** Convert YCbCr colour to RGB (JPEG). */
+  /**
+   * Colour in RGB where the codec converts it, as DCMTK and GDCM decode: YCbCr JPEG (YBR_FULL,
+   * YBR_FULL_422 and the like), and JPEG 2000 with a colour transform (YBR_ICT, YBR_RCT).
+   */
   toRgb: boolean;
 }
 
@@ -116,6 +119,13 @@ function interleave(planes: Uint8Array, sampleBytes: number): Uint8Array {
   return out;
 }
 
+/** Whether the codec turns colour in `photometric` into RGB when asked to. */
+function convertsToRgb(codec: Codec | 'rle', photometric: string): boolean {
+  if (codec === 'decodeJpeg') return photometric.startsWith('YBR_');
+  if (codec === 'decodeJpeg2000') return photometric === 'YBR_ICT' || photometric === 'YBR_RCT';
+  return false;
+}
+
 /** The image as dcmjs-imaging's decoders read it. */
 function pixelOf(layout: FrameLayout): unknown {
   return {
@@ -147,15 +157,15 @@ export function decodeFrame(
   const expected =
     layout.rows * layout.columns * layout.samplesPerPixel * (layout.bitsAllocated / 8);
   let pixels: Uint8Array;
-  let photometricInterpretation = layout.photometricInterpretation;
+  const toRgb =
+    options.toRgb &&
+    layout.samplesPerPixel === 3 &&
+    convertsToRgb(codec, layout.photometricInterpretation);
   try {
     if (codec === 'rle') pixels = decodeRleFrame(frame, layout);
     else {
       const decoders = imaging.NativePixelDecoder as unknown as WasmDecoders;
-      pixels = decoders[codec](pixelOf(layout), frame, {
-        convertColorspaceToRgb: options.toRgb,
-      });
-      if (options.toRgb && layout.samplesPerPixel === 3) photometricInterpretation = 'RGB';
+      pixels = decoders[codec](pixelOf(layout), frame, { convertColorspaceToRgb: toRgb });
     }
   } catch (error) {
     // A WebAssembly.RuntimeError (a trap); the type is not in this project's TypeScript libraries.
@@ -170,5 +180,5 @@ export function decodeFrame(
   pixels = pixels.subarray(0, expected);
   if (codec === 'decodeJpegLs' && layout.samplesPerPixel === 3 && jpegLsByPlane(frame))
     pixels = interleave(pixels, layout.bitsAllocated / 8);
-  return { pixels, photometricInterpretation };
+  return { pixels, photometricInterpretation: toRgb ? 'RGB' : layout.photometricInterpretation };
 }
