@@ -113,7 +113,8 @@ export class Transcoder extends EventEmitter<{ progress: [TranscodeProgress] }> 
 
   /** Stop the threads once the conversions under way are done; a later conversion starts anew. */
   async close(): Promise<void> {
-    await Promise.all(this.#inFlight);
+    // Conversions started while others were being waited for are waited for too.
+    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
     await Promise.all(this.#threads.splice(0).map((thread) => thread.worker.terminate()));
   }
 

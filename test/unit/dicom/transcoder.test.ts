@@ -83,6 +83,17 @@ describe('the transcoder', () => {
     expect((await transcoder.convert(dataset, syntax, EXPLICIT)).length).toBeGreaterThan(60_000);
   });
 
+  it('waits on close for conversions started while it waits', async () => {
+    const { dataset, syntax } = sample('single/SC_rgb_rle_2frame.dcm');
+    const first = transcoder.convert(dataset, syntax, EXPLICIT);
+    const closed = transcoder.close();
+    const second = transcoder.convert(dataset, syntax, EXPLICIT);
+    await closed;
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.equals(b)).toBe(true);
+    expect(transcoder.running).toBe(0);
+  });
+
   it('stops its threads on close and starts them again for the next conversion', async () => {
     const { dataset, syntax } = sample('single/MR_small_bigendian.dcm');
     await transcoder.close();
