@@ -101,6 +101,13 @@ function uint16(elements: RawElement[], tag: number, name: string): number {
   return value.readUInt16LE(0);
 }
 
+/** Encapsulated pixel data inside a sequence item: it would stay encapsulated. */
+function holdsNestedFragments(element: RawElement): boolean {
+  return (element.items ?? []).some((item) =>
+    item.elements.some((inner) => inner.fragments !== undefined || holdsNestedFragments(inner)),
+  );
+}
+
 function imageOf(elements: RawElement[]): Image {
   const layout: FrameLayout = {
     rows: uint16(elements, TAG.Rows, 'Rows'),
@@ -193,6 +200,8 @@ export async function decompressDataset(
   const elements = readElementTree(dataset, { explicitVr: true, littleEndian: true });
   const fragments = find(elements, TAG.PixelData)?.fragments;
   if (!fragments) throw new DecompressError('the dataset has no encapsulated pixel data');
+  if (elements.some(holdsNestedFragments))
+    throw new DecompressError('a sequence item holds encapsulated pixel data (an icon, say)');
   const image = imageOf(elements);
   const { layout, frames } = image;
   let frameBytes: Buffer[];
