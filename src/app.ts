@@ -11,6 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { PacsClient } from './retrieve/pacs-client.js';
 import { StudyRetriever } from './retrieve/retrieve-study.js';
 import { IndexQrService } from './qr/index-qr-service.js';
+import { sharedTranscoder, type Transcoder } from './dicom/transcoder.js';
 import { startReporting, type Reporting } from './reporting.js';
 import { setUpAeConfig } from './admin/ae-setup.js';
 import type { AeDirectory } from './admin/ae-directory.js';
@@ -36,6 +37,8 @@ export interface RunningApp {
   metrics: BridgeMetrics;
   /** The port of the separate admin listener, when admin.port is not -1. */
   adminPort: number | undefined;
+  /** Converts instances for peers that refuse their stored transfer syntax (threads of its own). */
+  transcoder: Transcoder;
   /** Graceful stop; calling it again returns the same promise. */
   stop(): Promise<void>;
 }
@@ -118,6 +121,9 @@ export async function startApp(config: BridgeConfig, log: Logger): Promise<Runni
       log.child({ component: 'ae-config' }),
     );
     const { policy, retrievers } = ae;
+    // Conversions run on threads shared with PDI packages, stopped once the SCP has closed.
+    const transcoder = sharedTranscoder();
+    releases.push(() => transcoder.close());
     // Our Q/R SCP moves to the configured destinations and to the PACS nodes themselves.
     let arriving = (): readonly string[] => [];
     const qr = new IndexQrService(index, store, {
@@ -125,6 +131,7 @@ export async function startApp(config: BridgeConfig, log: Logger): Promise<Runni
       moveDestinations: ae.moveDestinations,
       // Known once reporting has started, before the DICOM port listens.
       arrivingStudies: () => arriving(),
+      transcoder,
     });
     const scp = new DimseServer(
       config.dicom,
@@ -228,6 +235,7 @@ export async function startApp(config: BridgeConfig, log: Logger): Promise<Runni
       reporting,
       metrics,
       adminPort,
+      transcoder,
       stop,
     };
   } catch (error) {

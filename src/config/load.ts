@@ -43,7 +43,8 @@ export interface BridgeConfig {
     moveDestinations: MoveDestinationSetting[];
     maxConcurrentRetrieves: number;
     maxMatches: number;
-    transcoding: 'none' | 'uncompressed';
+    transcoding: 'none' | 'lossless' | 'uncompressed';
+    decompressLossy: boolean;
     sendTimeoutMs: number;
     issuerOfPatientId: string;
     incompleteStudies: 'withhold' | 'answer';

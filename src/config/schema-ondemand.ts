@@ -185,7 +185,10 @@ function getDocumentoSchema() {
   };
 }
 
-/** Who made PDI packages and whom to contact, their time zone and the viewer they ship. */
+/**
+ * Who made PDI packages and whom to contact, their time zone, the viewer they ship and the
+ * transfer syntax of their files.
+ */
 function pdiSchema() {
   const defaults = DEFAULT_PDI_SETTINGS;
   return {
@@ -230,6 +233,18 @@ function pdiSchema() {
       format: 'time-zone',
       default: defaults.timeZone,
       env: 'BRIDGE_PDI_TIME_ZONE',
+    },
+    transferSyntax: {
+      doc: 'Transfer syntax of the DICOM files in PDI packages: as-stored (each file as received) or explicit-little-endian (converted into Explicit VR Little Endian when nothing is lost, for viewers that read only uncompressed files, as the General Purpose CD-R profile of PS3.11 has it; the DICOMDIR names the syntax of each file, and one that cannot be converted is written as stored).',
+      format: ['as-stored', 'explicit-little-endian'],
+      default: defaults.transferSyntax,
+      env: 'BRIDGE_PDI_TRANSFER_SYNTAX',
+    },
+    decompressLossy: {
+      doc: 'With transferSyntax explicit-little-endian, decompress images stored lossy-compressed too (they keep Lossy Image Compression 01 and name the method); otherwise they are written as stored.',
+      format: Boolean,
+      default: defaults.decompressLossy,
+      env: 'BRIDGE_PDI_DECOMPRESS_LOSSY',
     },
   };
 }

@@ -183,10 +183,16 @@ function schemaDefinition() {
         env: 'BRIDGE_QR_MAX_MATCHES',
       },
       transcoding: {
-        doc: "When a C-STORE peer refuses an instance's own transfer syntax: none (the sub-operation fails) or uncompressed (an instance stored in Explicit VR Little or Big Endian is re-encoded into a little endian syntax the peer accepts; values are sent as stored).",
-        format: ['none', 'uncompressed'],
-        default: 'none',
+        doc: "When a C-STORE peer (a C-GET requestor, a C-MOVE destination) accepts no presentation context for an instance's own transfer syntax: lossless (the instance is converted into Explicit or Implicit VR Little Endian when nothing is lost: re-encoded from Implicit VR, Big Endian or Deflated, or decompressed from JPEG Lossless, JPEG-LS lossless, RLE or JPEG 2000 lossless; values are sent as stored) or none (the sub-operation fails). uncompressed, an earlier name, reads as lossless.",
+        format: ['lossless', 'none', 'uncompressed'],
+        default: 'lossless',
         env: 'BRIDGE_TRANSCODING',
+      },
+      decompressLossy: {
+        doc: 'With transcoding lossless, also decompress images stored lossy-compressed (JPEG Baseline and Extended, JPEG-LS near-lossless, JPEG 2000) for peers that accept only uncompressed pixels; they keep Lossy Image Compression 01 and the method.',
+        format: Boolean,
+        default: false,
+        env: 'BRIDGE_DECOMPRESS_LOSSY',
       },
       sendTimeoutMs: {
         doc: 'Longest wait for a C-STORE response when the bridge sends instances, in milliseconds.',

@@ -40,3 +40,10 @@ export async function splitPart10(
   }
   return { meta, dataset: dataset() };
 }
+
+/** Every chunk of a stream, in one Buffer (a dataset to convert is needed whole). */
+export async function readWhole(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of chunks) parts.push(chunk);
+  return Buffer.concat(parts);
+}

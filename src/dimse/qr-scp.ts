@@ -8,11 +8,12 @@ import {
   type IdentifierEncoding,
 } from '../dicom/identifier.js';
 import { TransferSyntax } from '../dicom/transfer-syntax.js';
-import { openAssociation, type ClientAssociation } from './client.js';
+import type { ClientAssociation } from './client.js';
 import { CommandField, type Command } from './command.js';
 import { QrRefusal, type QrRequest, type QrService, type RetrieveInstance } from './qr-service.js';
 import { Status, formatStatus } from './status.js';
-import { proposeStorageContexts, sendInstance, type SubOperationResult } from './store-scu.js';
+import { MoveSender } from './move-sender.js';
+import { sendInstance, type SubOperationResult } from './store-scu.js';
 
 /** One query/retrieve request being served on an association. */
 export interface QrOperation {
@@ -142,6 +143,15 @@ async function runSubOperations(
     const result = await send(instance);
     tally.remaining--;
     tally[result.outcome]++;
+    if (result.convertedTo)
+      op.log.info(
+        {
+          sopInstanceUid: instance.sopInstanceUid,
+          storedAs: instance.transferSyntaxUid,
+          sentAs: result.convertedTo,
+        },
+        'instance sent converted',
+      );
     if (result.outcome !== 'completed')
       op.log.warn(
         { sopInstanceUid: instance.sopInstanceUid, outcome: result.outcome, detail: result.detail },
@@ -222,14 +232,12 @@ export async function serveMove(op: QrOperation): Promise<void> {
       await op.respond(response(op, Status.Success, { completed: 0, failed: 0, warning: 0 }));
       return;
     }
-    let client: ClientAssociation;
+    let sender: MoveSender;
     try {
-      client = await openAssociation({
-        host: destination.host,
-        port: destination.port,
+      sender = await MoveSender.open(selected.instances, {
+        destination,
         callingAe: op.request.calledAe,
-        calledAe: destination.aeTitle,
-        contexts: proposeStorageContexts(selected.instances, op.service.transcodeUncompressed),
+        transcoding: op.service.transcoding,
         connectTimeoutMs: op.service.sendTimeoutMs,
         log: op.log,
       });
@@ -247,17 +255,15 @@ export async function serveMove(op: QrOperation): Promise<void> {
       return;
     }
     try {
-      await runSubOperations(op, selected.instances, (instance) =>
-        sendInstance(client, instance, {
-          transcode: op.service.transcodeUncompressed,
+      await runSubOperations(op, sender.order, (instance) =>
+        sender.send(instance, {
           timeoutMs: op.service.sendTimeoutMs,
           moveOriginator: { aeTitle: op.request.callingAe, messageId: op.command.messageId ?? 0 },
+          signal: op.signal,
         }),
       );
     } finally {
-      // Not awaited: a destination that is also the requestor may answer the release only once
-      // its C-MOVE is over (gdcmscu does), and the requestor's association must not wait on it.
-      void client.release().catch(() => client.abort());
+      sender.close();
     }
   } finally {
     selected.release();
@@ -273,8 +279,9 @@ export async function serveGet(op: QrOperation): Promise<void> {
   try {
     await runSubOperations(op, selected.instances, (instance) =>
       sendInstance(op.requestor, instance, {
-        transcode: op.service.transcodeUncompressed,
+        transcoding: op.service.transcoding,
         timeoutMs: op.service.sendTimeoutMs,
+        signal: op.signal,
       }),
     );
   } finally {

@@ -1,5 +1,6 @@
 import type { Identifier } from '../dicom/identifier.js';
 import type { QrModel } from '../dicom/sop-class.js';
+import type { TranscodingPolicy } from '../dicom/transcode.js';
 
 /** Who asks, and in which information model. */
 export interface QrRequest {
@@ -23,6 +24,20 @@ export interface MoveDestination {
   host: string;
   port: number;
 }
+
+/** How instances are converted for a peer that does not accept their own transfer syntax. */
+export interface Transcoding {
+  /** Which instances may be converted, into what (see `conversionsFor`). */
+  policy: TranscodingPolicy;
+  /** Convert a stored dataset, off the event loop; `signal` gives the conversion up. */
+  convert(dataset: Buffer, from: string, to: string, signal?: AbortSignal): Promise<Buffer>;
+}
+
+/** Instances go out as stored or not at all. */
+export const NO_TRANSCODING: Transcoding = {
+  policy: { mode: 'none', decompressLossy: false },
+  convert: () => Promise.reject(new Error('transcoding is off')),
+};
 
 /** A request the service refuses, with the DIMSE status to answer. */
 export class QrRefusal extends Error {
@@ -48,8 +63,8 @@ export interface QrService {
   moveDestination(aeTitle: string): MoveDestination | undefined;
   /** Take a retrieve slot; undefined when all are busy. Call the returned function to free it. */
   acquireRetrieveSlot(): (() => void) | undefined;
-  /** Send an instance in another syntax when the peer refuses its own (transcoding policy). */
-  readonly transcodeUncompressed: boolean;
+  /** What a peer that refuses an instance's own syntax gets instead. */
+  readonly transcoding: Transcoding;
   /** Longest wait for each C-STORE sub-operation response. */
   readonly sendTimeoutMs: number;
 }

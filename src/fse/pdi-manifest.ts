@@ -5,6 +5,7 @@
  */
 import { cleanValue, type DicomdirPatient } from '../dicom/dicomdir.js';
 import { IMPLEMENTATION_VERSION_NAME } from '../dimse/implementation.js';
+import type { PdiConversion } from './pdi-conversion.js';
 
 /** Who made the package and whom to contact; an empty value is one not configured. */
 export interface PdiContact {
@@ -16,7 +17,7 @@ export interface PdiContact {
 }
 
 /** The `onDemand.pdi` settings. */
-export interface PdiSettings extends PdiContact {
+export interface PdiSettings extends PdiContact, PdiConversion {
   /** Directory whose files are shipped under `VIEWER/`; empty ships no viewer. */
   viewerDir: string;
   /** IANA time zone the creation date is written in. */
@@ -31,6 +32,8 @@ export const DEFAULT_PDI_SETTINGS: Readonly<PdiSettings> = {
   address: '',
   viewerDir: '',
   timeZone: 'Europe/Rome',
+  transferSyntax: 'as-stored',
+  decompressLossy: false,
 };
 
 export interface ManifestStudy {

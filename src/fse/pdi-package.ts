@@ -21,6 +21,7 @@ import {
   type DicomdirStudy,
 } from '../dicom/dicomdir.js';
 import { newUid } from '../dicom/uid-generator.js';
+import { convertedFile, pdiTransferSyntax, type PdiConversion } from './pdi-conversion.js';
 import { indexHtml } from './pdi-index-html.js';
 import { DEFAULT_PDI_SETTINGS, manifestOf, type PdiSettings } from './pdi-manifest.js';
 import { readmeBytes } from './pdi-readme.js';
@@ -93,13 +94,18 @@ function name(prefix: 'S' | 'I', n: number): string {
 interface Entry {
   path: string;
   storageKey: string;
+  /** The syntax the file is converted into (`onDemand.pdi.transferSyntax`), if any. */
+  convertTo?: string;
 }
 
 /**
  * Assign File IDs (`DICOM/Snnnnnnn/Innnnnnn`, series numbered across the package, instances
  * within their series) and drop repeated SOP Instance UIDs, keeping the first copy.
  */
-function layout(input: PdiInput): {
+function layout(
+  input: PdiInput,
+  conversion: PdiConversion,
+): {
   patients: DicomdirPatient[];
   entries: Entry[];
   skipped: number;
@@ -124,8 +130,15 @@ function layout(input: PdiInput): {
               }
               seen.add(instance.sopInstanceUid);
               const file = name('I', instances.length + 1);
-              instances.push({ ...instance, fileId: ['DICOM', folder, file] });
-              entries.push({ path: `DICOM/${folder}/${file}`, storageKey });
+              const transferSyntaxUid = pdiTransferSyntax(instance.transferSyntaxUid, conversion);
+              instances.push({ ...instance, transferSyntaxUid, fileId: ['DICOM', folder, file] });
+              entries.push({
+                path: `DICOM/${folder}/${file}`,
+                storageKey,
+                ...(transferSyntaxUid === instance.transferSyntaxUid
+                  ? {}
+                  : { convertTo: transferSyntaxUid }),
+              });
             }
             if (instances.length > 0) seriesCount++;
             return { ...series, instances };
@@ -182,14 +195,14 @@ export async function writePdiZip(
   output: Writable,
   openInstance: (storageKey: string) => Promise<Readable>,
 ): Promise<PdiSummary> {
-  const { patients, entries, skipped } = layout(input);
+  const settings = { ...DEFAULT_PDI_SETTINGS, ...input.settings };
+  const { patients, entries, skipped } = layout(input, settings);
   const dicomdir = buildDicomdir({
     sopInstanceUid: input.dicomdirSopInstanceUid ?? newUid(),
     fileSetId: input.fileSetId ?? 'FSEBRIDGE',
     patients,
   });
   const mtime = input.mtime ?? new Date();
-  const settings = { ...DEFAULT_PDI_SETTINGS, ...input.settings };
   let viewer: ViewerFile[];
   try {
     viewer = await viewerFiles(settings.viewerDir);
@@ -226,8 +239,11 @@ export async function writePdiZip(
   const open = (i: number): Promise<Readable | undefined> | undefined => {
     const entry = entries[i];
     if (!entry || opened.has(i)) return opened.get(i);
-    const { storageKey } = entry;
-    const stream = openInstance(storageKey).then(
+    const { storageKey, convertTo } = entry;
+    const stored = openInstance(storageKey);
+    const stream = (
+      convertTo ? stored.then((file) => convertedFile(file, convertTo)) : stored
+    ).then(
       (readable) => {
         readable.once('error', (cause: unknown) =>
           fail(new PdiPackageError(`reading ${storageKey} failed`, storageKey, { cause })),

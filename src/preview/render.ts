@@ -1,13 +1,14 @@
 /**
- * JPEG previews of stored instances: the PS3.10 file is parsed with dcmjs, its pixel data
- * decoded and put through the Modality LUT, VOI window and photometric conversion by
- * dcmjs-imaging (WASM codecs for RLE, JPEG, JPEG-LS and JPEG 2000), then resized and encoded
- * by sharp.
+ * JPEG previews of stored instances: the PS3.10 file is parsed with dcmjs, the chosen frame of
+ * compressed pixel data decoded by the decoders decompression uses (pixel-codecs.ts), then put
+ * through the Modality LUT, VOI window and photometric conversion by dcmjs-imaging, then
+ * resized and encoded by sharp.
  */
 import dcmjs from 'dcmjs';
 import imaging from 'dcmjs-imaging';
 import sharp from 'sharp';
-import { decodeRleFrame } from './rle.js';
+import { silenceDcmjs } from '../dicom/dcmjs-quiet.js';
+import { DECODED_SYNTAXES, decodeFrame, loadCodecs, resetCodecs } from '../dicom/pixel-codecs.js';
 import { checkGeometry, checkNativeLength, firstString, integerElement } from './pixel-checks.js';
 import { PreviewError } from './preview-error.js';
 
@@ -59,7 +60,6 @@ const DECODABLE_SYNTAXES: ReadonlySet<string> = new Set([
   '1.2.840.10008.1.2.4.203',
 ]);
 
-const RLE_LOSSLESS = '1.2.840.10008.1.2.5';
 const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 
 const NATIVE_SYNTAXES: ReadonlySet<string> = new Set([
@@ -79,34 +79,6 @@ const COLOUR = new Set([
   'YBR_RCT',
   'PALETTE COLOR',
 ]);
-
-let codecs: Promise<void> | undefined;
-
-/** Loads the WASM codecs once, on first use (no work at import time). */
-function initialiseCodecs(): Promise<void> {
-  codecs ??= (async () => {
-    // Both libraries log through loglevel at every level by default; errors reach the
-    // caller as PreviewError instead.
-    imaging.log.setLevel('silent');
-    dcmjs.log.setLevel('silent');
-    dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
-    await imaging.NativePixelDecoder.initializeAsync({ logNativeDecodersMessages: false });
-  })();
-  codecs.catch(() => {
-    codecs = undefined;
-  });
-  return codecs;
-}
-
-/**
- * Drops the WASM codecs after a trap: a trap leaves the module's memory as it was mid-decode,
- * and after a few dozen of them every later compressed preview failed, for every patient, until
- * a restart. The next preview loads them afresh.
- */
-function resetCodecs(): void {
-  codecs = undefined;
-  imaging.NativePixelDecoder.release();
-}
 
 function positiveInteger(name: string, value: unknown, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
@@ -188,11 +160,12 @@ function declaredWindow(
 }
 
 /**
- * The chosen RLE frame decoded here (see rle.ts), as a one-frame native dataset that
- * dcmjs-imaging renders like any uncompressed image.
+ * The chosen frame of compressed pixel data decoded (YCbCr converted to RGB), as a one-frame
+ * native dataset that dcmjs-imaging renders like any uncompressed image.
  */
-function decodeRle(
+function decodeChosenFrame(
   elements: Record<string, unknown>,
+  transferSyntax: string,
   frame: number,
   frames: number,
 ): { elements: Record<string, unknown>; transferSyntax: string; frame: number } {
@@ -201,21 +174,32 @@ function decodeRle(
   // several fragments is joined.
   const parts = frames === 1 ? fragments : fragments.slice(frame, frame + 1);
   if (parts.length === 0 || (frames > 1 && fragments.length !== frames)) {
-    throw new Error(`${fragments.length} RLE fragments for ${frames} frames`);
+    throw new Error(`${fragments.length} fragments for ${frames} frames`);
   }
   const bytes = Buffer.concat(parts.map((part) => new Uint8Array(part)));
-  const decoded = decodeRleFrame(bytes, {
-    rows: integerElement(elements, 'Rows'),
-    columns: integerElement(elements, 'Columns'),
-    samplesPerPixel: integerElement(elements, 'SamplesPerPixel', 1),
-    bitsAllocated: integerElement(elements, 'BitsAllocated'),
-  });
+  const bitsAllocated = integerElement(elements, 'BitsAllocated');
+  const decoded = decodeFrame(
+    transferSyntax,
+    bytes,
+    {
+      rows: integerElement(elements, 'Rows'),
+      columns: integerElement(elements, 'Columns'),
+      samplesPerPixel: integerElement(elements, 'SamplesPerPixel', 1),
+      bitsAllocated,
+      bitsStored: integerElement(elements, 'BitsStored', bitsAllocated),
+      pixelRepresentation: Number(firstString(elements.PixelRepresentation) ?? 0),
+      photometricInterpretation: firstString(elements.PhotometricInterpretation) ?? '',
+    },
+    { toRgb: true },
+  );
+  const pixels = decoded.pixels.slice();
   return {
     elements: {
       ...elements,
-      PixelData: [decoded.buffer],
+      PixelData: [pixels.buffer],
       NumberOfFrames: 1,
       PlanarConfiguration: 0,
+      PhotometricInterpretation: decoded.photometricInterpretation,
     },
     transferSyntax: EXPLICIT_VR_LITTLE_ENDIAN,
     frame: 0,
@@ -238,7 +222,8 @@ function decodeRle(
 export async function renderPreview(file: Buffer, options: PreviewOptions = {}): Promise<Preview> {
   const maxSize = positiveInteger('maxSize', options.maxSize ?? DEFAULT_MAX_SIZE, 16_384);
   const quality = positiveInteger('quality', options.quality ?? DEFAULT_QUALITY, 100);
-  await initialiseCodecs();
+  silenceDcmjs();
+  await loadCodecs();
 
   const { elements, transferSyntax } = parse(file);
   const photometric = checkRenderable(elements, transferSyntax);
@@ -258,10 +243,9 @@ export async function renderPreview(file: Buffer, options: PreviewOptions = {}):
   let rendered: { width: number; height: number; pixels: ArrayBuffer };
   let applied: { center: number; width: number } | undefined;
   try {
-    const source =
-      transferSyntax === RLE_LOSSLESS
-        ? decodeRle(elements, frame, frames)
-        : { elements, transferSyntax, frame };
+    const source = DECODED_SYNTAXES.has(transferSyntax)
+      ? decodeChosenFrame(elements, transferSyntax, frame, frames)
+      : { elements, transferSyntax, frame };
     const image = new imaging.DicomImage(source.elements, source.transferSyntax);
     const result = image.render({
       frame: source.frame,

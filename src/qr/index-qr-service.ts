@@ -7,12 +7,14 @@ import {
   type IdentifierElement,
 } from '../dicom/identifier.js';
 import { splitPart10 } from '../dicom/part10-stream.js';
+import { sharedTranscoder, type Transcoder } from '../dicom/transcoder.js';
 import {
   QrRefusal,
   type MoveDestination,
   type QrRequest,
   type QrService,
   type RetrieveInstance,
+  type Transcoding,
 } from '../dimse/qr-service.js';
 import { Status } from '../dimse/status.js';
 import { QrQueryError, type MatchKeys, type QrLevel, type QrMatch } from '../index/qr-query.js';
@@ -24,8 +26,13 @@ export interface QrServiceOptions extends QrScopeSettings {
   moveDestinations: MoveDestination[];
   maxConcurrentRetrieves: number;
   maxMatches: number;
-  transcoding: 'none' | 'uncompressed';
+  /** `uncompressed`, an earlier name, reads as `lossless`. */
+  transcoding: 'none' | 'lossless' | 'uncompressed';
+  /** Decompress lossy-compressed images too (default false). */
+  decompressLossy?: boolean;
   sendTimeoutMs: number;
+  /** Where conversions run; the process's shared transcoder by default. */
+  transcoder?: Pick<Transcoder, 'convert'>;
 }
 
 const LEVELS: ReadonlySet<string> = new Set(['PATIENT', 'STUDY', 'SERIES', 'IMAGE']);
@@ -79,7 +86,7 @@ function refusalOf(error: unknown): unknown {
  * instances a C-MOVE / C-GET selects, read back byte for byte.
  */
 export class IndexQrService implements QrService {
-  readonly transcodeUncompressed: boolean;
+  readonly transcoding: Transcoding;
   readonly sendTimeoutMs: number;
   #index: StudyIndex;
   #store: ObjectStore;
@@ -90,7 +97,15 @@ export class IndexQrService implements QrService {
     this.#index = index;
     this.#store = store;
     this.#options = options;
-    this.transcodeUncompressed = options.transcoding === 'uncompressed';
+    const transcoder = options.transcoder;
+    this.transcoding = {
+      policy: {
+        mode: options.transcoding === 'none' ? 'none' : 'lossless',
+        decompressLossy: options.decompressLossy ?? false,
+      },
+      convert: (dataset, from, to, signal) =>
+        (transcoder ?? sharedTranscoder()).convert(dataset, from, to, { signal }),
+    };
     this.sendTimeoutMs = options.sendTimeoutMs;
   }
 

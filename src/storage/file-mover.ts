@@ -1,7 +1,7 @@
 import { closeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../worker-thread.js';
+import { leastBusyThread, startWorker } from '../worker-thread.js';
 import type { MoveRequest, MoveResponse, MoveStage } from './file-mover-worker.js';
 
 /** Two threads on a small machine, up to four where there are cores for them. */
@@ -114,15 +114,7 @@ export class FileMover {
   }
 
   #leastBusy(): Thread {
-    let best: Thread | undefined;
-    for (const thread of this.#threads) {
-      if (thread.pending.size === 0) return thread;
-      if (!best || thread.pending.size < best.pending.size) best = thread;
-    }
-    if (best && this.#threads.length >= this.#size) return best;
-    const thread = this.#start();
-    this.#threads.push(thread);
-    return thread;
+    return leastBusyThread(this.#threads, this.#size, () => this.#start());
   }
 
   #start(): Thread {

@@ -19,6 +19,8 @@ declare module 'dcmjs' {
       };
       DicomMetaDictionary: {
         naturalizeDataset(dict: Record<string, unknown>): Record<string, unknown>;
+        /** PS3.6 entries by "(GGGG,EEEE)" (upper-case hex); repeating groups included. */
+        dictionary: Record<string, { vr: string; name: string } | undefined>;
       };
     };
     log: {

@@ -2,7 +2,11 @@ import { createReadStream } from 'node:fs';
 import { identifierOf, type Identifier } from '../../src/dicom/identifier.js';
 import { splitPart10 } from '../../src/dicom/part10-stream.js';
 import { AePolicy } from '../../src/dimse/ae-policy.js';
-import type { QrService, RetrieveInstance } from '../../src/dimse/qr-service.js';
+import {
+  NO_TRANSCODING,
+  type QrService,
+  type RetrieveInstance,
+} from '../../src/dimse/qr-service.js';
 import { DimseServer } from '../../src/dimse/scp.js';
 import { BRIDGE_AE } from './bridge.js';
 import { quietLog } from './dimse-checks.js';
@@ -85,7 +89,7 @@ export async function startTestPacs(options: TestPacsOptions): Promise<TestPacs>
         : undefined;
     },
     acquireRetrieveSlot: () => () => undefined,
-    transcodeUncompressed: false,
+    transcoding: NO_TRANSCODING,
     sendTimeoutMs: 10_000,
   };
   const server = new DimseServer(

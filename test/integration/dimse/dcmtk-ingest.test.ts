@@ -1,10 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BRIDGE_AE, disposeBridge, startBridge, type TestBridge } from '../../helpers/bridge.js';
-import {
-  startReferenceScp,
-  STORESCP_PROFILE,
-  type ReferenceScp,
-} from '../../helpers/reference-scp.js';
+import { startReferenceScp, type ReferenceScp } from '../../helpers/reference-scp.js';
 import {
   roundsWithoutDuplicateUids,
   sampleFacts,
@@ -13,25 +9,9 @@ import {
   type SampleFacts,
   groupByTransferSyntax,
 } from '../../helpers/samples.js';
+import { STORESCU_OPTIONS } from '../../helpers/send-stored.js';
 import { storedDataset } from '../../helpers/stored.js';
 import { runTool } from '../../helpers/tools.js';
-
-/** storescu proposes one family of transfer syntaxes per run; this picks the one for a file. */
-const STORESCU_OPTIONS: Record<string, string[]> = {
-  '1.2.840.10008.1.2': ['-xi'],
-  '1.2.840.10008.1.2.1': ['-xe'],
-  '1.2.840.10008.1.2.2': ['-xb'],
-  '1.2.840.10008.1.2.1.99': ['-xd'],
-  '1.2.840.10008.1.2.4.50': ['-xy'],
-  '1.2.840.10008.1.2.4.51': ['-xx'],
-  '1.2.840.10008.1.2.4.57': ['-xf', STORESCP_PROFILE, 'Process14'],
-  '1.2.840.10008.1.2.4.70': ['-xs'],
-  '1.2.840.10008.1.2.4.80': ['-xt'],
-  '1.2.840.10008.1.2.4.81': ['-xu'],
-  '1.2.840.10008.1.2.4.90': ['-xv'],
-  '1.2.840.10008.1.2.4.91': ['-xw'],
-  '1.2.840.10008.1.2.5': ['-xr'],
-};
 
 let samples: SampleFacts[];
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PdiSettings } from '../../../src/fse/pdi-manifest.js';
+import type { PdiContact, PdiSettings } from '../../../src/fse/pdi-manifest.js';
 import { PdiPackageError, writePdiZip, type PdiInput } from '../../../src/fse/pdi-package.js';
 import { openSampleFile, pdiInputOf } from '../../helpers/pdi-input.js';
 import { SAMPLES_DIR, filesUnder, sampleFacts } from '../../helpers/samples.js';
@@ -25,7 +25,7 @@ import { runTool } from '../../helpers/tools.js';
  */
 
 const HOSTILE_NAME = `O'Brien^<Ann> & "Jo"^^Dr.`;
-const SETTINGS: Partial<PdiSettings> = {
+const SETTINGS: Partial<PdiContact> = {
   institutionName: 'ASL Città di Torino & <Collegno>',
   department: 'Radiologia',
   phone: '+39 011 555 0101',

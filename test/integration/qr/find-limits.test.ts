@@ -5,7 +5,7 @@ import { AePolicy } from '../../../src/dimse/ae-policy.js';
 import { openAssociation } from '../../../src/dimse/client.js';
 import { MatchesTooLargeError } from '../../../src/dimse/errors.js';
 import { MAX_FIND_BYTES, QR_TRANSFER_SYNTAXES, cFind } from '../../../src/dimse/qr-scu.js';
-import type { QrService } from '../../../src/dimse/qr-service.js';
+import { NO_TRANSCODING, type QrService } from '../../../src/dimse/qr-service.js';
 import { DimseServer } from '../../../src/dimse/scp.js';
 import { quietLog, settle } from '../../helpers/dimse-checks.js';
 
@@ -38,7 +38,7 @@ beforeAll(async () => {
     select: () => [],
     moveDestination: () => undefined,
     acquireRetrieveSlot: () => () => undefined,
-    transcodeUncompressed: false,
+    transcoding: NO_TRANSCODING,
     sendTimeoutMs: 10_000,
   };
   pacs = new DimseServer(

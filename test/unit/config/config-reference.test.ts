@@ -63,7 +63,7 @@ describe('the configuration reference in docs/configuration.md', () => {
     expect([...rows.keys()].sort()).toEqual([...keys.keys()].sort());
     expect(rows.get('queryRetrieve.transcoding')).toEqual({
       env: 'BRIDGE_TRANSCODING',
-      value: '"none"',
+      value: '"lossless"',
     });
   });
 

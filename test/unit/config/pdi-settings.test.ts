@@ -43,6 +43,8 @@ describe('onDemand.pdi', () => {
       address: '',
       viewerDir: '',
       timeZone: 'Europe/Rome',
+      transferSyntax: 'as-stored',
+      decompressLossy: false,
     });
   });
 
@@ -75,6 +77,8 @@ describe('onDemand.pdi', () => {
       address: 'Via Roma 1, 10121 Torino',
       viewerDir: viewer,
       timeZone: 'UTC',
+      transferSyntax: 'as-stored',
+      decompressLossy: false,
     });
     expect(
       load({
@@ -83,8 +87,12 @@ describe('onDemand.pdi', () => {
         BRIDGE_PDI_EMAIL: 'nrad@aou.example.it',
         BRIDGE_PDI_ADDRESS: 'Corso Mazzini 18, Novara',
         BRIDGE_PDI_VIEWER_DIR: viewer,
+        BRIDGE_PDI_TRANSFER_SYNTAX: 'explicit-little-endian',
+        BRIDGE_PDI_DECOMPRESS_LOSSY: 'true',
       }).onDemand.pdi,
     ).toMatchObject({
+      transferSyntax: 'explicit-little-endian',
+      decompressLossy: true,
       institutionName: 'AOU Novara',
       department: 'Neuroradiologia',
       email: 'nrad@aou.example.it',
@@ -118,6 +126,9 @@ describe('onDemand.pdi', () => {
     expect(refusal({ BRIDGE_PDI_VIEWER_DIR: file })).toContain('onDemand.pdi.viewerDir');
     expect(refusal({ BRIDGE_PDI_TIME_ZONE: 'Europe/Atlantis' })).toMatch(
       /onDemand\.pdi\.timeZone: must be an IANA time zone.*"Europe\/Atlantis"/,
+    );
+    expect(refusal({ BRIDGE_PDI_TRANSFER_SYNTAX: 'jpeg' })).toMatch(
+      /onDemand\.pdi\.transferSyntax: .*"jpeg"/,
     );
   });
 });
