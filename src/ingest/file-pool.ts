@@ -57,12 +57,6 @@ export class FilePool {
     return file;
   }
 
-  /** Close and remove a file taken from the pool, without waiting. */
-  discard(file: PooledFile): void {
-    closeSync(file.fd);
-    unlink(file.path, () => undefined);
-  }
-
   /**
    * Close and remove every file still in the pool; resolves once they are removed (a file
    * still being created is removed when its creation ends).
