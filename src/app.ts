@@ -67,7 +67,9 @@ export async function startApp(config: BridgeConfig, log: Logger): Promise<Runni
   };
   try {
     await mkdir(config.dataDir, { recursive: true });
-    const store = await createObjectStore(config.storage, log.child({ component: 'storage' }));
+    const store = await createObjectStore(config.storage, log.child({ component: 'storage' }), {
+      spoolDir: config.spoolDir,
+    });
     releases.push(() => store.close());
     // Reads on this thread; commits, with their fsync, on the writer's thread.
     const index = StudyIndex.open(config.index.path, log);
@@ -76,7 +78,7 @@ export async function startApp(config: BridgeConfig, log: Logger): Promise<Runni
     releases.push(() => writer.close());
     const disk = new DiskGuard(config.dataDir, config.ingest.minFreeDiskBytes);
     const ingest = new IngestService(
-      { spoolDir: config.spoolDir, ...config.ingest },
+      { journalDir: config.spoolDir, ...config.ingest },
       store,
       {
         findInstance: (uid) => index.findInstance(uid),

@@ -158,7 +158,7 @@ export async function startReporting(
   parts.ingest.onStored((studyUid) => quiet.touch(studyUid));
   releases.push(() => quiet.close());
 
-  const onDemand = startOnDemand(
+  const onDemand = await startOnDemand(
     config,
     {
       index: parts.index,

@@ -111,6 +111,10 @@ export interface BridgeConfig {
   } & LoginThrottleOptions;
   storage: StorageConfig;
   index: { path: string };
+  /**
+   * Local directory of the spool: one area in it per user of the store (`ingest/`,
+   * `packages/`), and the journal of ingest's intent notes.
+   */
   spoolDir: string;
   shutdown: { drainTimeoutMs: number };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { close, closeSync, open, openSync, unlink } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DirSyncGroups } from '../storage/dir-sync.js';
@@ -56,17 +57,16 @@ export class FilePool {
     return file;
   }
 
-  /** Close and remove a file taken from the pool, without waiting. */
-  discard(file: PooledFile): void {
-    closeSync(file.fd);
-    unlink(file.path, () => undefined);
-  }
-
-  /** Close and remove every file still in the pool. */
-  close(): void {
+  /**
+   * Close and remove every file still in the pool; resolves once they are removed (a file
+   * still being created is removed when its creation ends).
+   */
+  async close(): Promise<void> {
     this.#closed = true;
-    for (const file of this.#ready.splice(0)) this.discard(file);
+    const files = this.#ready.splice(0);
+    for (const file of files) closeSync(file.fd);
     this.#dirSyncs.close();
+    await Promise.all(files.map((file) => rm(file.path, { force: true })));
   }
 
   #createInline(): PooledFile {

@@ -1,4 +1,3 @@
-import { closeSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -11,11 +10,10 @@ import type {
 } from '../dimse/store-service.js';
 import { Status } from '../dimse/status.js';
 import { SERIES_IN_OTHER_STUDY, type IndexError } from '../index/errors.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import type { ObjectStore, Spool, SpoolArea } from '../storage/object-store.js';
 import type { DiskGuard } from './disk-guard.js';
 import { GroupCommitter } from './group-commit.js';
 import { InstanceReceiver } from './instance-receiver.js';
-import { FilePool } from './file-pool.js';
 import { IntentLog, type Intent } from './intent-log.js';
 import { KeyedLock } from './keyed-lock.js';
 import { reconcileKey } from './reconcile.js';
@@ -23,8 +21,11 @@ import type { DuplicatePolicy, IngestIndex } from './ports.js';
 import { seriesConflict, uidConflict, type UidConflict } from './uid-conflict.js';
 
 export interface IngestOptions {
-  /** Directory for instances being received; on the same filesystem as the store when it is local. */
-  spoolDir: string;
+  /**
+   * Directory of the journal of intent notes: local, and kept across restarts. Instances being
+   * received are written to the store's spool area `ingest`, not here.
+   */
+  journalDir: string;
   duplicatePolicy: DuplicatePolicy;
   /** Instances larger than this are refused (0xA700). */
   maxInstanceBytes: number;
@@ -34,18 +35,11 @@ export interface IngestOptions {
 
 /** A received, complete, validated instance waiting in the spool to be made durable. */
 export interface ReceivedInstance {
-  spoolPath: string;
   /**
-   * Open descriptor of the spool file (its data not yet synced), handed over with the
-   * instance: whoever takes the file on closes it; -1 once that has happened.
+   * The instance's data, ended (its sync possibly started while the note of its key was still
+   * being written), handed over with the instance: committed or discarded by whoever takes it.
    */
-  spoolFd: number;
-  /**
-   * The spool file's data being synced by the receiver (started while the note of its key was
-   * still being written), or undefined when the store is to sync it. The store moves the file
-   * only once this has settled; a rejection fails the instance.
-   */
-  spoolSync: Promise<void> | undefined;
+  spool: Spool;
   /** Object key the instance goes under. */
   key: string;
   /** The durable note of `key` (IntentLog), cleared once the outcome is settled. */
@@ -64,21 +58,6 @@ export interface IngestObserver {
   storageSeconds?(seconds: number): void;
   /** Seconds the index commit (group commit included) took. */
   indexSeconds?(seconds: number): void;
-}
-
-/** The spool descriptor, handed on: the instance no longer owns it. */
-function takeSpoolFd(received: ReceivedInstance): number | undefined {
-  const fd = received.spoolFd;
-  received.spoolFd = -1;
-  return fd === -1 ? undefined : fd;
-}
-
-/** The instance is not stored: its spool file goes (once no sync is using its descriptor). */
-async function discardSpool(received: ReceivedInstance): Promise<void> {
-  await received.spoolSync?.catch(() => undefined);
-  const fd = takeSpoolFd(received);
-  if (fd !== undefined) closeSync(fd);
-  await rm(received.spoolPath, { force: true });
 }
 
 /** `promise`, reporting how long it took to settle. */
@@ -113,7 +92,8 @@ export class IngestService implements StoreService {
   #log: Logger;
   #locks = new KeyedLock();
   #intents: IntentLog;
-  #spoolFiles: FilePool;
+  /** The store's spool area `ingest`, open once `prepare` has run. */
+  #spool: SpoolArea | undefined;
   #storedListeners: Array<(studyInstanceUid: string) => void> = [];
   #observer: IngestObserver = {};
 
@@ -130,17 +110,18 @@ export class IngestService implements StoreService {
     this.#committer = new GroupCommitter(index);
     this.#disk = disk;
     this.#log = log;
-    this.#intents = new IntentLog(options.spoolDir);
-    this.#spoolFiles = new FilePool(options.spoolDir, '.part', { size: 8, durable: false });
+    this.#intents = new IntentLog(options.journalDir);
   }
 
   /**
-   * Create the spool and settle what a crash left in it. Objects noted as about to be stored
-   * are reconciled with the index (storage is the truth: a complete object is indexed); every
-   * other spool file was never acknowledged and is removed.
+   * Settle what a crash left and open the spool. Objects noted as about to be stored are
+   * reconciled with the index (storage is the truth: a complete object is indexed); every
+   * instance left in the store's spool area `ingest` was never acknowledged and is removed.
+   * No other user's spool area is touched.
    */
   async prepare(): Promise<{ reconciled: number; removed: number }> {
-    await mkdir(this.#options.spoolDir, { recursive: true });
+    const { journalDir } = this.#options;
+    await mkdir(journalDir, { recursive: true });
     let reconciled = 0;
     for (const key of await this.#intents.pending()) {
       const sopInstanceUid = key.slice(key.lastIndexOf('/') + 1).replace(/\.dcm$/, '');
@@ -155,22 +136,20 @@ export class IngestService implements StoreService {
         );
       }
     }
-    // The notes are settled: the journal goes with the rest of the spool and starts afresh.
-    const leftovers = await readdir(this.#options.spoolDir);
-    let unacknowledged = 0;
-    for (const name of leftovers) {
-      const path = join(this.#options.spoolDir, name);
-      // Files prepared ahead and never used are empty; a non-empty one was a transfer in flight.
-      if (name.endsWith('.part') && (await stat(path)).size > 0) unacknowledged++;
-      await rm(path, { force: true });
-    }
+    // The notes are settled: the journal starts afresh.
+    const earlier = await removeJournalFiles(journalDir);
+    const [spool] = await Promise.all([
+      // Kept as soon as it is open, so that `close` closes it whatever fails beside it.
+      this.#store.openSpoolArea('ingest', { prepared: 8 }).then((area) => (this.#spool = area)),
+      this.#intents.start(),
+    ]);
+    const unacknowledged = earlier + spool.leftovers;
     if (unacknowledged > 0) {
       this.#log.warn(
         { files: unacknowledged },
         'removed unacknowledged instances left in the spool',
       );
     }
-    await Promise.all([this.#spoolFiles.fill(), this.#intents.start()]);
     return { reconciled, removed: unacknowledged };
   }
 
@@ -184,16 +163,16 @@ export class IngestService implements StoreService {
     );
   }
 
-  /** Remove the spool files prepared ahead and not used; close the intent journal. */
-  close(): void {
-    this.#spoolFiles.close();
+  /** Close the intent journal; remove the spools prepared ahead and not used. */
+  async close(): Promise<void> {
     this.#intents.close();
+    await this.#spool?.close();
   }
 
   begin(request: StoreRequest): StoreReceiver {
+    if (!this.#spool) throw new Error('ingest takes instances only once prepared');
     return new InstanceReceiver(request, {
-      spool: this.#spoolFiles.take(),
-      syncsSpool: this.#store.syncsSpool,
+      spool: this.#spool.createSpool(),
       recordIntent: (key) => this.#intents.record(key),
       clearIntent: (intent) => this.#intents.clear(intent),
       maxInstanceBytes: this.#options.maxInstanceBytes,
@@ -215,7 +194,7 @@ export class IngestService implements StoreService {
         if (received.intent) this.#intents.clear(received.intent);
         return outcome;
       } catch (error) {
-        await discardSpool(received);
+        await received.spool.discard();
         throw error;
       }
     });
@@ -231,7 +210,7 @@ export class IngestService implements StoreService {
     const identical = existing?.datasetSha256 === received.datasetSha256;
     if (identical) {
       if ((await this.#store.stat(existing.storageKey)) !== undefined) {
-        await discardSpool(received);
+        await received.spool.discard();
         log.info('instance received again with identical content; stored once');
         return { status: Status.Success };
       }
@@ -241,11 +220,11 @@ export class IngestService implements StoreService {
     } else {
       const conflict = uidConflict(this.#index, metadata, existing);
       if (conflict) {
-        await discardSpool(received);
+        await received.spool.discard();
         return refuseConflict(log, metadata.study.uid, conflict);
       }
       if (existing && this.#options.duplicatePolicy === 'keep-first') {
-        await discardSpool(received);
+        await received.spool.discard();
         log.warn(
           { storedSha256: existing.datasetSha256, receivedSha256: received.datasetSha256 },
           'SOP Instance UID already stored with other content; kept the first',
@@ -276,9 +255,9 @@ export class IngestService implements StoreService {
     const movedFrom = existing && existing.storageKey !== key ? existing.storageKey : undefined;
     const movedIntent = movedFrom ? await this.#intents.record(movedFrom) : undefined;
     try {
-      await timed(this.#put(received), (s) => this.#observer.storageSeconds?.(s));
+      // The spool waits for the sync of its data the receiver started, if any.
+      await timed(received.spool.commit(key), (s) => this.#observer.storageSeconds?.(s));
     } catch (error) {
-      await discardSpool(received);
       log.error({ err: error, key }, 'storage failure; instance refused');
       // No row was written. The note of the key stays all the same: a PUT that failed here may
       // yet complete on the server, and a failed rename may have left an object whose directory
@@ -293,7 +272,6 @@ export class IngestService implements StoreService {
         this.#observer.indexSeconds?.(s),
       );
     } catch (error) {
-      await discardSpool(received);
       received.intent = undefined;
       await this.#settleRefused(key, metadata.instance.uid, true, log);
       const heldStudyUid =
@@ -352,16 +330,6 @@ export class IngestService implements StoreService {
     }
   }
 
-  /** Put the spool file under its key, once the receiver's sync of its data (if any) is done. */
-  async #put(received: ReceivedInstance): Promise<void> {
-    const synced = received.spoolSync !== undefined;
-    await received.spoolSync;
-    await this.#store.putFile(received.key, received.spoolPath, {
-      fd: takeSpoolFd(received),
-      synced,
-    });
-  }
-
   /** Report measurements to `observer` (one observer; a later call replaces it). */
   observe(observer: IngestObserver): void {
     this.#observer = observer;
@@ -374,4 +342,21 @@ export class IngestService implements StoreService {
   onStored(listener: (studyInstanceUid: string) => void): void {
     this.#storedListeners.push(listener);
   }
+}
+
+/**
+ * Removes the journal of notes once they are settled, with what earlier versions kept beside
+ * it: notes one file each, and the spool files of the time before each user of the spool had
+ * an area of its own (directories, which are those areas, are left alone). Returns how many of
+ * those spool files held data: transfers in flight, never acknowledged.
+ */
+async function removeJournalFiles(dir: string): Promise<number> {
+  let withData = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) continue;
+    const path = join(dir, entry.name);
+    if (entry.name.endsWith('.part') && (await stat(path)).size > 0) withData++;
+    await rm(path, { force: true });
+  }
+  return withData;
 }

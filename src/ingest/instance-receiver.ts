@@ -1,7 +1,4 @@
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fdatasync } from 'node:fs';
-import { promisify } from 'node:util';
-import { rm } from 'node:fs/promises';
 import { createInflateRaw, type InflateRaw } from 'node:zlib';
 import type { Logger } from 'pino';
 import { createWalker } from '../dicom/analyse.js';
@@ -19,24 +16,18 @@ import { encodingOf } from '../dicom/transfer-syntax.js';
 import { InvalidUidError, isValidUid } from '../dicom/uid.js';
 import type { StoreOutcome, StoreReceiver, StoreRequest } from '../dimse/store-service.js';
 import { Status } from '../dimse/status.js';
-import type { PooledFile } from './file-pool.js';
 import type { ReceivedInstance } from './ingest-service.js';
 import type { Intent } from './intent-log.js';
-import { SpoolWriter } from './spool-writer.js';
 import { instanceKey } from '../storage/keys.js';
+import type { Spool } from '../storage/object-store.js';
 
 export interface ReceiverDeps {
-  /** The spool file, created ahead and open for writing. */
-  spool: PooledFile;
+  /** Where the instance is written; owned by the receiver until it hands the instance on. */
+  spool: Spool;
   maxInstanceBytes: number;
   maxHeaderBytes: number;
   /** Started when the command arrived; undefined when there is room. */
   diskShortage: Promise<string | undefined>;
-  /**
-   * The store makes the object durable from the spool file's own data (filesystem): its data is
-   * then worth syncing while a late note is written. False for S3, whose server makes it durable.
-   */
-  syncsSpool: boolean;
   /** Durably notes the key about to be stored (see IntentLog). */
   recordIntent(key: string): Promise<Intent>;
   clearIntent(intent: Intent): void;
@@ -49,8 +40,6 @@ interface Checked {
   uids: KeyUids;
   key: string;
 }
-
-const fdatasyncAsync = promisify(fdatasync);
 
 /** Why an instance is refused; the dataset is still read to its end so the association survives. */
 class Refusal {
@@ -71,8 +60,7 @@ export class InstanceReceiver implements StoreReceiver {
   #deps: ReceiverDeps;
   #settle!: (outcome: StoreOutcome) => void;
   #refusal: Refusal | undefined;
-  /** Spool file descriptor; -1 once closed or when nothing is written. */
-  #fd = -1;
+  #spool: Spool;
   #hash: Hash = createHash('sha256');
   #walker: DatasetWalker;
   #inflater: InflateRaw | undefined;
@@ -81,19 +69,17 @@ export class InstanceReceiver implements StoreReceiver {
   /** Bytes of a deflated dataset once inflated: bounded like the bytes received. */
   #inflatedBytes = 0;
   #metaBytes = 0;
-  #spoolWriter: SpoolWriter;
   /** The durable note of the key this instance goes under, taken as soon as the key is known. */
   #noted: { key: string; intent: Promise<Intent | undefined>; settled: boolean } | undefined;
   #keyLookedFor = false;
-  /** The instance went on to be stored: its spool file and note are no longer this receiver's. */
+  /** The instance went on to be stored: its spool and note are no longer this receiver's. */
   #handedOff = false;
 
   constructor(request: StoreRequest, deps: ReceiverDeps) {
     this.#request = request;
     this.#deps = deps;
-    // Owned from here on: closed and removed on every path that does not store it.
-    this.#fd = deps.spool.fd;
-    this.#spoolWriter = new SpoolWriter(this.#fd);
+    // Owned from here on: discarded on every path that does not store it.
+    this.#spool = deps.spool;
     this.outcome = new Promise((resolve) => (this.#settle = resolve));
     const encoding = encodingOf(request.transferSyntaxUid);
     this.#walker = createWalker(request.transferSyntaxUid, deps.maxHeaderBytes);
@@ -116,10 +102,15 @@ export class InstanceReceiver implements StoreReceiver {
       sourceAeTitle: request.callingAe,
     });
     this.#metaBytes = meta.length;
+    this.#writeSpool(meta);
+  }
+
+  /** Spool `chunk`; a failed write refuses the instance. */
+  #writeSpool(chunk: Buffer): void {
     try {
-      this.#spoolWriter.write(meta);
+      this.#spool.write(chunk);
     } catch (error) {
-      this.#refuse(Status.OutOfResources, `spool write failed: ${(error as Error).message}`);
+      this.#refuse(Status.OutOfResources, (error as Error).message);
     }
   }
 
@@ -218,11 +209,7 @@ export class InstanceReceiver implements StoreReceiver {
     this.#hash.update(chunk);
     if (this.#inflater) this.#inflater.write(chunk);
     else this.#walk(chunk);
-    try {
-      this.#spoolWriter.write(chunk);
-    } catch (error) {
-      this.#refuse(Status.OutOfResources, `spool write failed: ${(error as Error).message}`);
-    }
+    this.#writeSpool(chunk);
     return true;
   }
 
@@ -241,7 +228,7 @@ export class InstanceReceiver implements StoreReceiver {
     if (this.#handedOff) return;
     this.#refuse(Status.ProcessingFailure, error.message);
     this.#inflater?.destroy();
-    void Promise.all([this.#dropNote(), this.#discardSpool()]).finally(() =>
+    void Promise.all([this.#dropNote(), this.#spool.discard()]).finally(() =>
       this.#settle({ status: Status.ProcessingFailure, errorComment: error.message }),
     );
     this.#deps.log.warn(
@@ -253,9 +240,9 @@ export class InstanceReceiver implements StoreReceiver {
   async #finish(): Promise<StoreOutcome> {
     if (!this.#refusal) {
       try {
-        this.#spoolWriter.flush();
+        this.#spool.end();
       } catch (error) {
-        this.#refuse(Status.OutOfResources, `spool write failed: ${(error as Error).message}`);
+        this.#refuse(Status.OutOfResources, (error as Error).message);
       }
     }
     if (this.#inflater) {
@@ -268,20 +255,13 @@ export class InstanceReceiver implements StoreReceiver {
     // one sender, a CT instance's data ends before its note is durable): the data is synced
     // meanwhile, as the store would otherwise sync it only after the note. The store moves the
     // file once both are done; the index commit follows the move.
-    const synced =
-      checked && this.#deps.syncsSpool && !this.#noted?.settled
-        ? fdatasyncAsync(this.#fd)
-        : undefined;
-    // Its failure is reported by the store, which waits for it before moving the file.
-    synced?.catch(() => undefined);
+    if (checked && !this.#noted?.settled) this.#spool.syncAhead();
     const received = checked ? this.#describe(checked) : undefined;
     const shortage = await this.#deps.diskShortage;
     if (shortage && !this.#refusal) this.#refuse(Status.OutOfResources, shortage);
     const intent = await noted;
     if (this.#refusal || !received) {
-      // The descriptor is closed only once the sync using it is over.
-      await synced?.catch(() => undefined);
-      await Promise.all([this.#dropNote(), this.#discardSpool()]);
+      await Promise.all([this.#dropNote(), this.#spool.discard()]);
       const refusal =
         this.#refusal ?? new Refusal(Status.ProcessingFailure, 'instance could not be read');
       this.#deps.log.warn(
@@ -296,10 +276,6 @@ export class InstanceReceiver implements StoreReceiver {
       return { status: refusal.status, errorComment: refusal.comment };
     }
     received.intent = intent;
-    // The spool file goes on open: the store makes it durable through this descriptor.
-    received.spoolFd = this.#fd;
-    received.spoolSync = synced;
-    this.#fd = -1;
     this.#handedOff = true;
     return this.#deps.commit(received);
   }
@@ -358,9 +334,7 @@ export class InstanceReceiver implements StoreReceiver {
         );
       }
       return {
-        spoolPath: this.#deps.spool.path,
-        spoolFd: -1,
-        spoolSync: undefined,
+        spool: this.#spool,
         intent: undefined,
         key,
         metadata,
@@ -385,17 +359,5 @@ export class InstanceReceiver implements StoreReceiver {
 
   #refuse(status: number, comment: string): void {
     this.#refusal ??= new Refusal(status, comment);
-  }
-
-  #closeFile(): void {
-    this.#spoolWriter.discard();
-    if (this.#fd === -1) return;
-    closeSync(this.#fd);
-    this.#fd = -1;
-  }
-
-  async #discardSpool(): Promise<void> {
-    this.#closeFile();
-    await rm(this.#deps.spool.path, { force: true });
   }
 }

@@ -1,14 +1,11 @@
 /**
  * Builds the packages of on-demand retrieval from what the index holds: the PDI ZIP of a
- * report's studies and the ZIP of their series previews. Each is written to a spool file
- * (memory stays bounded whatever the study size) and then made durable in object storage. A
- * build given a signal stops when it aborts: its reads are dropped, its spool file removed, and
- * a package it had already stored removed again.
+ * report's studies and the ZIP of their series previews. Each is written to a spool (memory
+ * stays bounded whatever the study size) and then made durable in object storage. A build
+ * given a signal stops when it aborts: its reads are dropped, its spool discarded, and a
+ * package it had already stored removed again.
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
@@ -18,7 +15,8 @@ import { writePdiZip, type PdiPatient, type PdiStudy } from '../fse/pdi-package.
 import type { InstanceRecord, SeriesRecord, StudyRecord } from '../index/records.js';
 import { middleInstance } from '../preview/series-previews.js';
 import { unlessAborted } from '../queue/abortable.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import type { ObjectStore, SpoolArea } from '../storage/object-store.js';
+import { spoolWritable } from '../storage/spool-stream.js';
 import { recordKeysOf, recordTypeOf } from '../dicom/dicomdir-keys.js';
 
 /** What the builder reads of the index. */
@@ -31,8 +29,8 @@ export interface PackageIndex {
 export interface BuilderDeps {
   index: PackageIndex;
   store: ObjectStore;
-  /** Directory for files being written (the ingest spool: leftovers are removed at start). */
-  spoolDir: string;
+  /** Where packages are written before they are stored (the store's spool area `packages`). */
+  spool: SpoolArea;
   log: Logger;
 }
 
@@ -207,9 +205,9 @@ export class PackageBuilder {
   }
 
   /**
-   * Write through `write` into a spool file, then make it durable under a fresh key. When
-   * `signal` aborts the spool file is closed and removed, and an object stored meanwhile (a
-   * store cannot be stopped half-way) is removed again.
+   * Write through `write` into a spool, then make it durable under a fresh key. When `signal`
+   * aborts the spool is discarded, and an object stored meanwhile (a store cannot be stopped
+   * half-way) is removed again.
    */
   async #store(
     extension: string,
@@ -218,32 +216,27 @@ export class PackageBuilder {
     signal: AbortSignal | undefined,
   ): Promise<BuiltPackage> {
     signal?.throwIfAborted();
-    const id = randomUUID();
-    const spoolPath = join(this.#deps.spoolDir, `package-${id}.tmp`);
-    const output = createWriteStream(spoolPath, signal ? { signal } : {});
+    const spool = this.#deps.spool.createSpool();
+    const output = spoolWritable(spool, signal);
     try {
       await write(output);
       signal?.throwIfAborted();
-      const { size } = await stat(spoolPath);
-      const storageKey = `packages/${id}.${extension}`;
-      await this.#deps.store.putFile(storageKey, spoolPath);
+      const storageKey = `packages/${randomUUID()}.${extension}`;
+      const bytes = spool.bytes;
+      await spool.commit(storageKey);
       if (signal?.aborted) {
         await this.#deps.store.delete(storageKey);
         signal.throwIfAborted();
       }
-      return { storageKey, bytes: size, mimeType };
+      return { storageKey, bytes, mimeType };
     } catch (error) {
       // What a write cut short throws (a closed stream, a ZIP error) says less than why.
       signal?.throwIfAborted();
       throw error;
     } finally {
-      // Closed first: a file still being opened would otherwise come back after its removal.
-      if (!output.closed) {
-        const closed = new Promise<void>((resolve) => output.once('close', () => resolve()));
-        output.destroy();
-        await closed;
-      }
-      await rm(spoolPath, { force: true });
+      output.destroy();
+      // Nothing to do once committed.
+      await spool.discard();
     }
   }
 }

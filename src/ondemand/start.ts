@@ -24,10 +24,11 @@ export interface OnDemand {
 }
 
 /**
- * On-demand retrieval: its store (audit, package cache), the package builder, the bounded
- * worker queue, the periodic removal of expired packages and the SOAP endpoint.
+ * On-demand retrieval: its store (audit, package cache), the package builder and its spool
+ * area (emptied of what an earlier run left), the bounded worker queue, the periodic removal
+ * of expired packages and the SOAP endpoint.
  */
-export function startOnDemand(
+export async function startOnDemand(
   config: BridgeConfig,
   parts: {
     index: StudyIndex;
@@ -39,8 +40,12 @@ export function startOnDemand(
   },
   releases: Release[],
   log: Logger,
-): OnDemand {
+): Promise<OnDemand> {
   const options = config.onDemand;
+  const spool = await parts.store.openSpoolArea('packages');
+  releases.push(() => spool.close());
+  if (spool.leftovers > 0)
+    log.info({ files: spool.leftovers }, 'removed packages left unfinished by the last run');
   const db = OnDemandStore.open(config.index.path);
   releases.push(() => db.close());
   const queue = new JobQueue<Deliverable>({
@@ -66,10 +71,7 @@ export function startOnDemand(
       missing: (report) => parts.linker.missing(report),
       store: parts.store,
       db,
-      builder: new PackageBuilder(
-        { index: parts.index, store: parts.store, spoolDir: config.spoolDir, log },
-        options,
-      ),
+      builder: new PackageBuilder({ index: parts.index, store: parts.store, spool, log }, options),
       queue,
       log,
       ...(parts.observer ? { observer: parts.observer } : {}),

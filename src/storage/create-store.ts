@@ -10,6 +10,15 @@ import type { S3StoreOptions } from './s3-store.js';
 export type StorageConfig =
   ({ kind: 'fs' } & FilesystemStoreOptions) | ({ kind: 's3' } & S3StoreOptions);
 
+/** Where the store keeps what is not an object. */
+export interface LocalDirs {
+  /**
+   * Directory of the spool areas. Default for the filesystem store `<rootDir>/.spool`; an S3
+   * store without one cannot open spool areas.
+   */
+  spoolDir?: string;
+}
+
 /**
  * Builds the configured object store, ready for writes. For the filesystem store this first
  * removes temp files that a crash left behind, so call it once at start-up, before anything
@@ -19,10 +28,14 @@ export type StorageConfig =
 export async function createObjectStore(
   config: StorageConfig,
   logger: Logger,
+  local: LocalDirs = {},
 ): Promise<ObjectStore> {
   switch (config.kind) {
     case 'fs': {
-      const store = new FilesystemStore({ rootDir: config.rootDir }, logger);
+      const store = new FilesystemStore(
+        { rootDir: config.rootDir, spoolDir: local.spoolDir ?? config.spoolDir },
+        logger,
+      );
       const removed = await removeStaleTempFiles(config.rootDir);
       await store.start().catch(async (error: unknown) => {
         await store.close();
@@ -34,7 +47,7 @@ export async function createObjectStore(
       return store;
     }
     case 's3':
-      return S3Store.create(config, logger);
+      return S3Store.create({ ...config, spoolDir: local.spoolDir ?? config.spoolDir }, logger);
     default: {
       const unknown: never = config;
       throw new StorageError(

@@ -45,7 +45,7 @@ export async function* walk(dir: string, dirKey: string): AsyncGenerator<ObjectI
     const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) {
-      // The store's own working directories (temp files, the ingest spool) hold no objects.
+      // The store's own working directories (temp files, the spool areas) hold no objects.
       if (dirKey === '' && entry.name.startsWith('.')) continue;
       yield* walk(full, key);
     } else if (entry.isFile()) {

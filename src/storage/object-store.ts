@@ -7,32 +7,74 @@ export interface ObjectInfo {
 }
 
 /**
- * The object-store port. Instances are first written to a local spool file by the receiver
- * (so nothing half-written ever appears under a real key); `putFile` then makes that file
- * durable under its key. Adapters: filesystem (default) and S3.
+ * Data being written before it is stored under a key: nothing half-written ever appears under
+ * a real key. Obtained from a {@link SpoolArea}; whoever takes one either commits it or
+ * discards it.
+ */
+export interface Spool {
+  /** Bytes taken so far (written, or gathered to be written). */
+  readonly bytes: number;
+  /**
+   * Takes `chunks` (which must not change afterwards). They are gathered and written with one
+   * system call per 256 KiB, synchronously: a write lands in the page cache without waiting on
+   * the disk, and blocking the caller while it runs is the back-pressure. Throws
+   * `StorageError` when the data cannot be written; the spool is then only good to discard.
+   */
+  write(chunks: Buffer | readonly Buffer[]): void;
+  /** No more data: writes what is gathered. Throws as `write` does. */
+  end(): void;
+  /**
+   * Start making the data durable now, ahead of `commit`, for a caller that has something
+   * else to wait for first: the two waits then overlap. A store whose objects are made durable
+   * elsewhere (S3: by the server) does nothing. `commit` waits for it and fails if it fails.
+   */
+  syncAhead(): void;
+  /**
+   * Make the data durable under `key` (ending the spool first). Resolves only when the object
+   * is durable (data synced, renamed under its key, directory synced; or the S3 PUT
+   * acknowledged). On failure nothing is left under `key` that was not there before, and the
+   * spool is gone.
+   */
+  commit(key: string): Promise<void>;
+  /** Drop the data; nothing is stored. Safe to call at any time, and again. */
+  discard(): Promise<void>;
+}
+
+/** The spool of one user of the store (ingest, package building): see `openSpoolArea`. */
+export interface SpoolArea {
+  /** Spools with data that an earlier run left in this area, removed when it was opened. */
+  readonly leftovers: number;
+  /** A new, empty spool; throws `StorageError` when none can be created. */
+  createSpool(): Spool;
+  /**
+   * Remove the spools prepared ahead and never taken (resolves once they are removed); spools
+   * taken stay usable.
+   */
+  close(): Promise<void>;
+}
+
+/** Options of `ObjectStore.openSpoolArea`. */
+export interface SpoolAreaOptions {
+  /**
+   * Spools prepared ahead of need, so that taking one costs no system call (creating a file
+   * is journalled and can stall the caller while other syncs commit). Default 0.
+   */
+  prepared?: number;
+}
+
+/**
+ * The object-store port. Data is written to a {@link Spool} first, which then makes it durable
+ * under its key. Adapters: filesystem (default) and S3.
  */
 export interface ObjectStore {
   /** Human-readable description for logs, e.g. `fs:/srv/bridge/data/objects`. */
   readonly description: string;
   /**
-   * True when `putFile` makes the object durable from the spool file itself, so the file's data
-   * must be synced (by the store, or by the caller ahead of it); false when the object is made
-   * durable elsewhere (S3: by the server), so syncing the spool would only cost time.
+   * Open the spool area called `name` (lower-case letters, digits and `-`), one per user: the
+   * user's start-up empties it of what an earlier run left, and touches no other user's area.
+   * One area of a name may be open at a time; close it before opening it again.
    */
-  readonly syncsSpool: boolean;
-  /**
-   * Make the spooled file durable under `key` and remove the spool file. Resolves only when
-   * the object is durable (fsync + rename + directory fsync, or S3 PUT acknowledged). On
-   * failure nothing is left under `key` and the spool file is left for the caller to remove.
-   * `fd` is an open descriptor of the spool file, handed over: the store closes it whatever
-   * happens (a local store syncs through it instead of opening the file again). `synced` says
-   * the caller has fdatasync'd the file already.
-   */
-  putFile(
-    key: string,
-    spoolPath: string,
-    options?: { fd?: number; synced?: boolean },
-  ): Promise<void>;
+  openSpoolArea(name: string, options?: SpoolAreaOptions): Promise<SpoolArea>;
   /** Store a small buffer durably under `key` (packages, manifests). */
   putBuffer(key: string, data: Buffer): Promise<void>;
   /** Read an object as a stream. Rejects with `ObjectNotFoundError` when absent. */
@@ -66,6 +108,13 @@ export class StorageError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
+}
+
+/** `error` as a `StorageError` saying `message` and what went wrong; store errors pass as they are. */
+export function toStorageError(error: unknown, message: string): Error {
+  if (error instanceof StorageError || error instanceof ObjectNotFoundError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new StorageError(`${message}: ${detail}`, { cause: error });
 }
 
 /**

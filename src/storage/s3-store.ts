@@ -2,6 +2,7 @@ import { closeSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import path from 'node:path';
 import { unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { Client, S3Error } from 'minio';
@@ -13,7 +14,8 @@ import {
   assertValidKey,
   assertValidPrefix,
 } from './object-store.js';
-import type { ObjectInfo, ObjectStore } from './object-store.js';
+import type { ObjectInfo, ObjectStore, SpoolArea, SpoolAreaOptions } from './object-store.js';
+import { LocalSpoolAreas, type SpooledFile } from './local-spool.js';
 
 const SECOND = 1000;
 
@@ -33,6 +35,11 @@ export interface S3StoreOptions {
   prefix?: string;
   /** A request that sends or receives nothing for this long fails. Default 30 s. */
   requestTimeoutMs?: number;
+  /**
+   * Local directory of the spool areas (objects are written there before their PUT); without
+   * one, no spool area can be opened.
+   */
+  spoolDir?: string;
 }
 
 // Error codes minio-js reports for an absent object: S3 XML error for GET, bare 404 for HEAD.
@@ -41,18 +48,19 @@ const BUCKET_NAME_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /**
  * Object store on any S3-compatible server (MinIO, Ceph RGW, AWS) through the minio client.
- * A PUT is atomic on S3, so an object is either absent or complete; `putFile` resolves only
- * after the server acknowledged it.
+ * A PUT is atomic on S3, so an object is either absent or complete; a spool's `commit`
+ * resolves only after the server acknowledged it.
  */
 export class S3Store implements ObjectStore {
   readonly description: string;
-  readonly syncsSpool = false;
   readonly #client: Client;
   readonly #agent: http.Agent;
   readonly #bucket: string;
   readonly #prefix: string;
   readonly #secretKey: string;
   readonly #log: Logger | undefined;
+  /** Spools are never synced: the server makes the object durable, not a local sync. */
+  readonly #spools: LocalSpoolAreas;
 
   /** Prefer {@link S3Store.create}, which also makes sure the bucket exists. */
   constructor(options: S3StoreOptions, logger?: Logger) {
@@ -79,6 +87,10 @@ export class S3Store implements ObjectStore {
     const scheme = options.useSSL ? 'https' : 'http';
     this.description = `s3:${scheme}://${options.endPoint}:${options.port}/${this.#bucket}/${this.#prefix}`;
     this.#log = logger?.child({ component: 's3-store' });
+    this.#spools = new LocalSpoolAreas(
+      options.spoolDir === undefined ? undefined : path.resolve(options.spoolDir),
+      { syncsData: false, place: (file, key) => this.#putFile(file, key) },
+    );
   }
 
   /**
@@ -96,24 +108,25 @@ export class S3Store implements ObjectStore {
     return store;
   }
 
-  async putFile(
-    key: string,
-    spoolPath: string,
-    options: { fd?: number; synced?: boolean } = {},
-  ): Promise<void> {
-    // The upload reads the file by its path; the server makes it durable, not a local sync.
-    if (options.fd !== undefined) closeSync(options.fd);
+  openSpoolArea(name: string, options?: SpoolAreaOptions): Promise<SpoolArea> {
+    return this.#spools.open(name, options);
+  }
+
+  /** Upload a spooled file, which the upload reads by its path. */
+  async #putFile(file: SpooledFile, key: string): Promise<void> {
+    await file.synced?.catch(() => undefined);
+    closeSync(file.fd);
     const name = this.#nameOf(key);
     try {
-      await this.#client.fPutObject(this.#bucket, name, spoolPath, {
+      await this.#client.fPutObject(this.#bucket, name, file.path, {
         'Content-Type': contentTypeOf(key),
       });
     } catch (err) {
       throw this.#mapError(err, 'PUT', key);
     }
     // The object is durable now; a spool file left behind is garbage, not a failed store.
-    await unlink(spoolPath).catch((err: unknown) => {
-      this.#log?.warn({ err, spoolPath }, 'cannot remove spool file after upload');
+    await unlink(file.path).catch((err: unknown) => {
+      this.#log?.warn({ err, spoolPath: file.path }, 'cannot remove spool file after upload');
     });
   }
 
@@ -248,6 +261,12 @@ function validateOptions(options: S3StoreOptions): void {
   }
   if (typeof options.region !== 'string' || options.region === '') {
     fail('region', options.region, 'a non-empty string');
+  }
+  if (
+    options.spoolDir !== undefined &&
+    (typeof options.spoolDir !== 'string' || options.spoolDir === '')
+  ) {
+    fail('spoolDir', options.spoolDir, 'a non-empty path');
   }
   const timeoutMs = options.requestTimeoutMs;
   if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs <= 0)) {

@@ -28,6 +28,7 @@ const quiet = pino({ level: 'silent' });
 
 export interface IngestRig {
   dir: string;
+  /** The store's spool directory (the default store's; give yours the same), and the journal's. */
   spoolDir: string;
   store: ObjectStore;
   /** The real index (the service may see it through `options.index`). */
@@ -39,8 +40,11 @@ export interface IngestRig {
 }
 
 export interface IngestRigOptions {
-  /** The object store; default a filesystem store under the rig's directory. */
-  store?: (dir: string) => Promise<ObjectStore>;
+  /**
+   * The object store, given the rig's directory and the spool directory to use; default a
+   * filesystem store under the rig's directory.
+   */
+  store?: (dir: string, spoolDir: string) => Promise<ObjectStore>;
   /** What the service sees of the index; default the index itself. */
   index?: (index: StudyIndex) => IngestIndex;
   duplicatePolicy?: DuplicatePolicy;
@@ -49,13 +53,13 @@ export interface IngestRigOptions {
 export async function openIngestRig(options: IngestRigOptions = {}): Promise<IngestRig> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ingest-rig-'));
   const spoolDir = path.join(dir, 'spool');
-  const store = await (options.store?.(dir) ??
-    createObjectStore({ kind: 'fs', rootDir: path.join(dir, 'objects') }, quiet));
+  const store = await (options.store?.(dir, spoolDir) ??
+    createObjectStore({ kind: 'fs', rootDir: path.join(dir, 'objects') }, quiet, { spoolDir }));
   const index = StudyIndex.open(path.join(dir, 'index.sqlite'), quiet);
   const start = async (): Promise<IngestService> => {
     const service = new IngestService(
       {
-        spoolDir,
+        journalDir: spoolDir,
         duplicatePolicy: options.duplicatePolicy ?? 'keep-first',
         maxInstanceBytes: 16 * 1024 * 1024,
         maxHeaderBytes: 64 * 1024,
@@ -75,12 +79,12 @@ export async function openIngestRig(options: IngestRigOptions = {}): Promise<Ing
     index,
     ingest: await start(),
     async restart() {
-      rig.ingest.close();
+      await rig.ingest.close();
       rig.ingest = await start();
       return rig.ingest;
     },
     async close() {
-      rig.ingest.close();
+      await rig.ingest.close();
       index.close();
       await store.close();
       await rm(dir, { recursive: true, force: true });

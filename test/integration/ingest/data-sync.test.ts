@@ -1,4 +1,4 @@
-import { existsSync, openSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,9 +9,11 @@ import { StudyIndex } from '../../../src/index/study-index.js';
 import { DiskGuard } from '../../../src/ingest/disk-guard.js';
 import { IngestService, type ReceivedInstance } from '../../../src/ingest/ingest-service.js';
 import { InstanceReceiver } from '../../../src/ingest/instance-receiver.js';
-import { createObjectStore } from '../../../src/storage/create-store.js';
-import type { ObjectStore } from '../../../src/storage/object-store.js';
-import { fileOpenAt } from '../../helpers/fds.js';
+import { FilePlacer } from '../../../src/storage/fs-place.js';
+import { FilesystemStore } from '../../../src/storage/fs-store.js';
+import { LocalSpoolAreas } from '../../../src/storage/local-spool.js';
+import type { SpoolArea } from '../../../src/storage/object-store.js';
+import { descriptorsOn } from '../../helpers/fds.js';
 import {
   CT_IMAGE_STORAGE,
   EXPLICIT_LE,
@@ -20,10 +22,11 @@ import {
 } from '../../helpers/synthetic.js';
 
 /*
- * When the data of an instance ends before the note of its key is durable, the receiver syncs
- * the data while the note is written and hands that sync on with the instance. The object is
- * put under its key only after the sync, and its index row committed only after that; a failed
- * sync fails the instance and keeps nothing.
+ * When the data of an instance ends before the note of its key is durable, the receiver starts
+ * the sync of its spool while the note is written, and the spool goes on with the instance.
+ * The object is put under its key only after that sync, and its index row committed only after
+ * that; a failed sync fails the instance and keeps nothing. The spools here are the filesystem
+ * store's own, with a gate the test holds added to the sync of their data.
  */
 
 const log = pino({ level: 'silent' });
@@ -31,18 +34,25 @@ const OPTIONS = { study: 11, series: 1, instance: 1, rows: 64, columns: 64 };
 const uids = syntheticUids(OPTIONS);
 
 let dir: string;
-let store: ObjectStore;
+let rootDir: string;
+let store: FilesystemStore;
+let placer: FilePlacer;
 let index: StudyIndex;
 let ingest: IngestService;
+let area: SpoolArea;
+/** What the sync of the next spool also waits for. */
+let gate: Promise<void>;
+/** Whether the spool last placed came with its sync started ahead. */
+let syncedAhead: boolean | undefined;
 
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'data-sync-test-'));
-  const rootDir = path.join(dir, 'objects');
-  store = await createObjectStore({ kind: 'fs', rootDir }, log);
+  rootDir = path.join(dir, 'objects');
+  store = new FilesystemStore({ rootDir }, log);
   index = StudyIndex.open(path.join(dir, 'index.sqlite'), log);
   ingest = new IngestService(
     {
-      spoolDir: path.join(rootDir, '.spool'),
+      journalDir: path.join(rootDir, '.spool'),
       duplicatePolicy: 'keep-first',
       maxInstanceBytes: 1024 * 1024,
       maxHeaderBytes: 64 * 1024,
@@ -53,23 +63,35 @@ beforeEach(async () => {
     log,
   );
   await ingest.prepare();
-  // One move first, so the store's mover threads are running before anything is timed.
-  const warm = path.join(dir, 'warm.part');
-  writeFileSync(warm, 'warm');
-  await store.putFile('warm/warm.dcm', warm, { fd: openSync(warm, 'r+') });
+  // The store's spools as the filesystem store makes them, their sync held at the gate.
+  placer = new FilePlacer(rootDir, log);
+  await placer.start();
+  const gated = new LocalSpoolAreas(path.join(rootDir, '.spool'), {
+    syncsData: true,
+    place: (file, key) => {
+      syncedAhead = file.synced !== undefined;
+      const synced = Promise.all([file.synced, gate]).then(() => undefined);
+      return placer.place({ ...file, synced }, key);
+    },
+  });
+  area = await gated.open('gated');
 });
 
 afterEach(async () => {
-  ingest.close();
+  await area.close();
+  await ingest.close();
   index.close();
+  await placer.close();
   await store.close();
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A received instance as the receiver hands it to the ingest service, with `spoolSync`. */
-async function received(spoolSync: Promise<void> | undefined): Promise<ReceivedInstance> {
-  const spoolPath = path.join(dir, 'objects', '.spool', 'test.part');
+const spoolFiles = (): string[] => readdirSync(path.join(rootDir, '.spool', 'gated'));
+
+/** An instance received with its note late, as the receiver hands it to the ingest service. */
+async function received(): Promise<ReceivedInstance> {
   let handed: ReceivedInstance | undefined;
+  let noted!: () => void;
   const receiver = new InstanceReceiver(
     {
       callingAe: 'STORESCU',
@@ -80,12 +102,11 @@ async function received(spoolSync: Promise<void> | undefined): Promise<ReceivedI
       contextSopClassUid: CT_IMAGE_STORAGE,
     },
     {
-      spool: { fd: openSync(spoolPath, 'wx'), path: spoolPath, entryDurable: false },
+      spool: area.createSpool(),
       maxInstanceBytes: 1024 * 1024,
       maxHeaderBytes: 64 * 1024,
-      syncsSpool: true,
       diskShortage: Promise.resolve(undefined),
-      recordIntent: () => Promise.resolve({ slot: 0 }),
+      recordIntent: () => new Promise((resolve) => (noted = () => resolve({ slot: 0 }))),
       clearIntent: () => undefined,
       commit: (instance) => {
         handed = instance;
@@ -96,17 +117,20 @@ async function received(spoolSync: Promise<void> | undefined): Promise<ReceivedI
   );
   receiver.write(syntheticDataset(OPTIONS));
   receiver.end();
+  // The data has ended before the note is durable.
+  await new Promise((resolve) => setImmediate(resolve));
+  noted();
   await receiver.outcome;
   // Only the ingest service's own journal is used here.
   handed!.intent = undefined;
-  handed!.spoolSync = spoolSync;
   return handed!;
 }
 
 describe('the data sync handed on with an instance', () => {
   it('puts the object in place only after the sync, and commits its row only after that', async () => {
     let synced!: () => void;
-    const instance = await received(new Promise<void>((resolve) => (synced = resolve)));
+    gate = new Promise<void>((resolve) => (synced = resolve));
+    const instance = await received();
     const key = instance.key;
     let settled = false;
     const outcome = ingest.commit(instance).finally(() => (settled = true));
@@ -119,24 +143,29 @@ describe('the data sync handed on with an instance', () => {
 
     synced();
     await expect(outcome).resolves.toEqual({ status: Status.Success });
+    // The receiver started the sync as the data ended, its note not yet durable.
+    expect(syncedAhead).toBe(true);
     expect(await store.stat(key)).toBeDefined();
     expect(index.findInstance(uids.sop)?.storageKey).toBe(key);
+    expect(spoolFiles()).toEqual([]);
   });
 
   it('fails the instance when the sync fails, keeping nothing', async () => {
-    const failed = Promise.reject(new Error('EIO: i/o error, fdatasync'));
-    failed.catch(() => undefined);
-    const instance = await received(failed);
-    const { spoolFd, spoolPath, key } = instance;
+    gate = Promise.reject(new Error('EIO: i/o error, fdatasync'));
+    gate.catch(() => undefined);
+    const instance = await received();
+    const [spoolFile] = spoolFiles();
+    const spoolPath = path.join(rootDir, '.spool', 'gated', spoolFile!);
+    expect(descriptorsOn(spoolPath)).toHaveLength(1);
 
     await expect(ingest.commit(instance)).resolves.toEqual({
       status: Status.OutOfResources,
       errorComment: 'storage failure',
     });
     expect(index.findInstance(uids.sop)).toBeUndefined();
-    expect(await store.stat(key)).toBeUndefined();
-    expect(existsSync(spoolPath)).toBe(false);
+    expect(await store.stat(instance.key)).toBeUndefined();
+    expect(spoolFiles()).toEqual([]);
     // The descriptor was closed with the spool file.
-    expect(fileOpenAt(spoolFd)).not.toBe(spoolPath);
+    expect(descriptorsOn(spoolPath)).toEqual([]);
   });
 });

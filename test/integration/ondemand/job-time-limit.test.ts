@@ -73,8 +73,8 @@ describe('a build given up while it writes its package', () => {
     });
   }
 
-  const spoolFiles = (): string[] =>
-    readdirSync(bridge.config.spoolDir).filter((name) => name.startsWith('package-'));
+  /** The files of the spool area where packages are written. */
+  const spoolFiles = (): string[] => readdirSync(join(bridge.config.spoolDir, 'packages'));
 
   it('stops before its worker is free: no spool file left, no build beside the retry, no late package', async () => {
     const first = ask(bridge, DOCUMENT);

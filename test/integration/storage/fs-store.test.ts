@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createObjectStore } from '../../../src/storage/create-store.js';
 import { FilesystemStore, removeStaleTempFiles } from '../../../src/storage/fs-store.js';
-import type { ObjectInfo } from '../../../src/storage/object-store.js';
+import type { ObjectInfo, Spool, SpoolArea } from '../../../src/storage/object-store.js';
 import { ObjectNotFoundError, StorageError } from '../../../src/storage/object-store.js';
 
 const logger = pino({ level: 'silent' });
@@ -15,24 +15,27 @@ let workDir: string;
 let rootDir: string;
 let spoolDir: string;
 let store: FilesystemStore;
+let area: SpoolArea;
 
 beforeEach(async () => {
   workDir = await mkdtemp(path.join(os.tmpdir(), 'fs-store-test-'));
   rootDir = path.join(workDir, 'objects');
   spoolDir = path.join(workDir, 'spool');
-  await mkdir(spoolDir);
-  store = new FilesystemStore({ rootDir }, logger);
+  store = new FilesystemStore({ rootDir, spoolDir }, logger);
+  area = await store.openSpoolArea('test');
 });
 
 afterEach(async () => {
+  await area.close();
   await store.close();
   await rm(workDir, { recursive: true, force: true });
 });
 
-async function spool(name: string, content: string | Buffer, dir = spoolDir): Promise<string> {
-  const file = path.join(dir, name);
-  await writeFile(file, content);
-  return file;
+/** A spool of `area` holding `content`. */
+function spool(content: string | Buffer, from = area): Spool {
+  const spooled = from.createSpool();
+  spooled.write(Buffer.from(content));
+  return spooled;
 }
 
 async function collect(items: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
@@ -57,11 +60,10 @@ describe('FilesystemStore', () => {
 
   it('round-trips put, read, stat, list and delete', async () => {
     const key = 'studies/1.2.3/1.2.3.4/1.2.3.4.5.dcm';
-    const spoolFile = await spool('a.part', 'DICM bytes');
 
-    await store.putFile(key, spoolFile);
+    await spool('DICM bytes').commit(key);
 
-    await expect(stat(spoolFile)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await filesUnder(spoolDir)).toEqual([]);
     expect((await store.readBuffer(key)).toString()).toBe('DICM bytes');
     const chunks: Buffer[] = [];
     for await (const chunk of await store.read(key)) chunks.push(chunk as Buffer);
@@ -88,7 +90,7 @@ describe('FilesystemStore', () => {
 
   it('replaces an existing object whole', async () => {
     await store.putBuffer('a/b.bin', Buffer.from('first version'));
-    await store.putFile('a/b.bin', await spool('b.part', 'second'));
+    await spool('second').commit('a/b.bin');
     expect((await store.readBuffer('a/b.bin')).toString()).toBe('second');
   });
 
@@ -114,8 +116,9 @@ describe('FilesystemStore', () => {
     ['', 'empty'],
     ['studies/x.dcm.tmp-0123456789ab', 'temp file'],
   ])('rejects the key %j (%s) with a StorageError naming it', async (key, problem) => {
-    const spoolFile = await spool('bad.part', 'x');
-    const error = await store.putFile(key, spoolFile).catch((err: unknown) => err);
+    const error = await spool('x')
+      .commit(key)
+      .catch((err: unknown) => err);
     expect(error).toBeInstanceOf(StorageError);
     expect((error as Error).message).toContain(JSON.stringify(key).slice(0, 20));
     expect((error as Error).message).toContain(problem);
@@ -123,9 +126,8 @@ describe('FilesystemStore', () => {
     await expect(store.readBuffer(key)).rejects.toBeInstanceOf(StorageError);
     await expect(store.stat(key)).rejects.toBeInstanceOf(StorageError);
     await expect(store.delete(key)).rejects.toBeInstanceOf(StorageError);
-    // The spool is left for the caller, and nothing was written anywhere.
-    expect(await stat(spoolFile)).toBeTruthy();
-    expect(await filesUnder(workDir)).toEqual(['spool/bad.part']);
+    // The spool is gone, and nothing was written anywhere.
+    expect(await filesUnder(workDir)).toEqual([]);
   });
 
   it('rejects listing prefixes that escape the root', async () => {
@@ -140,7 +142,7 @@ describe('FilesystemStore', () => {
       writes.push(
         i % 2 === 0
           ? store.putBuffer(key, Buffer.from(`object ${i}`))
-          : spool(`${i}.part`, `object ${i}`).then((file) => store.putFile(key, file)),
+          : spool(`object ${i}`).commit(key),
       );
     }
     await Promise.all(writes);
@@ -151,10 +153,10 @@ describe('FilesystemStore', () => {
     expect((await store.readBuffer('studies/1.2/1.2.3/1.2.3.7.dcm')).toString()).toBe('object 7');
   });
 
-  it('fails putFile for a missing spool file and leaves nothing under the key', async () => {
-    const error = await store
-      .putFile('a/b.dcm', path.join(spoolDir, 'never-written'))
-      .catch((err: unknown) => err);
+  it('fails the commit of a spool whose file was removed, and leaves nothing under the key', async () => {
+    const spooled = spool('removed');
+    await rm(path.join(spoolDir, 'test'), { recursive: true });
+    const error = await spooled.commit('a/b.dcm').catch((err: unknown) => err);
     expect(error).toBeInstanceOf(StorageError);
     expect((error as Error).message).toContain('a/b.dcm');
     expect(await store.stat('a/b.dcm')).toBeUndefined();
@@ -163,7 +165,7 @@ describe('FilesystemStore', () => {
   it('recreates a directory removed behind its back', async () => {
     await store.putBuffer('studies/1/1.1/a.dcm', Buffer.from('a'));
     await rm(path.join(rootDir, 'studies'), { recursive: true });
-    await store.putFile('studies/1/1.1/b.dcm', await spool('b.part', 'b'));
+    await spool('b').commit('studies/1/1.1/b.dcm');
     expect((await store.readBuffer('studies/1/1.1/b.dcm')).toString()).toBe('b');
   });
 
@@ -171,13 +173,16 @@ describe('FilesystemStore', () => {
   const crossDevice = safeDev(shm) !== undefined && safeDev(shm) !== safeDev(os.tmpdir());
   it.runIf(crossDevice)('copies a spool file from another filesystem (EXDEV)', async () => {
     const otherSpool = await mkdtemp(path.join(shm, 'fs-store-test-'));
+    const other = new FilesystemStore({ rootDir, spoolDir: otherSpool }, logger);
     try {
-      const file = await spool('x.part', 'from tmpfs', otherSpool);
-      await store.putFile('studies/9/9.9/x.dcm', file);
+      const otherArea = await other.openSpoolArea('test');
+      await spool('from tmpfs', otherArea).commit('studies/9/9.9/x.dcm');
+      await otherArea.close();
       expect((await store.readBuffer('studies/9/9.9/x.dcm')).toString()).toBe('from tmpfs');
       expect(await filesUnder(otherSpool)).toEqual([]);
       expect(await filesUnder(rootDir)).toEqual(['studies/9/9.9/x.dcm']);
     } finally {
+      await other.close();
       await rm(otherSpool, { recursive: true, force: true });
     }
   });

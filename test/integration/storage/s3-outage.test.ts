@@ -60,7 +60,9 @@ async function openS3Rig(): Promise<IngestRig> {
     port: proxy.port,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
   });
-  rig = await openIngestRig({ store: () => S3Store.create(options, quiet) });
+  rig = await openIngestRig({
+    store: (_dir, spoolDir) => S3Store.create({ ...options, spoolDir }, quiet),
+  });
   return rig;
 }
 

@@ -1,4 +1,5 @@
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import os from 'node:os';
@@ -30,7 +31,7 @@ afterEach(async () => {
 });
 
 async function openStore(extra: Parameters<typeof s3StoreOptions>[1] = {}): Promise<S3Store> {
-  const store = await S3Store.create(s3StoreOptions(bucket, extra), logger);
+  const store = await S3Store.create(s3StoreOptions(bucket, { spoolDir, ...extra }), logger);
   stores.push(store);
   return store;
 }
@@ -54,13 +55,16 @@ describe('S3Store against Ceph RGW', () => {
   it('round-trips put, read, stat, list and delete', async () => {
     const store = await openStore();
     const key = 'studies/1.2.3/1.2.3.4/1.2.3.4.5.dcm';
-    const spoolFile = path.join(spoolDir, 'a.part');
+    const area = await store.openSpoolArea('test');
+    const spool = area.createSpool();
     const body = Buffer.alloc(300_000, 7);
-    await writeFile(spoolFile, body);
+    spool.write([body.subarray(0, 1000), body.subarray(1000)]);
+    spool.syncAhead();
 
-    await store.putFile(key, spoolFile);
+    await spool.commit(key);
 
-    await expect(stat(spoolFile)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(readdirSync(path.join(spoolDir, 'test'))).toEqual([]);
+    await area.close();
     expect((await store.readBuffer(key)).equals(body)).toBe(true);
     const chunks: Buffer[] = [];
     for await (const chunk of await store.read(key)) chunks.push(chunk as Buffer);
@@ -126,13 +130,33 @@ describe('S3Store against Ceph RGW', () => {
     expect(await collect(store.list(''))).toEqual([]);
   });
 
-  it('fails putFile on a missing spool file with a StorageError', async () => {
+  it('fails the commit of a spool whose file is gone with a StorageError, storing nothing', async () => {
     const store = await openStore();
-    const error = await store
-      .putFile('a/b.dcm', path.join(spoolDir, 'never-written'))
-      .catch((err: unknown) => err);
+    const area = await store.openSpoolArea('test');
+    const spool = area.createSpool();
+    spool.write(Buffer.from('never uploaded'));
+    await rm(path.join(spoolDir, 'test'), { recursive: true });
+    const error = await spool.commit('a/b.dcm').catch((err: unknown) => err);
     expect(error).toBeInstanceOf(StorageError);
     expect(await store.stat('a/b.dcm')).toBeUndefined();
+    await area.close();
+  });
+
+  it('discards a spool without a request, and opens no spool area without a spool directory', async () => {
+    const store = await openStore();
+    const area = await store.openSpoolArea('test');
+    const spool = area.createSpool();
+    spool.write(Buffer.from('dropped'));
+    await spool.discard();
+    expect(readdirSync(path.join(spoolDir, 'test'))).toEqual([]);
+    expect(await collect(store.list(''))).toEqual([]);
+    await area.close();
+
+    const without = await S3Store.create(s3StoreOptions(bucket), logger);
+    stores.push(without);
+    await expect(without.openSpoolArea('test')).rejects.toThrow(
+      /no local spool directory was given/,
+    );
   });
 
   it('gives a StorageError without the secret for bad credentials', async () => {
